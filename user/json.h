@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Minimal JSON Lines writer: one object per line, correct string escaping. */
+#ifndef OT_JSON_H
+#define OT_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct ot_json {
+	FILE *out;
+	bool first;		/* no comma before the next member */
+};
+
+void ot_json_begin(struct ot_json *j, FILE *out);
+void ot_json_end(struct ot_json *j);	/* closes the object and the line */
+
+void ot_json_str(struct ot_json *j, const char *key, const char *val);	/* NULL -> null */
+void ot_json_strn(struct ot_json *j, const char *key, const char *val, size_t maxlen);
+void ot_json_int(struct ot_json *j, const char *key, int64_t val);
+void ot_json_uint(struct ot_json *j, const char *key, uint64_t val);
+void ot_json_double(struct ot_json *j, const char *key, double val);
+void ot_json_bool(struct ot_json *j, const char *key, bool val);
+void ot_json_null(struct ot_json *j, const char *key);
+/* Raw: caller-provided JSON value (array/object) written verbatim. */
+void ot_json_raw(struct ot_json *j, const char *key, const char *json);
+
+/* Escape s (at most maxlen bytes) as a JSON string literal into f. */
+void ot_json_write_string(FILE *f, const char *s, size_t maxlen);
+
+#endif

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Kernel symbols from /proc/kallsyms: presence checks for attach points and
+ * address -> "function+off" for stacks. */
+#ifndef OT_KSYMS_H
+#define OT_KSYMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ot_ksym {
+	uint64_t addr;
+	const char *name;	/* "func" or "func [module]" */
+};
+
+struct ot_ksyms;
+
+/* Parse a kallsyms-format file; NULL with errno set on failure. */
+struct ot_ksyms *ot_ksyms_load(const char *path);
+/* Parse kallsyms text from memory (used by tests and by recordings). */
+struct ot_ksyms *ot_ksyms_parse(const char *text, size_t len);
+void ot_ksyms_free(struct ot_ksyms *ks);
+
+size_t ot_ksyms_count(const struct ot_ksyms *ks);
+/* True when every address is zero: kptr_restrict hides them from us. */
+bool ot_ksyms_addresses_hidden(const struct ot_ksyms *ks);
+
+/* Text symbol with exactly this name (no module suffix). */
+const struct ot_ksym *ot_ksyms_find_exact(const struct ot_ksyms *ks, const char *name);
+/* A compiler clone such as name.isra.0 / name.constprop.0; copies its name. */
+bool ot_ksyms_find_clone(const struct ot_ksyms *ks, const char *name, char *out, size_t outlen);
+
+/* Symbol containing addr (the closest one at or below it), or NULL. */
+const struct ot_ksym *ot_ksyms_resolve(const struct ot_ksyms *ks, uint64_t addr);
+/* "func+0x1a/0x3c" style, or "0x..." when unknown; returns buf. */
+const char *ot_ksyms_format(const struct ot_ksyms *ks, uint64_t addr, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Rendering of events and of the end-of-run summary: aligned text for
+ * people, JSON Lines for programs. Pure formatting, no kernel access, so
+ * live tracing and (later) replay print the same thing. */
+#ifndef OT_OUTPUT_H
+#define OT_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "ownertrace.h"
+#include "points.h"
+
+struct ot_owner_tokens;
+struct ot_ksyms;
+
+struct ot_output {
+	FILE *out;
+	bool json;
+	bool stacks;		/* symbolize and print kernel stacks */
+	bool raw_pointers;	/* print owner addresses instead of tokens */
+	uint64_t start_ns;	/* CLOCK_MONOTONIC origin of relative times */
+	struct ot_owner_tokens *tokens;
+	const struct ot_bindings *bindings;
+	const struct ot_ksyms *ksyms;
+	bool header_done;
+};
+
+/* ips: kernel stack of the event (NULL/0 when none or not wanted). */
+void ot_output_event(struct ot_output *o, const struct ot_event *ev, const uint64_t *ips, int nips);
+
+/* Per-run totals shown at exit. */
+struct ot_stats {
+	uint64_t events[OT_POINT_COUNT][2];	/* [point][phase == EXIT] */
+	uint64_t shown;
+	uint64_t filtered_out;
+	uint64_t bpf[OT_CNT_COUNT];		/* enum ot_counter, summed over CPUs */
+	int64_t kretprobe_misses;		/* -1: not measurable in this mode */
+	const char *mode;			/* "fentry" / "kprobe" */
+	double duration_s;
+};
+
+void ot_stats_count(struct ot_stats *s, const struct ot_event *ev);
+void ot_output_summary(struct ot_output *o, FILE *human, const struct ot_stats *s);
+
+/* "-16 (EBUSY)"-style text of a return value of this point; "" if none. */
+const char *ot_format_ret(const struct ot_event *ev, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/btf.h>
+#include "points.h"
+#include "ksyms.h"
+
+static const struct ot_point_desc fixed_points[OT_POINT_DMA_CONFIGURE_FIRST] = {
+	[OT_POINT_REALLY_PROBE] = {
+		.kind = "probe", .function = "really_probe", .span = true,
+	},
+	[OT_POINT_RELEASE_DRIVER] = {
+		.kind = "remove", .function = "device_release_driver_internal", .span = true,
+	},
+	[OT_POINT_UNBIND_CLEANUP] = {
+		.kind = "unbind_cleanup", .function = "device_unbind_cleanup",
+		.absent_why = "added in 5.18; may be inlined",
+	},
+	[OT_POINT_USE_DEFAULT_DOMAIN] = {
+		.kind = "use_default_domain", .function = "iommu_device_use_default_domain",
+		.absent_why = "needs 5.19+ and CONFIG_IOMMU_API", .changes_ownership = true,
+	},
+	[OT_POINT_UNUSE_DEFAULT_DOMAIN] = {
+		.kind = "unuse_default_domain", .function = "iommu_device_unuse_default_domain",
+		.absent_why = "needs 5.19+ and CONFIG_IOMMU_API", .changes_ownership = true,
+	},
+	[OT_POINT_GROUP_CLAIM] = {
+		.kind = "group_claim", .function = "iommu_group_claim_dma_owner",
+		.absent_why = "needs 5.19+ and CONFIG_IOMMU_API", .changes_ownership = true,
+	},
+	[OT_POINT_GROUP_RELEASE] = {
+		.kind = "group_release", .function = "iommu_group_release_dma_owner",
+		.absent_why = "needs 5.19+ and CONFIG_IOMMU_API", .changes_ownership = true,
+	},
+	[OT_POINT_DEVICE_CLAIM] = {
+		.kind = "device_claim", .function = "iommu_device_claim_dma_owner",
+		.absent_why = "device-centric ownership exists since 6.2", .changes_ownership = true,
+	},
+	[OT_POINT_DEVICE_RELEASE] = {
+		.kind = "device_release", .function = "iommu_device_release_dma_owner",
+		.absent_why = "device-centric ownership exists since 6.2", .changes_ownership = true,
+	},
+};
+
+static const struct ot_point_desc configure_slot = {
+	.kind = "dma_configure", .absent_why = "no bus callback for this slot",
+	.changes_ownership = true,
+};
+
+static const struct ot_point_desc cleanup_slot = {
+	.kind = "dma_cleanup", .absent_why = "no bus callback for this slot",
+	.changes_ownership = true,
+};
+
+bool ot_point_is_configure(unsigned int point)
+{
+	return point >= OT_POINT_DMA_CONFIGURE_FIRST && point < OT_POINT_DMA_CLEANUP_FIRST;
+}
+
+bool ot_point_is_cleanup(unsigned int point)
+{
+	return point >= OT_POINT_DMA_CLEANUP_FIRST && point < OT_POINT_COUNT;
+}
+
+bool ot_point_is_bus_slot(unsigned int point)
+{
+	return ot_point_is_configure(point) || ot_point_is_cleanup(point);
+}
+
+const struct ot_point_desc *ot_point_desc(unsigned int point)
+{
+	if (point < OT_POINT_DMA_CONFIGURE_FIRST)
+		return &fixed_points[point];
+	if (ot_point_is_configure(point))
+		return &configure_slot;
+	if (ot_point_is_cleanup(point))
+		return &cleanup_slot;
+	return NULL;
+}
+
+const char *ot_event_name(unsigned int point, unsigned int phase)
+{
+	static const char *const span_names[][2] = {
+		[OT_POINT_REALLY_PROBE] = { "probe_enter", "probe_exit" },
+		[OT_POINT_RELEASE_DRIVER] = { "remove_enter", "remove_exit" },
+	};
+	const struct ot_point_desc *d = ot_point_desc(point);
+
+	if (!d)
+		return "unknown";
+	if (d->span)
+		return span_names[point][phase == OT_PHASE_EXIT];
+	return d->kind;
+}
+
+const char *ot_bind_state_name(enum ot_bind_state s)
+{
+	switch (s) {
+	case OT_BIND_UNUSED: return "unused";
+	case OT_BIND_FOUND: return "found";
+	case OT_BIND_MISSING: return "missing";
+	case OT_BIND_ATTACHED: return "attached";
+	case OT_BIND_REFUSED: return "refused";
+	}
+	return "?";
+}
+
+const char *ot_point_function(const struct ot_bindings *b, unsigned int point)
+{
+	if (point >= OT_POINT_COUNT)
+		return "";
+	return b->point[point].function;
+}
+
+/* Is this BTF FUNC "RET name(struct device *)"? want_int: RET is int, else void. */
+static bool is_bus_callback_proto(const struct btf *btf, const struct btf_type *func, bool want_int)
+{
+	const struct btf_type *proto = btf__type_by_id(btf, func->type);
+	const struct btf_type *t;
+	const struct btf_param *param;
+
+	if (!proto || !btf_is_func_proto(proto) || btf_vlen(proto) != 1)
+		return false;
+	t = btf__type_by_id(btf, proto->type);
+	if (want_int) {
+		if (!proto->type || !t || !btf_is_int(t) || strcmp(btf__name_by_offset(btf, t->name_off), "int"))
+			return false;
+	} else if (proto->type) {
+		return false;
+	}
+	param = btf_params(proto);
+	t = btf__type_by_id(btf, param->type);
+	while (t && (btf_is_mod(t) || btf_is_typedef(t)))
+		t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_ptr(t))
+		return false;
+	t = btf__type_by_id(btf, t->type);
+	while (t && btf_is_mod(t))
+		t = btf__type_by_id(btf, t->type);
+	return t && btf_is_struct(t) && !strcmp(btf__name_by_offset(btf, t->name_off), "device");
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t ls = strlen(s), lx = strlen(suffix);
+
+	return ls > lx && !strcmp(s + ls - lx, suffix);
+}
+
+/* Present = described by BTF and an out-of-line symbol of that exact name. */
+static void bind_function(struct ot_binding *bind, const char *name, const struct btf *btf,
+			  const struct ot_ksyms *ksyms, const char *absent_why)
+{
+	char clone[OT_FUNC_NAME_LEN];
+
+	snprintf(bind->function, sizeof(bind->function), "%s", name);
+	if (btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) < 0) {
+		bind->state = OT_BIND_MISSING;
+		snprintf(bind->why, sizeof(bind->why), "not a function in this kernel's BTF%s%s%s",
+			 absent_why ? " (" : "", absent_why ? absent_why : "", absent_why ? ")" : "");
+		return;
+	}
+	if (ksyms && !ot_ksyms_find_exact(ksyms, name)) {
+		bind->state = OT_BIND_MISSING;
+		if (ot_ksyms_find_clone(ksyms, name, clone, sizeof(clone)))
+			snprintf(bind->why, sizeof(bind->why),
+				 "only a compiler clone %s is in kallsyms; not traceable by name", clone);
+		else
+			snprintf(bind->why, sizeof(bind->why), "in BTF but not in /proc/kallsyms (inlined?)");
+		return;
+	}
+	bind->state = OT_BIND_FOUND;
+	bind->why[0] = '\0';
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* pci first: it is the bus users care about, and slot order is output order. */
+static int cmp_bus_names(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	bool xp = !strncmp(x, "pci_", 4), yp = !strncmp(y, "pci_", 4);
+
+	if (xp != yp)
+		return xp ? -1 : 1;
+	return cmp_names(a, b);
+}
+
+#define OT_MAX_BUS_SCAN 64
+
+void ot_bind_points(struct ot_bindings *b, const struct btf *btf, const struct ot_ksyms *ksyms)
+{
+	const char *configures[OT_MAX_BUS_SCAN];
+	int nconf = 0, n = btf__type_cnt(btf);
+	unsigned int point;
+
+	memset(b, 0, sizeof(*b));
+	for (point = 0; point < OT_POINT_DMA_CONFIGURE_FIRST; point++)
+		bind_function(&b->point[point], fixed_points[point].function, btf, ksyms,
+			      fixed_points[point].absent_why);
+
+	for (int id = 1; id < n && nconf < OT_MAX_BUS_SCAN; id++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		const char *name;
+
+		if (!btf_is_func(t))
+			continue;
+		name = btf__name_by_offset(btf, t->name_off);
+		if (ends_with(name, "_dma_configure") && is_bus_callback_proto(btf, t, true))
+			configures[nconf++] = name;
+	}
+	qsort(configures, nconf, sizeof(configures[0]), cmp_bus_names);
+
+	int slot = 0;
+	for (int i = 0; i < nconf; i++) {
+		char cleanup[OT_FUNC_NAME_LEN];
+		size_t prefix = strlen(configures[i]) - strlen("_dma_configure");
+		struct ot_binding *conf, *clean;
+		int cid;
+
+		if (ksyms && !ot_ksyms_find_exact(ksyms, configures[i]))
+			continue;	/* inlined everywhere: nothing to hook */
+		if (slot >= OT_BUS_SLOTS) {
+			if (b->extra_count < OT_MAX_EXTRA_BUS_FUNCS)
+				snprintf(b->extra[b->extra_count++], OT_FUNC_NAME_LEN, "%s", configures[i]);
+			continue;
+		}
+		conf = &b->point[OT_POINT_DMA_CONFIGURE_FIRST + slot];
+		clean = &b->point[OT_POINT_DMA_CLEANUP_FIRST + slot];
+		bind_function(conf, configures[i], btf, ksyms, NULL);
+
+		/* A bus without dma_cleanup (vmbus, old host1x) never takes ownership. */
+		snprintf(cleanup, sizeof(cleanup), "%.*s_dma_cleanup", (int)prefix, configures[i]);
+		cid = btf__find_by_name_kind(btf, cleanup, BTF_KIND_FUNC);
+		if (cid > 0 && is_bus_callback_proto(btf, btf__type_by_id(btf, cid), false)) {
+			bind_function(clean, cleanup, btf, ksyms, NULL);
+		} else {
+			clean->state = OT_BIND_UNUSED;
+			snprintf(clean->function, sizeof(clean->function), "%s", cleanup);
+			snprintf(clean->why, sizeof(clean->why), "bus has no dma_cleanup callback");
+		}
+		slot++;
+	}
+	for (; slot < OT_BUS_SLOTS; slot++) {
+		b->point[OT_POINT_DMA_CONFIGURE_FIRST + slot].state = OT_BIND_UNUSED;
+		b->point[OT_POINT_DMA_CLEANUP_FIRST + slot].state = OT_BIND_UNUSED;
+	}
+}
