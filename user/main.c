@@ -304,6 +304,7 @@ int main(int argc, char **argv)
 	char err[1024];
 	int ret = OT_EXIT_CANNOT_TRACE;
 
+	argp_err_exit_status = OT_EXIT_USAGE;
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return OT_EXIT_USAGE;
 	/* events must appear as they happen even when piped (VM console, CI logs) */

@@ -1,0 +1,96 @@
+"""The binary on this host, without a VM: usage errors, privileges, BTF,
+and a kernel that refuses tracing (this development machine's case)."""
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kw)
+
+
+def test_help_tells_the_truth(ownertrace):
+    p = run([ownertrace, "--help"])
+    assert p.returncode == 0
+    for opt in ("--json", "--device", "--driver", "--group", "--duration", "--kprobes",
+                "--dry-run", "--raw-pointers", "--stacks", "Exit status"):
+        assert opt in p.stdout, opt
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--group", "abc"], "--group wants a group number"),
+    (["--duration", "-3"], "--duration wants a positive number"),
+    (["--ringbuf-size", "1000"], "power of two"),
+    (["--maxactive", "0"], "--maxactive wants"),
+    (["--no-such-flag"], "unrecognized option"),
+    (["extra"], "unexpected argument"),
+])
+def test_usage_errors_exit_2(ownertrace, args, needle):
+    p = run([ownertrace] + args)
+    assert p.returncode == 2, p.stderr
+    assert needle in p.stderr
+
+
+def test_static_binary(ownertrace):
+    out = run(["file", ownertrace]).stdout
+    assert "statically linked" in out, out
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop privileges")
+def test_unprivileged_user_is_told_to_use_root(ownertrace):
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) missing"
+    p = run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", ownertrace, "-t", "1"])
+    assert p.returncode == 1, p.stderr
+    assert "needs root" in p.stderr and "sudo" in p.stderr
+    assert "unprivileged user" in p.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop capabilities")
+def test_root_without_capabilities(ownertrace):
+    p = run(["setpriv", "--inh-caps=-all", "--bounding-set=-all", ownertrace, "-t", "1"])
+    assert p.returncode == 1, p.stderr
+    assert "CAP_BPF" in p.stderr and "without those capabilities" in p.stderr
+
+
+def test_bad_btf_path(ownertrace):
+    p = run([ownertrace, "--btf", "/nonexistent/vmlinux", "-t", "1"])
+    if "needs root" in p.stderr:
+        pytest.fail("test suite must run as root (CI does)")
+    assert p.returncode == 1
+    assert "cannot read the BTF file given with --btf" in p.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a mount namespace")
+def test_kernel_without_btf(ownertrace):
+    # Hide /sys/kernel/btf in a private mount namespace: the same view a
+    # kernel built without CONFIG_DEBUG_INFO_BTF gives.
+    p = run(["unshare", "-m", "sh", "-c",
+             f"mount -t tmpfs none /sys/kernel/btf && exec {ownertrace} -t 1"])
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "exposes no BTF" in p.stderr
+    assert "CONFIG_DEBUG_INFO_BTF" in p.stderr
+
+
+def test_this_host_traces_or_says_exactly_why_not(ownertrace):
+    """On a host that refuses tracing programs (the development machine and
+    CI), the error must name what was refused; where tracing works, the dry
+    run must show attached points."""
+    p = run([ownertrace, "--dry-run"])
+    if p.returncode == 0:
+        assert re.search(r"really_probe\s+attached \((fentry/fexit|kprobe)", p.stdout), p.stdout
+        return
+    assert p.returncode == 1, p.stdout + p.stderr
+    err = p.stderr
+    assert "refused every way to trace" in err
+    # both mechanisms named, each with the kernel's reason
+    assert re.search(r"fentry/fexit: .*(failed|refused|not tried).*: \S", err), err
+    assert re.search(r"kprobes: +\S", err), err
+    assert "make demo" in err
+    # never a crash
+    assert "Segmentation" not in err and p.returncode > 0
+    # the per-point table still printed in dry-run mode
+    assert "really_probe" in p.stdout

@@ -1,0 +1,179 @@
+/* Output pieces: owner tokens, JSON escaping, errno names, event lines. */
+#include <stdlib.h>
+#include "unit.h"
+#include "errnames.h"
+#include "json.h"
+#include "output.h"
+#include "owner_tokens.h"
+#include "points.h"
+
+static void test_owner_tokens(void)
+{
+	struct ot_owner_tokens *t = ot_owner_tokens_new();
+	char buf[32];
+
+	CHECK(ot_owner_token(t, 0) == 0);
+	CHECK(ot_owner_token(t, 0xffff888012345678ULL) == 1);
+	CHECK(ot_owner_token(t, 0xffff888000000040ULL) == 2);
+	CHECK(ot_owner_token(t, 0xffff888012345678ULL) == 1);	/* stable */
+	CHECK_STR(ot_owner_format(t, 0xffff888000000040ULL, false, buf, sizeof(buf)), "owner#2");
+	CHECK_STR(ot_owner_format(t, 0, false, buf, sizeof(buf)), "-");
+	CHECK_STR(ot_owner_format(t, 0xffff888000000040ULL, true, buf, sizeof(buf)), "0xffff888000000040");
+	/* growth keeps every token */
+	for (uint64_t i = 1; i <= 1000; i++)
+		ot_owner_token(t, 0xffff000000000000ULL + i * 64);
+	CHECK(ot_owner_tokens_count(t) == 1002);
+	CHECK(ot_owner_token(t, 0xffff888012345678ULL) == 1);
+	CHECK(ot_owner_token(t, 0xffff000000000000ULL + 500 * 64) == 502);
+	ot_owner_tokens_free(t);
+}
+
+static void test_json_escaping(void)
+{
+	char buf[256];
+
+	CAPTURE(buf, sizeof(buf), f, ot_json_write_string(f, "a\"b\\c\n\x01\xff", 64));
+	CHECK_STR(buf, "\"a\\\"b\\\\c\\n\\u0001\\u00ff\"");
+	/* bounded by maxlen: fixed-size kernel strings may lack a NUL */
+	CAPTURE(buf, sizeof(buf), f, ot_json_write_string(f, "abcdef", 3));
+	CHECK_STR(buf, "\"abc\"");
+}
+
+static void test_errnames(void)
+{
+	CHECK_STR(ot_errno_name(16), "EBUSY");
+	CHECK_STR(ot_errno_name(1), "EPERM");
+	CHECK_STR(ot_errno_name(517), "EPROBE_DEFER");
+	CHECK(ot_errno_name(0) == NULL);
+	CHECK(ot_errno_name(-16) == NULL);
+	CHECK(ot_errno_name(100000) == NULL);
+}
+
+static void test_event_names(void)
+{
+	CHECK_STR(ot_event_name(OT_POINT_REALLY_PROBE, OT_PHASE_ENTER), "probe_enter");
+	CHECK_STR(ot_event_name(OT_POINT_REALLY_PROBE, OT_PHASE_EXIT), "probe_exit");
+	CHECK_STR(ot_event_name(OT_POINT_RELEASE_DRIVER, OT_PHASE_EXIT), "remove_exit");
+	CHECK_STR(ot_event_name(OT_POINT_DMA_CONFIGURE_FIRST + 3, OT_PHASE_EXIT), "dma_configure");
+	CHECK_STR(ot_event_name(OT_POINT_DMA_CLEANUP_FIRST, OT_PHASE_EXIT), "dma_cleanup");
+	CHECK_STR(ot_event_name(OT_POINT_GROUP_CLAIM, OT_PHASE_EXIT), "group_claim");
+	CHECK_STR(ot_event_name(OT_POINT_COUNT, OT_PHASE_EXIT), "unknown");
+}
+
+static struct ot_event sample_event(void)
+{
+	struct ot_event ev = {
+		.ts_ns = 1000000000ULL + 1500000,
+		.entry_ns = 1000000000ULL + 1000000,
+		.owner_before = 0,
+		.owner_after = 0xffff888011112222ULL,
+		.pid = 42, .tid = 43, .cpu = 1, .group_id = 7,
+		.owner_cnt_before = 0, .owner_cnt_after = 1,
+		.ret = 0, .stack_id = 5,
+		.point = OT_POINT_GROUP_CLAIM, .phase = OT_PHASE_EXIT,
+	};
+	strcpy(ev.comm, "vfio_group_open");
+	return ev;
+}
+
+static void test_json_event(void)
+{
+	struct ot_bindings b = {};
+	struct ot_output o = { .json = true, .start_ns = 1000000000ULL, .bindings = &b };
+	struct ot_event ev = sample_event();
+	char buf[2048];
+
+	strcpy(b.point[OT_POINT_GROUP_CLAIM].function, "iommu_group_claim_dma_owner");
+	o.tokens = ot_owner_tokens_new();
+	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0)));
+	CHECK_CONTAINS(buf, "\"type\":\"event\"");
+	CHECK_CONTAINS(buf, "\"event\":\"group_claim\"");
+	CHECK_CONTAINS(buf, "\"function\":\"iommu_group_claim_dma_owner\"");
+	CHECK_CONTAINS(buf, "\"device\":null");
+	CHECK_CONTAINS(buf, "\"group\":7");
+	CHECK_CONTAINS(buf, "\"owner_cnt_before\":0,\"owner_cnt_after\":1");
+	CHECK_CONTAINS(buf, "\"owner_before\":null,\"owner_after\":\"owner#1\"");
+	CHECK_CONTAINS(buf, "\"ret\":0,\"errno\":null");
+	CHECK_CONTAINS(buf, "\"duration_ns\":500000");
+	CHECK_CONTAINS(buf, "\"stack_id\":5");
+	CHECK(strstr(buf, "ffff8880") == NULL);	/* never a raw pointer by default */
+	CHECK(buf[strlen(buf) - 1] == '\n');
+	ot_owner_tokens_free(o.tokens);
+}
+
+static void test_human_event(void)
+{
+	struct ot_output o = { .json = false, .start_ns = 1000000000ULL };
+	struct ot_event ev = sample_event();
+	char buf[4096];
+
+	ev.point = OT_POINT_REALLY_PROBE;
+	ev.owner_after = 0;
+	ev.owner_cnt_after = 0;
+	ev.ret = -16;
+	strcpy(ev.device, "0000:01:02.0");
+	strcpy(ev.bus, "pci");
+	strcpy(ev.driver, "e1000");
+	o.tokens = ot_owner_tokens_new();
+	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0)));
+	CHECK_CONTAINS(buf, "TIME(s)");			/* header once */
+	CHECK_CONTAINS(buf, "probe_exit");
+	CHECK_CONTAINS(buf, "0000:01:02.0");
+	CHECK_CONTAINS(buf, "-16 (EBUSY)");
+	CHECK_CONTAINS(buf, "500.0us");
+	CHECK_CONTAINS(buf, "    0.001500 ");
+	/* driver probe errors come back positive from really_probe */
+	ev.ret = 6;
+	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0)));
+	CHECK(strstr(buf, "TIME(s)") == NULL);
+	CHECK_CONTAINS(buf, "6 (ENXIO)");
+	/* void functions print no return value */
+	ev.point = OT_POINT_UNUSE_DEFAULT_DOMAIN;
+	ev.owner_cnt_before = 2;
+	ev.owner_cnt_after = 1;
+	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0)));
+	CHECK_CONTAINS(buf, "2->1");
+	CHECK(strstr(buf, "ENXIO") == NULL);
+	ot_owner_tokens_free(o.tokens);
+}
+
+static void test_summary(void)
+{
+	struct ot_output o = { .json = true };
+	struct ot_stats s = { .mode = "kprobe", .kretprobe_misses = 3, .duration_s = 2.0 };
+	struct ot_event ev = sample_event();
+	char buf[4096], human[4096];
+
+	ev.point = OT_POINT_DMA_CONFIGURE_FIRST;
+	ot_stats_count(&s, &ev);
+	ev.point = OT_POINT_DMA_CONFIGURE_FIRST + 1;	/* another bus: same line */
+	ot_stats_count(&s, &ev);
+	ev.point = OT_POINT_REALLY_PROBE;
+	ev.phase = OT_PHASE_ENTER;
+	ot_stats_count(&s, &ev);
+	s.bpf[OT_CNT_RINGBUF_DROPS] = 9;
+	CAPTURE(buf, sizeof(buf), f, (o.out = f, ({
+		FILE *h = fmemopen(human, sizeof(human), "w");
+		ot_output_summary(&o, h, &s);
+		fclose(h);
+	})));
+	CHECK_CONTAINS(buf, "\"type\":\"summary\"");
+	CHECK_CONTAINS(buf, "\"dma_configure\":2");
+	CHECK_CONTAINS(buf, "\"probe_enter\":1");
+	CHECK_CONTAINS(buf, "\"ringbuf_drops\":9");
+	CHECK_CONTAINS(buf, "\"kretprobe_misses\":3");
+	CHECK_CONTAINS(human, "9 ring-buffer drops");
+	CHECK_CONTAINS(human, "3 kretprobe misses");
+}
+
+int main(void)
+{
+	test_owner_tokens();
+	test_json_escaping();
+	test_errnames();
+	test_event_names();
+	test_json_event();
+	test_human_event();
+	test_summary();
+	return unit_report("test_formatting");
+}
