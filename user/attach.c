@@ -193,7 +193,7 @@ static struct bpf_link *attach_retprobe_tracefs(struct ot_tracer *t, unsigned in
 	long id;
 	int err, pfd;
 
-	snprintf(rp->event, sizeof(rp->event), "ownertrace_%d/p%u_ret", getpid(), point);
+	snprintf(rp->event, sizeof(rp->event), "ownertrace_%d/ot%d_p%u_ret", getpid(), getpid(), point);
 	snprintf(cmd, sizeof(cmd), "r%u:%s %s\n", maxactive, rp->event, func);
 	err = write_kprobe_events(t, cmd);
 	if (err) {
@@ -253,7 +253,10 @@ int64_t ot_tracer_kretprobe_misses(const struct ot_tracer *t)
 		if (sscanf(line, "%127s %llu %llu", name, &hits, &misses) != 3)
 			continue;
 		for (unsigned int p = 0; p < OT_POINT_COUNT; p++) {
-			if (t->retprobes[p].created && !strcmp(name, t->retprobes[p].event)) {
+			/* kprobe_profile lists the event name without its group */
+			const char *ev = strchr(t->retprobes[p].event, '/');
+
+			if (t->retprobes[p].created && ev && !strcmp(name, ev + 1)) {
 				total += misses;
 				any = true;
 			}

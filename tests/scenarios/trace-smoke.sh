@@ -1,0 +1,70 @@
+# trace-smoke: the core smoke scenarios, run under ownertrace --json.
+#   (a) rebind-MODE: e1000 (behind the bridge) unbind then bind
+#   (b) vfio-MODE:   edu to vfio-pci, group opened + attached to a container
+#                    by vfio_group_open, closed; then everything restored
+#   (c) both again with --kprobes (MODE = default | kprobes)
+# The guest only records; tests/vm/test_smoke.py asserts on the artifacts.
+# Needs /bin/vfio_group_open (--guest-file build/helpers/vfio_group_open:/bin/vfio_group_open).
+E1000=8086:100e
+EDU=1234:11e8
+
+command -v ownertrace >/dev/null || ot_die "/bin/ownertrace missing"
+command -v vfio_group_open >/dev/null || ot_die "/bin/vfio_group_open missing"
+edu=$(ot_bdf_of $EDU) || ot_die "no edu device"
+group=$(ot_group_of "$edu") || ot_die "edu has no IOMMU group"
+sib=""
+for b in $(ot_group_devices "$group"); do
+  [ "$(ot_vendev_of "$b")" = "$E1000" ] && sib=$b
+done
+[ -n "$sib" ] || ot_die "no e1000 in the edu's group $group"
+printf 'edu=%s\ne1000=%s\ngroup=%s\nrelease=%s\n' "$edu" "$sib" "$group" "$(uname -r)" > /tmp/facts
+ot_artifact facts /tmp/facts
+
+TRACE_PID=""
+start_trace() {  # NAME ARGS...
+  local name=$1; shift
+  ownertrace --json "$@" > "/tmp/$name.jsonl" 2> "/tmp/$name.err" &
+  TRACE_PID=$!
+  if ot_wait_for "/tmp/$name.err" "tracing [0-9]+ attach points" 60; then
+    ot_ok "$name-attached"
+  else
+    ot_fail "$name-attached" "$(tail -n 3 /tmp/$name.err | tr '\n' ' ')"
+  fi
+}
+
+stop_trace() {  # NAME
+  local name=$1
+  kill -INT "$TRACE_PID"
+  wait "$TRACE_PID"
+  echo "exit=$?" >> "/tmp/$name.err"
+  ot_artifact "$name.jsonl" "/tmp/$name.jsonl"
+  ot_artifact "$name.err" "/tmp/$name.err"
+}
+
+bind_e1000() { echo "$1" > /sys/bus/pci/drivers/e1000/bind && [ "$(ot_driver_of "$1")" = e1000 ]; }
+
+wait_chardev() {  # PATH SECONDS
+  local i=0
+  while [ ! -c "$1" ] && [ $i -lt $(($2 * 10)) ]; do sleep 0.1; i=$((i + 1)); done
+  [ -c "$1" ]
+}
+
+for mode in default kprobes; do
+  args=""
+  [ $mode = kprobes ] && args="--kprobes"
+
+  start_trace "rebind-$mode" $args
+  ot_check "rebind-$mode-unbind" ot_unbind "$sib"
+  ot_check "rebind-$mode-bind" bind_e1000 "$sib"
+  stop_trace "rebind-$mode"
+
+  start_trace "vfio-$mode" $args
+  ot_check "vfio-$mode-unbind-sibling" ot_unbind "$sib"
+  ot_check "vfio-$mode-bind-vfio-pci" ot_bind "$edu" vfio-pci
+  wait_chardev "/dev/vfio/$group" 10 || ot_fail "vfio-$mode-chardev" "/dev/vfio/$group missing"
+  ot_check "vfio-$mode-open" vfio_group_open "/dev/vfio/$group" --hold-ms 100
+  ot_check "vfio-$mode-unbind-edu" ot_unbind "$edu"
+  ot_clear_override "$edu"
+  ot_check "vfio-$mode-rebind-sibling" bind_e1000 "$sib"
+  stop_trace "vfio-$mode"
+done

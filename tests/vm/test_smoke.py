@@ -1,0 +1,166 @@
+"""Smoke scenarios of the core tracer on every kernel of the matrix.
+
+One boot per kernel runs tests/scenarios/trace-smoke.sh, which traces
+(a) an e1000 unbind + bind and (b) a VFIO group claim + release, each once in
+the default attach mode and once with --kprobes (c). The assertions here
+check the recorded JSON Lines: sequence, owner_cnt before/after, owner
+tokens, return values, names, stacks and the summary.
+
+    OT_KERNELS=6.1 /usr/bin/python3 -m pytest -v tests/vm/test_smoke.py
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+import harness  # noqa: E402
+
+KERNELS = [k for k in re.split(r"[\s,]+", os.environ.get("OT_KERNELS", "6.1 6.12 7.2")) if k]
+MODES = ["default", "kprobes"]
+HELPER = REPO / "build" / "helpers" / "vfio_group_open"
+OWNERSHIP_EVENTS = {"use_default_domain", "unuse_default_domain", "dma_configure", "dma_cleanup",
+                    "group_claim", "group_release", "device_claim", "device_release"}
+
+_runs = {}
+
+
+def smoke_run(kernel):
+    """Boot once per kernel; every test of that kernel reads the same run."""
+    if kernel not in _runs:
+        subprocess.run(["make", "-s", "-C", str(REPO / "tests" / "helpers")], check=True)
+        res = harness.run(kernel=kernel, scenario=str(REPO / "tests" / "scenarios" / "trace-smoke.sh"),
+                          timeout=240, guest_files=[f"{HELPER}:/bin/vfio_group_open"])
+        print(res.summary())
+        _runs[kernel] = res
+    res = _runs[kernel]
+    assert res.ok, res.failure_report()
+    assert not res.splats, f"kernel splats: {res.splats}\n{res.failure_report()}"
+    return res
+
+
+def facts(res):
+    text = Path(res.artifacts["facts"]).read_text()
+    return dict(line.split("=", 1) for line in text.split())
+
+
+def load_trace(res, name):
+    """(events, summary, stderr) of one traced workload; exit status must be 0."""
+    assert f"{name}.jsonl" in res.artifacts, f"no trace {name}: {sorted(res.artifacts)}"
+    err = Path(res.artifacts[f"{name}.err"]).read_text()
+    assert "exit=0" in err, err
+    events, summaries = [], []
+    for line in Path(res.artifacts[f"{name}.jsonl"]).read_text().splitlines():
+        obj = json.loads(line)  # every line must be valid JSON
+        (events if obj["type"] == "event" else summaries).append(obj)
+    assert len(summaries) == 1, summaries
+    return events, summaries[0], err
+
+
+def of_device(events, dev):
+    return [e for e in events if e["device"] == dev]
+
+
+def only(events, name):
+    found = [e for e in events if e["event"] == name]
+    assert len(found) == 1, f"want one {name}, got {len(found)}: {found}"
+    return found[0]
+
+
+def check_common(events, summary, mode):
+    want_mode = "kprobe" if mode == "kprobes" else "fentry"
+    assert summary["mode"] == want_mode
+    assert summary["ringbuf_drops"] == 0
+    assert summary["inflight_full"] == 0
+    if want_mode == "kprobe":
+        assert summary["kretprobe_misses"] == 0
+    assert summary["events_total"] == len(events)
+    times = [e["ts_ns"] for e in events]
+    assert times == sorted(times), "events out of order"
+    for e in events:
+        assert e["comm"] and e["pid"] > 0 and e["cpu"] >= 0
+        # never a raw kernel pointer
+        for k in ("owner_before", "owner_after"):
+            assert e[k] is None or re.fullmatch(r"owner#\d+", e[k]), e
+        if e["event"] in OWNERSHIP_EVENTS:
+            assert e["stack_id"] is not None, f"ownership event without a stack: {e}"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_rebind_sequence(kernel, mode):
+    """(a) e1000 unbind then bind: remove gives the default-domain use back,
+    probe takes it again; owner_cnt 1 -> 0 -> 1 and no owner."""
+    res = smoke_run(kernel)
+    f = facts(res)
+    events, summary, _ = load_trace(res, f"rebind-{mode}")
+    check_common(events, summary, mode)
+    dev = of_device(events, f["e1000"])
+    names = [e["event"] for e in dev]
+    assert names == ["remove_enter", "unuse_default_domain", "dma_cleanup", "unbind_cleanup", "remove_exit",
+                     "probe_enter", "use_default_domain", "dma_configure", "probe_exit"], names
+    group = int(f["group"])
+    for e in dev:
+        assert e["group"] == group and e["bus"] == "pci" and e["driver"] == "e1000", e
+        assert e["owner_before"] is None and e["owner_after"] is None
+    unuse = only(dev, "unuse_default_domain")
+    assert (unuse["owner_cnt_before"], unuse["owner_cnt_after"]) == (1, 0)
+    cleanup = only(dev, "dma_cleanup")
+    assert cleanup["function"] == "pci_dma_cleanup"
+    assert (cleanup["owner_cnt_before"], cleanup["owner_cnt_after"]) == (1, 0)
+    use = only(dev, "use_default_domain")
+    assert (use["owner_cnt_before"], use["owner_cnt_after"], use["ret"]) == (0, 1, 0)
+    conf = only(dev, "dma_configure")
+    assert conf["function"] == "pci_dma_configure"
+    assert (conf["owner_cnt_before"], conf["owner_cnt_after"], conf["ret"]) == (0, 1, 0)
+    probe = only(dev, "probe_exit")
+    assert probe["ret"] == 0 and probe["errno"] is None and probe["duration_ns"] > 0
+    remove = only(dev, "remove_exit")
+    assert (remove["owner_cnt_before"], remove["owner_cnt_after"]) == (1, 0)
+    # the configure nests inside the probe; the use inside the configure
+    assert probe["ts_ns"] - probe["duration_ns"] <= conf["ts_ns"] - conf["duration_ns"] <= use["ts_ns"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_vfio_claim_release(kernel, mode):
+    """(b) VFIO: vfio-pci's bind does not touch owner_cnt (driver_managed_dma);
+    attaching the group to a container claims it 0 -> 1 with an owner token,
+    closing releases 1 -> 0 with the same token."""
+    res = smoke_run(kernel)
+    f = facts(res)
+    events, summary, _ = load_trace(res, f"vfio-{mode}")
+    check_common(events, summary, mode)
+    group = int(f["group"])
+
+    edu = of_device(events, f["edu"])
+    edu_probe = [e for e in edu if e["event"] in ("probe_enter", "probe_exit")]
+    assert [e["driver"] for e in edu_probe] == ["vfio-pci", "vfio-pci"], edu_probe
+    assert only(edu, "probe_exit")["ret"] == 0
+    conf = only(edu, "dma_configure")
+    assert (conf["owner_cnt_before"], conf["owner_cnt_after"], conf["ret"]) == (0, 0, 0)
+    assert not [e for e in edu if e["event"] in ("use_default_domain", "unuse_default_domain")]
+
+    claim = only(events, "group_claim")
+    release = only(events, "group_release")
+    for e in (claim, release):
+        assert e["group"] == group and e["device"] is None and e["comm"] == "vfio_group_open", e
+    assert claim["ret"] == 0
+    assert (claim["owner_cnt_before"], claim["owner_cnt_after"]) == (0, 1)
+    assert claim["owner_before"] is None and claim["owner_after"] is not None
+    assert (release["owner_cnt_before"], release["owner_cnt_after"]) == (1, 0)
+    assert release["owner_before"] == claim["owner_after"] and release["owner_after"] is None
+    assert claim["ts_ns"] < release["ts_ns"]
+
+    # the sibling e1000 gave its use back before, and took it again after
+    sib = of_device(events, f["e1000"])
+    assert (only(sib, "unuse_default_domain")["owner_cnt_after"]) == 0
+    use = only(sib, "use_default_domain")
+    assert (use["owner_cnt_before"], use["owner_cnt_after"]) == (0, 1)
+    assert use["ts_ns"] > release["ts_ns"]
