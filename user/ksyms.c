@@ -14,6 +14,9 @@ struct ot_ksyms {
 	size_t strings_len;
 	size_t strings_cap;
 	bool all_zero;
+	uint64_t stext, etext;	/* core kernel text, 0 if unknown */
+	struct range { uint64_t start, end; } *modules;
+	size_t nmodules;
 };
 
 static int push_string(struct ot_ksyms *ks, const char *s, size_t n, size_t *off)
@@ -79,6 +82,10 @@ static int parse_line(struct ot_ksyms *ks, const char *line, size_t len)
 	}
 	if (push_string(ks, name, strlen(name), &off))
 		return -ENOMEM;
+	if (!strcmp(name, "_stext"))
+		ks->stext = addr;
+	else if (!strcmp(name, "_etext"))
+		ks->etext = addr;
 	ks->syms[ks->count].addr = addr;
 	ks->syms[ks->count].name = (const char *)(uintptr_t)off;	/* fixed up later */
 	ks->count++;
@@ -162,6 +169,7 @@ void ot_ksyms_free(struct ot_ksyms *ks)
 		return;
 	free(ks->syms);
 	free(ks->strings);
+	free(ks->modules);
 	free(ks);
 }
 
@@ -238,4 +246,73 @@ const char *ot_ksyms_format(const struct ot_ksyms *ks, uint64_t addr, char *buf,
 	else
 		snprintf(buf, len, "%s+0x%" PRIx64, sym->name, addr - sym->addr);
 	return buf;
+}
+
+/* /proc/modules: "name size refcount deps state address [taint]" */
+int ot_ksyms_add_modules(struct ot_ksyms *ks, const char *text, size_t len)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i <= len; i++) {
+		char line[512], name[128];
+		unsigned long long size, addr;
+		struct range *p;
+
+		if (i < len && text[i] != '\n')
+			continue;
+		if (i - start < sizeof(line)) {
+			memcpy(line, text + start, i - start);
+			line[i - start] = '\0';
+			if (sscanf(line, "%127s %llu %*s %*s %*s %llx", name, &size, &addr) == 3 && addr && size) {
+				p = realloc(ks->modules, (ks->nmodules + 1) * sizeof(*p));
+				if (!p)
+					return -ENOMEM;
+				ks->modules = p;
+				ks->modules[ks->nmodules].start = addr;
+				ks->modules[ks->nmodules++].end = addr + size;
+			}
+		}
+		start = i + 1;
+	}
+	return 0;
+}
+
+int ot_ksyms_load_modules(struct ot_ksyms *ks, const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = fopen(path, "r");
+	int err;
+
+	if (!f)
+		return -errno;
+	{
+		FILE *mem = open_memstream(&buf, &len);
+		char chunk[4096];
+		size_t n;
+
+		if (!mem) {
+			fclose(f);
+			return -ENOMEM;
+		}
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			fwrite(chunk, 1, n, mem);
+		fclose(mem);
+	}
+	fclose(f);
+	err = ot_ksyms_add_modules(ks, buf, len);
+	free(buf);
+	return err;
+}
+
+bool ot_ksyms_is_text(const struct ot_ksyms *ks, uint64_t addr)
+{
+	if (!ks || !ks->stext || !ks->etext)
+		return true;	/* cannot tell: keep the frame */
+	if (addr >= ks->stext && addr < ks->etext)
+		return true;
+	for (size_t i = 0; i < ks->nmodules; i++)
+		if (addr >= ks->modules[i].start && addr < ks->modules[i].end)
+			return true;
+	return false;
 }

@@ -30,6 +30,16 @@ const struct ot_ksym *ot_ksyms_find_exact(const struct ot_ksyms *ks, const char 
 /* A compiler clone such as name.isra.0 / name.constprop.0; copies its name. */
 bool ot_ksyms_find_clone(const struct ot_ksyms *ks, const char *name, char *out, size_t outlen);
 
+/*
+ * Text ranges: the core kernel (_stext.._etext) and, once added from
+ * /proc/modules, every module. Addresses outside them in a stack are BPF
+ * programs and trampolines (ours included), which kallsyms read before
+ * attaching cannot name.
+ */
+int ot_ksyms_add_modules(struct ot_ksyms *ks, const char *proc_modules_text, size_t len);
+int ot_ksyms_load_modules(struct ot_ksyms *ks, const char *path);
+bool ot_ksyms_is_text(const struct ot_ksyms *ks, uint64_t addr);
+
 /* Symbol containing addr (the closest one at or below it), or NULL. */
 const struct ot_ksym *ot_ksyms_resolve(const struct ot_ksyms *ks, uint64_t addr);
 /* "func+0x1a/0x3c" style, or "0x..." when unknown; returns buf. */

@@ -205,7 +205,41 @@ struct run {
 	struct ot_output out;
 	struct ot_stats stats;
 	int stacks_fd;
+	struct ot_ksyms *ksyms;
+	uint64_t ksyms_loaded_ns;
 };
+
+static uint64_t now_ns(void);
+
+static struct ot_ksyms *load_symbols(void)
+{
+	struct ot_ksyms *ks = ot_ksyms_load("/proc/kallsyms");
+
+	if (ks)
+		ot_ksyms_load_modules(ks, "/proc/modules");
+	return ks;
+}
+
+/* A frame outside every known text range is a BPF trampoline, or code of a
+ * module loaded after start: reload (at most every 2 s) to tell them apart. */
+static void refresh_symbols_for(struct run *run, const uint64_t *ips, int nips)
+{
+	struct ot_ksyms *fresh;
+	uint64_t now = now_ns();
+	int i;
+
+	for (i = 0; i < nips && ot_ksyms_is_text(run->ksyms, ips[i]); i++)
+		;
+	if (i == nips || now - run->ksyms_loaded_ns < 2000000000ULL)
+		return;
+	run->ksyms_loaded_ns = now;
+	fresh = load_symbols();
+	if (!fresh)
+		return;
+	ot_ksyms_free(run->ksyms);
+	run->ksyms = fresh;
+	run->out.ksyms = fresh;
+}
 
 static int handle_event(void *ctx, void *data, size_t size)
 {
@@ -228,6 +262,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 		if (bpf_map_lookup_elem(run->stacks_fd, &id, ips) == 0)
 			while (nips < OT_MAX_STACK_DEPTH && ips[nips])
 				nips++;
+		if (run->ksyms)
+			refresh_symbols_for(run, ips, nips);
 	}
 	ot_output_event(&run->out, ev, ips, nips);
 	run->stats.shown++;
@@ -321,7 +357,7 @@ int main(int argc, char **argv)
 			env.btf_path ? env.btf_path : "/sys/kernel/btf/vmlinux", strerror(errno));
 		return OT_EXIT_CANNOT_TRACE;
 	}
-	ksyms = ot_ksyms_load("/proc/kallsyms");
+	ksyms = load_symbols();
 	if (!ksyms)
 		fprintf(stderr, "ownertrace: warning: cannot read /proc/kallsyms (%s): inlined functions are "
 				"detected from BTF only and stacks print as addresses\n", strerror(errno));
@@ -364,6 +400,8 @@ int main(int argc, char **argv)
 		.ksyms = ksyms,
 	};
 	run.stacks_fd = ot_tracer_stacks_fd(&run.tracer);
+	run.ksyms = ksyms;
+	run.ksyms_loaded_ns = now_ns();
 	if (!run.out.tokens) {
 		fprintf(stderr, "ownertrace: out of memory\n");
 		goto out;
@@ -377,6 +415,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	ot_output_summary(&run.out, stderr, &run.stats);
 	ot_owner_tokens_free(run.out.tokens);
+	ksyms = run.ksyms;	/* may have been reloaded */
 out:
 	ot_tracer_stop(&run.tracer);
 	ot_ksyms_free(ksyms);

@@ -103,7 +103,8 @@ static void print_human(struct ot_output *o, const struct ot_event *ev, const ui
 	for (int i = 0; i < nips; i++) {
 		char sym[256];
 
-		fprintf(o->out, "%17s%s\n", "", ot_ksyms_format(o->ksyms, ips[i], sym, sizeof(sym)));
+		if (ot_ksyms_is_text(o->ksyms, ips[i]))
+			fprintf(o->out, "%17s%s\n", "", ot_ksyms_format(o->ksyms, ips[i], sym, sizeof(sym)));
 	}
 }
 
@@ -161,11 +162,16 @@ static void print_json(struct ot_output *o, const struct ot_event *ev, const uin
 		ot_json_null(&j, "stack_id");
 	if (o->stacks) {
 		fputs(",\"stack\":[", o->out);
+		bool first = true;
+
 		for (int i = 0; i < nips; i++) {
 			char sym[256];
 
-			if (i)
+			if (!ot_ksyms_is_text(o->ksyms, ips[i]))
+				continue;	/* BPF programs and trampolines */
+			if (!first)
 				fputc(',', o->out);
+			first = false;
 			ot_json_write_string(o->out, ot_ksyms_format(o->ksyms, ips[i], sym, sizeof(sym)),
 					     sizeof(sym));
 		}

@@ -68,3 +68,35 @@ for mode in default kprobes; do
   ot_check "vfio-$mode-rebind-sibling" bind_e1000 "$sib"
   stop_trace "vfio-$mode"
 done
+
+# --dry-run: the attach-point table of this kernel, nothing traced
+ownertrace --dry-run > /tmp/dry-run.out 2>&1
+echo "exit=$?" >> /tmp/dry-run.out
+ot_artifact dry-run /tmp/dry-run.out
+
+# filters + --duration: only the sibling e1000 (and its group's claims);
+# the edu rebind to vfio-pci and back must not show up. Ends by itself.
+ownertrace --json --device "$sib" --duration 8 > /tmp/filtered.jsonl 2> /tmp/filtered.err &
+TRACE_PID=$!
+ot_wait_for /tmp/filtered.err "tracing [0-9]+ attach points" 60 || ot_fail filtered-attached "no start"
+ot_unbind "$sib"
+ot_bind "$edu" vfio-pci
+vfio_group_open "/dev/vfio/$group" > /dev/null
+ot_unbind "$edu"; ot_clear_override "$edu"
+bind_e1000 "$sib"
+wait "$TRACE_PID"
+echo "exit=$?" >> /tmp/filtered.err
+ot_artifact filtered.jsonl /tmp/filtered.jsonl
+ot_artifact filtered.err /tmp/filtered.err
+
+# human output with symbolized stacks, stopped with SIGTERM
+ownertrace --stacks --driver e1000 > /tmp/human.out 2> /tmp/human.err &
+TRACE_PID=$!
+ot_wait_for /tmp/human.err "tracing [0-9]+ attach points" 60 || ot_fail human-attached "no start"
+ot_unbind "$sib"
+bind_e1000 "$sib"
+kill -TERM "$TRACE_PID"
+wait "$TRACE_PID"
+echo "exit=$?" >> /tmp/human.err
+ot_artifact human.out /tmp/human.out
+ot_artifact human.err /tmp/human.err

@@ -45,6 +45,35 @@ static void test_ksyms(void)
 	ot_ksyms_free(ks);
 }
 
+static void test_text_ranges(void)
+{
+	static const char syms[] =
+		"ffffffff81000000 T _stext\n"
+		"ffffffff81100000 t really_probe\n"
+		"ffffffff82000000 T _etext\n"
+		"ffffffffc0a00000 t e1000_probe\t[e1000]\n";
+	static const char modules[] =
+		"e1000 163840 0 - Live 0xffffffffc0a00000\n"
+		"vfio_pci 16384 0 - Live 0xffffffffc0b00000 (E)\n"
+		"garbage line\n";
+	struct ot_ksyms *ks = ot_ksyms_parse(syms, sizeof(syms) - 1);
+
+	/* without module ranges only the core is known */
+	CHECK(ot_ksyms_is_text(ks, 0xffffffff81100010ULL));
+	CHECK(!ot_ksyms_is_text(ks, 0xffffffffc0a00010ULL));
+	CHECK(ot_ksyms_add_modules(ks, modules, sizeof(modules) - 1) == 0);
+	CHECK(ot_ksyms_is_text(ks, 0xffffffffc0a00010ULL));
+	CHECK(ot_ksyms_is_text(ks, 0xffffffffc0b03fffULL));
+	CHECK(!ot_ksyms_is_text(ks, 0xffffffffc0b04000ULL));	/* past vfio_pci: a trampoline */
+	CHECK(!ot_ksyms_is_text(ks, 0xffffffffa0000000ULL));	/* BPF JIT area */
+	CHECK(!ot_ksyms_is_text(ks, 0xffffffff82000000ULL));	/* _etext is exclusive */
+	ot_ksyms_free(ks);
+	/* no _stext/_etext known: keep every frame rather than lose real ones */
+	ks = ot_ksyms_parse("ffffffff81000000 t x\n", 21);
+	CHECK(ot_ksyms_is_text(ks, 0x1234));
+	ot_ksyms_free(ks);
+}
+
 static struct ot_event ev_of(const char *dev, const char *drv, int group)
 {
 	struct ot_event ev = { .group_id = group };
@@ -102,6 +131,7 @@ static void test_filter(void)
 int main(void)
 {
 	test_ksyms();
+	test_text_ranges();
 	test_filter();
 	return unit_report("test_discovery");
 }
