@@ -38,7 +38,7 @@ TRACER_OBJS   := $(patsubst user/%.c,$(OUTPUT)/%.o,$(TRACER_SRCS))
 
 UNIT_TESTS    := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all clean vmlinux check check-unit check-vm demo deps helpers
+.PHONY: all clean vmlinux check check-all check-unit check-vm trace demo deps helpers
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/ownertrace
@@ -86,8 +86,12 @@ helpers:
 	$(Q)$(MAKE) -s -C tests/helpers
 
 # Every test: unit tests (no kernel needed), the host-side checks, then the
-# VM matrix. OT_KERNELS="6.1" selects one kernel for a quick run.
-check: all helpers $(UNIT_TESTS)
+# VM matrix. Installs missing dependencies first (idempotent).
+# OT_KERNELS="6.1" selects one kernel for a quick run.
+check: deps
+	$(Q)$(MAKE) --no-print-directory check-all
+
+check-all: all helpers $(UNIT_TESTS)
 	$(Q)$(PYTHON) -m pytest -v tests
 
 check-unit: all $(UNIT_TESTS)
@@ -96,7 +100,13 @@ check-unit: all $(UNIT_TESTS)
 check-vm: all helpers
 	$(Q)$(PYTHON) -m pytest -v tests/vm
 
-# The main job on a host that cannot trace: boot a VM, trace a workload there.
+# The main job: a live trace here, or, where this host cannot trace, in a VM.
+# ARGS are passed to ownertrace; OT_KERNEL picks the VM kernel.
+trace: deps
+	$(Q)$(MAKE) --no-print-directory all helpers
+	$(Q)bash scripts/trace.sh $(ARGS)
+
+# The VM demo alone, whatever the host can do.
 demo: all helpers
 	$(Q)bash tests/vm/demo.sh $(KERNEL)
 

@@ -79,8 +79,10 @@ static void print_human(struct ot_output *o, const struct ot_event *ev, const ui
 
 	ot_owner_format(o->tokens, ev->owner_before, o->raw_pointers, before, sizeof(before));
 	if (ev->phase == OT_PHASE_EXIT && ev->owner_before != ev->owner_after) {
+		/* "-" alone means "no owner"; in a transition spell it out */
 		ot_owner_format(o->tokens, ev->owner_after, o->raw_pointers, after, sizeof(after));
-		snprintf(owner, sizeof(owner), "%s->%s", before, after);
+		snprintf(owner, sizeof(owner), "%s->%s", ev->owner_before ? before : "none",
+			 ev->owner_after ? after : "none");
 	} else {
 		snprintf(owner, sizeof(owner), "%s", before);
 	}

@@ -134,6 +134,15 @@ static void test_human_event(void)
 	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0)));
 	CHECK_CONTAINS(buf, "2->1");
 	CHECK(strstr(buf, "ENXIO") == NULL);
+	/* owner transitions name both sides */
+	ev.point = OT_POINT_GROUP_CLAIM;
+	ev.owner_after = 0xffff888011112222ULL;
+	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0)));
+	CHECK_CONTAINS(buf, " none->owner#1 ");
+	ev.owner_before = ev.owner_after;
+	ev.owner_after = 0;
+	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0)));
+	CHECK_CONTAINS(buf, " owner#1->none ");
 	ot_owner_tokens_free(o.tokens);
 }
 
