@@ -1,0 +1,98 @@
+#!/bin/sh
+# /init of the ownertrace test VM (busybox). Built into the base initramfs by
+# tests/vm/harness.py. Flow: mounts -> pvpanic -> other modules -> serial
+# setup -> IOMMU group dump -> /scenario.sh under `timeout` -> verdict written
+# to isa-debug-exit (port 0xf4). QEMU's exit code is the only trusted verdict.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+export HOME=/root
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+exec </dev/console >/dev/console 2>&1
+mkdir -p /dev/pts /dev/shm /tmp /run /root
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t bpf bpf /sys/fs/bpf 2>/dev/null
+# cgroup2 is cheap and some BPF programs/tools expect it
+mkdir -p /sys/fs/cgroup 2>/dev/null; mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+
+. /lib/ot/guest-lib.sh
+
+OT_NONCE=none
+OT_TIMEOUT=60
+for a in $(cat /proc/cmdline); do
+  case "$a" in
+    ot.nonce=*)   OT_NONCE=${a#ot.nonce=} ;;
+    ot.timeout=*) OT_TIMEOUT=${a#ot.timeout=} ;;
+    ot.debug=1)   set -x ;;
+  esac
+done
+export OT_NONCE OT_TIMEOUT
+
+echo "ot-init: nonce=$OT_NONCE kernel=$(uname -r) timeout=${OT_TIMEOUT}s"
+
+setup_error() {
+  echo "ot-init: HARNESS ERROR: $*"
+  { echo "not ok 0 harness-setup # $*"; echo "# verdict: error"; } > "$OT_RESULTS" 2>/dev/null
+  _ot_exit_code 0x12
+}
+
+# pvpanic first, so a panic in anything that follows ends QEMU with rc 1
+for m in $(cat /lib/ot/modules.order); do
+  if ! insmod "/lib/ot/modules/$m.ko" 2>/tmp/insmod.err; then
+    grep -q "File exists" /tmp/insmod.err || { cat /tmp/insmod.err; setup_error "insmod $m failed"; }
+  fi
+done
+
+[ -c "$OT_RESULTS" ] || setup_error "$OT_RESULTS missing (no second serial port?)"
+stty -F "$OT_RESULTS" raw -echo 2>/dev/null || setup_error "stty $OT_RESULTS failed"
+[ -c "$OT_STREAM" ] && stty -F "$OT_STREAM" raw -echo 2>/dev/null
+: > /tmp/ot_failed
+: > /tmp/ot_count
+echo "TAP version 13" > "$OT_RESULTS"
+echo "# ot-nonce: $OT_NONCE" > "$OT_RESULTS"
+echo "# kernel: $(uname -r)" > "$OT_RESULTS"
+
+# bring the lone NICs' links up quietly is not needed; just report the topology
+echo "ot-init: IOMMU groups:"
+ot_dump_groups
+echo "ot-init: PCI devices:"
+for d in /sys/bus/pci/devices/*; do
+  b=${d##*/}
+  echo "  $b $(ot_vendev_of "$b") class=$(cat "$d/class") drv=$(ot_driver_of "$b") group=$(ot_group_of "$b")"
+done
+
+if [ ! -f /scenario.sh ]; then
+  setup_error "/scenario.sh missing"
+fi
+
+echo "ot-init: running /scenario.sh (timeout ${OT_TIMEOUT}s)"
+t0=$(cut -d' ' -f1 /proc/uptime)
+timeout -s KILL "$OT_TIMEOUT" sh -c '. /lib/ot/guest-lib.sh; cd /tmp; . /scenario.sh'
+rc=$?
+t1=$(cut -d' ' -f1 /proc/uptime)
+echo "ot-init: scenario exited rc=$rc (uptime $t0 -> $t1)"
+
+nfail=$(wc -l < /tmp/ot_failed)
+if [ "$rc" -eq 137 ] || [ "$rc" -eq 143 ] || [ "$rc" -eq 124 ]; then
+  ot_fail scenario "TIMEOUT after ${OT_TIMEOUT}s (rc $rc)"
+  verdict=fail
+elif [ "$rc" -ne 0 ]; then
+  ot_fail scenario "exit status $rc"
+  verdict=fail
+elif [ "$nfail" -ne 0 ]; then
+  ot_fail scenario "$nfail check(s) failed"
+  verdict=fail
+else
+  ot_ok scenario
+  verdict=pass
+fi
+echo "1..$(wc -l < /tmp/ot_count)" > "$OT_RESULTS"
+echo "# verdict: $verdict" > "$OT_RESULTS"
+echo "ot-init: verdict=$verdict nonce=$OT_NONCE"
+sync
+if [ "$verdict" = pass ]; then _ot_exit_code 0x10; else _ot_exit_code 0x11; fi

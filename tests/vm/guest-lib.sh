@@ -1,0 +1,188 @@
+# guest-lib.sh — helpers for scenarios running inside the ownertrace test VM.
+# Sourced (busybox sh) by /init and automatically before /scenario.sh, so
+# scenarios just call these functions. Installed at /lib/ot/guest-lib.sh.
+#
+# Channels:
+#   $OT_RESULTS = /dev/ttyS1 -> host OUT/results.txt   (KTAP-ish lines, artifacts)
+#   $OT_STREAM  = /dev/ttyS2 -> host OUT/stream.txt    (live output, `--stream`)
+#   console     = /dev/ttyS0 -> host OUT/console.log   (kernel log + stdout/stderr)
+#
+# Results: ot_ok NAME | ot_fail NAME REASON | ot_skip NAME REASON | ot_log TEXT
+#          ot_check NAME CMD...   (ok if CMD succeeds, else fail with its output)
+#          ot_artifact NAME FILE  (file -> host OUT/artifacts/NAME)
+# Stream:  ot_stream TEXT...  | ot_stream_cmd CMD... (stdout+stderr -> stream)
+# PCI:     ot_pci_devices VEN:DEV | ot_bdf_of VEN:DEV [NTH] | ot_vendev_of BDF
+#          ot_driver_of BDF | ot_group_of BDF | ot_group_devices GROUP
+#          ot_unbind BDF | ot_bind BDF DRIVER | ot_clear_override BDF
+#          ot_reprobe BDF | ot_dump_groups
+# Misc:    ot_wait_for FILE PATTERN TIMEOUT_S | ot_die REASON
+# Never hard-code group numbers or BDFs: look them up with the PCI helpers.
+
+OT_RESULTS=${OT_RESULTS:-/dev/ttyS1}
+OT_STREAM=${OT_STREAM:-/dev/ttyS2}
+export OT_RESULTS OT_STREAM
+
+_ot_emit() { echo "$*" > "$OT_RESULTS"; }   # open/close per line: drains the UART
+_ot_next() { echo x >> /tmp/ot_count; wc -l < /tmp/ot_count | tr -d ' '; }
+
+# ot_ok NAME
+ot_ok() {
+  local n; n=$(_ot_next)
+  _ot_emit "ok $n $1"
+  echo "ot: ok $n $1"
+}
+
+# ot_fail NAME REASON...  (marks the run failed; the scenario keeps running)
+ot_fail() {
+  local name=$1 n; shift
+  n=$(_ot_next)
+  echo "$name: $*" >> /tmp/ot_failed
+  _ot_emit "not ok $n $name # $*"
+  echo "ot: not ok $n $name # $*"
+}
+
+# ot_skip NAME REASON...
+ot_skip() {
+  local name=$1 n; shift
+  n=$(_ot_next)
+  _ot_emit "ok $n $name # SKIP $*"
+  echo "ot: ok $n $name # SKIP $*"
+}
+
+# ot_log TEXT...  (diagnostic line in results + console)
+ot_log() {
+  _ot_emit "# $*"
+  echo "ot: $*"
+}
+
+# ot_die REASON...  fail and abort the scenario
+ot_die() { ot_fail "${OT_SCENARIO_STEP:-abort}" "$*"; exit 1; }
+
+# ot_check NAME CMD...  run CMD; ok if it exits 0, else fail with its output tail
+ot_check() {
+  local name=$1 out rc; shift
+  out=$("$@" 2>&1); rc=$?
+  if [ $rc -eq 0 ]; then ot_ok "$name"; else
+    ot_fail "$name" "rc=$rc: $(echo "$out" | tail -n 3 | tr '\n' ' ')"
+  fi
+  return $rc
+}
+
+# ot_artifact NAME FILE  send FILE to the host as OUT/artifacts/NAME
+ot_artifact() {
+  local name=$1 file=$2
+  if [ ! -r "$file" ]; then ot_log "artifact $name: $file not readable"; return 1; fi
+  {
+    echo "# ot-artifact-begin $name $(wc -c < "$file" | tr -d ' ')"
+    base64 "$file"
+    echo "# ot-artifact-end $name"
+  } > "$OT_RESULTS"
+}
+
+# ot_stream TEXT...  one line to the live stream
+ot_stream() { echo "$*" > "$OT_STREAM"; }
+
+# ot_stream_cmd CMD...  run CMD with stdout+stderr to the stream (foreground;
+# append & yourself to background it: `ot_stream_cmd /bin/ownertrace &`)
+ot_stream_cmd() { "$@" > "$OT_STREAM" 2>&1; }
+
+# ---- PCI / IOMMU lookups (sysfs only) -------------------------------------
+
+# ot_vendev_of BDF -> "8086:100e"
+ot_vendev_of() {
+  local d=/sys/bus/pci/devices/$1 v dv
+  v=$(cat "$d/vendor") dv=$(cat "$d/device")
+  echo "${v#0x}:${dv#0x}"
+}
+
+# ot_pci_devices VEN:DEV -> all matching BDFs, sorted
+ot_pci_devices() {
+  local want d
+  want=$(echo "$1" | tr 'A-F' 'a-f')
+  for d in /sys/bus/pci/devices/*; do
+    [ -e "$d/vendor" ] || continue
+    [ "$(ot_vendev_of "${d##*/}")" = "$want" ] && echo "${d##*/}"
+  done | sort
+}
+
+# ot_bdf_of VEN:DEV [NTH]  -> NTH (1-based, default 1) matching BDF; rc 1 if none
+ot_bdf_of() {
+  local r
+  r=$(ot_pci_devices "$1" | sed -n "${2:-1}p")
+  [ -n "$r" ] || return 1
+  echo "$r"
+}
+
+# ot_driver_of BDF -> driver name or empty
+ot_driver_of() {
+  local l
+  l=$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null) || return 0
+  echo "${l##*/}"
+}
+
+# ot_group_of BDF -> IOMMU group number (empty + rc 1 if none)
+ot_group_of() {
+  local l
+  l=$(readlink "/sys/bus/pci/devices/$1/iommu_group" 2>/dev/null) || return 1
+  echo "${l##*/}"
+}
+
+# ot_group_devices GROUP -> BDFs in the group
+ot_group_devices() { ls "/sys/kernel/iommu_groups/$1/devices" 2>/dev/null | sort; }
+
+ot_dump_groups() {
+  local g d
+  for g in $(ls /sys/kernel/iommu_groups 2>/dev/null | sort -n); do
+    echo "  group $g: $(ot_group_devices "$g" | while read -r d; do printf '%s[%s,%s] ' "$d" "$(ot_vendev_of "$d")" "$(ot_driver_of "$d")"; done)"
+  done
+}
+
+# ot_unbind BDF  unbind from its current driver (no-op if none)
+ot_unbind() {
+  local drv; drv=$(ot_driver_of "$1")
+  [ -z "$drv" ] && return 0
+  echo "$1" > "/sys/bus/pci/drivers/$drv/unbind" || return 1
+  [ -z "$(ot_driver_of "$1")" ]
+}
+
+# ot_bind BDF DRIVER  bind via driver_override + drivers_probe; rc 0 iff bound
+ot_bind() {
+  local bdf=$1 drv=$2 cur
+  cur=$(ot_driver_of "$bdf")
+  [ "$cur" = "$drv" ] && return 0
+  [ -n "$cur" ] && { ot_unbind "$bdf" || return 1; }
+  echo "$drv" > "/sys/bus/pci/devices/$bdf/driver_override" || return 1
+  echo "$bdf" > /sys/bus/pci/drivers_probe 2>/dev/null
+  [ "$(ot_driver_of "$bdf")" = "$drv" ]
+}
+
+# ot_clear_override BDF  remove driver_override (does not (re)bind)
+ot_clear_override() { echo > "/sys/bus/pci/devices/$1/driver_override"; }
+
+# ot_reprobe BDF  clear the override and let the default driver (if any) bind
+ot_reprobe() {
+  ot_clear_override "$1"
+  echo "$1" > /sys/bus/pci/drivers_probe 2>/dev/null
+  return 0
+}
+
+# ot_wait_for FILE PATTERN TIMEOUT_S  wait until FILE contains PATTERN (grep -E)
+ot_wait_for() {
+  local f=$1 p=$2 t=${3:-10} i=0 n
+  n=$((t * 10))
+  while [ $i -lt $n ]; do
+    grep -qE -- "$p" "$f" 2>/dev/null && return 0
+    sleep 0.1; i=$((i + 1))
+  done
+  return 1
+}
+
+# internal: verdict through isa-debug-exit (QEMU exits with (V<<1)|1)
+_ot_exit_code() {
+  local hex=${1#0x}
+  sync
+  printf "\\x$hex" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
+  sleep 2
+  echo "ot-init: isa-debug-exit did not stop QEMU; powering off"
+  poweroff -f
+}
