@@ -24,8 +24,22 @@ char LICENSE[] SEC("license") = "GPL";
 
 struct ot_frame {
 	__u64 subject;		/* struct device * or struct iommu_group *; never leaves the kernel */
+	__u64 group_gen;	/* group_activity generation seen on entry */
 	struct ot_event ev;	/* the record as filled on entry */
 };
+
+/* Ownership calls in flight per group, to mark overlapping ones (OT_EVF_CONCURRENT). */
+struct ot_group_activity {
+	__s64 inflight;
+	__u64 generation;	/* bumped on every entry */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);	/* struct iommu_group * */
+	__type(value, struct ot_group_activity);
+} group_activity SEC(".maps");
 
 struct ot_frame_key {
 	__u64 pid_tgid;
@@ -100,6 +114,47 @@ static __always_inline bool ot_returns_value(enum ot_point point)
 	return point == OT_POINT_REALLY_PROBE || point == OT_POINT_USE_DEFAULT_DOMAIN ||
 	       point == OT_POINT_GROUP_CLAIM || point == OT_POINT_DEVICE_CLAIM ||
 	       (point >= OT_POINT_DMA_CONFIGURE_FIRST && point < OT_POINT_DMA_CLEANUP_FIRST);
+}
+
+/* The primitives that write owner_cnt/owner under group->mutex. */
+static __always_inline bool ot_is_ownership_primitive(enum ot_point point)
+{
+	return point >= OT_POINT_USE_DEFAULT_DOMAIN && point <= OT_POINT_DEVICE_RELEASE;
+}
+
+static __always_inline struct ot_group_activity *ot_activity_of(struct iommu_group *group)
+{
+	struct ot_group_activity zero = {}, *act;
+	__u64 key = (__u64)group;
+
+	act = bpf_map_lookup_elem(&group_activity, &key);
+	if (act)
+		return act;
+	bpf_map_update_elem(&group_activity, &key, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&group_activity, &key);
+}
+
+/* Entry: count ourselves in; another call already in flight means overlap. */
+static __always_inline void ot_activity_enter(struct ot_frame *frame, struct iommu_group *group)
+{
+	struct ot_group_activity *act = ot_activity_of(group);
+
+	if (!act)
+		return;
+	if (__sync_fetch_and_add(&act->inflight, 1) > 0)
+		frame->ev.flags |= OT_EVF_CONCURRENT;
+	frame->group_gen = __sync_fetch_and_add(&act->generation, 1) + 1;
+}
+
+/* Exit: anyone who entered after us, or is still in flight, overlapped us. */
+static __always_inline void ot_activity_exit(struct ot_frame *frame, struct iommu_group *group)
+{
+	struct ot_group_activity *act = ot_activity_of(group);
+
+	if (!act)
+		return;
+	if (__sync_fetch_and_add(&act->inflight, -1) > 1 || act->generation != frame->group_gen)
+		frame->ev.flags |= OT_EVF_CONCURRENT;
 }
 
 static __always_inline struct iommu_group *ot_subject_group(enum ot_point point, void *subject)
@@ -214,6 +269,8 @@ static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *sub
 	ot_read_ownership(group, &ev->owner_cnt_before, &ev->owner_before);
 	ev->owner_cnt_after = ev->owner_cnt_before;
 	ev->owner_after = ev->owner_before;
+	if (group && ot_is_ownership_primitive(point))
+		ot_activity_enter(frame, group);
 
 	ev->stack_id = bpf_get_stackid(ctx, &stacks, 0);
 	if (ev->stack_id < 0)
@@ -246,6 +303,8 @@ static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_
 		frame->ev.ret = ot_returns_value(point) ? (__s64)(int)raw_ret : 0;
 		group = ot_subject_group(point, (void *)frame->subject);
 		ot_read_ownership(group, &frame->ev.owner_cnt_after, &frame->ev.owner_after);
+		if (group && ot_is_ownership_primitive(point))
+			ot_activity_exit(frame, group);
 		ot_emit(&frame->ev);
 	}
 	if (depth == 0)

@@ -57,6 +57,13 @@ enum ot_phase {
 enum ot_event_flags {
 	OT_EVF_HAS_GROUP = 1 << 0,	/* the subject has an IOMMU group */
 	OT_EVF_NO_ENTRY = 1 << 1,	/* exit seen without its entry (attached mid-call) */
+	/*
+	 * Another ownership call on the same group ran during this one. The
+	 * before/after snapshots are not taken under group->mutex, so they
+	 * may include the other call's change: analysis must not compare
+	 * them against its shadow.
+	 */
+	OT_EVF_CONCURRENT = 1 << 2,
 };
 
 /* Counters the BPF side keeps so that nothing is lost silently. */
