@@ -30,7 +30,7 @@ endif
 
 # Userspace split: ANALYSIS_OBJS have no libbpf dependency and are linked
 # into the unit tests as well.
-ANALYSIS_SRCS := user/analysis.c user/points.c user/owner_tokens.c user/errnames.c user/ksyms.c \
+ANALYSIS_SRCS := user/analysis.c user/pipeline.c user/recording.c user/stacks.c user/points.c user/owner_tokens.c user/errnames.c user/ksyms.c \
                  user/output.c user/json.c user/filter.c
 TRACER_SRCS   := user/attach.c user/preflight.c user/main.c
 ANALYSIS_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(ANALYSIS_SRCS))
@@ -38,7 +38,7 @@ TRACER_OBJS   := $(patsubst user/%.c,$(OUTPUT)/%.o,$(TRACER_SRCS))
 
 UNIT_TESTS    := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all clean vmlinux check check-all check-unit check-vm trace demo deps helpers
+.PHONY: fuzz all clean vmlinux check check-all check-unit check-vm trace demo deps helpers
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/ownertrace
@@ -67,7 +67,20 @@ $(OUTPUT)/ownertrace: $(ANALYSIS_OBJS) $(TRACER_OBJS)
 
 $(OUTPUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(ANALYSIS_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -Itests/unit $< $(ANALYSIS_OBJS) $(LDFLAGS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(USER_CFLAGS) -Itests/unit $< $(ANALYSIS_OBJS) -lbpf -o $@
+
+# libFuzzer + ASan/UBSan build of the recording reader and the replay path.
+FUZZ_SECONDS ?= 60
+$(OUTPUT)/fuzz/fuzz_replay: tests/fuzz/fuzz_replay.c $(ANALYSIS_SRCS) $(wildcard user/*.h) | $(OUTPUT)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(OUTPUT)/fuzz
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-Ibpf -Iuser $< $(ANALYSIS_SRCS) -lbpf -o $@
+
+fuzz: $(OUTPUT)/fuzz/fuzz_replay
+	$(Q)mkdir -p $(OUTPUT)/fuzz/corpus
+	$(Q)$(OUTPUT)/fuzz/fuzz_replay -max_total_time=$(FUZZ_SECONDS) -timeout=5 \
+		$(OUTPUT)/fuzz/corpus tests/data
 
 # Regenerate vmlinux.h from a BTF blob: a running kernel's
 # /sys/kernel/btf/vmlinux, or a vmlinux ELF with a .BTF section.
@@ -91,11 +104,11 @@ helpers:
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-all
 
-check-all: all helpers $(UNIT_TESTS)
+check-all: all helpers $(UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_replay
 	$(Q)$(PYTHON) -m pytest -v tests
 
-check-unit: all $(UNIT_TESTS)
-	$(Q)$(PYTHON) -m pytest -v tests/test_unit.py tests/test_host.py
+check-unit: all $(UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_replay
+	$(Q)$(PYTHON) -m pytest -v tests/test_unit.py tests/test_host.py tests/test_replay.py
 
 check-vm: all helpers
 	$(Q)$(PYTHON) -m pytest -v tests/vm

@@ -1,5 +1,6 @@
 """Runs the C unit-test binaries (tests/unit/test_*.c, built into build/tests)."""
 import pathlib
+import shutil
 import subprocess
 
 import pytest
@@ -17,6 +18,12 @@ def test_unit_binaries_exist():
 
 @pytest.mark.parametrize("name", [s.stem for s in SOURCES])
 def test_unit(name):
-    proc = subprocess.run([str(BUILD / "tests" / name)], capture_output=True, text=True, timeout=60)
+    """Each unit binary passes, with no memory error or definite leak under valgrind."""
+    valgrind = shutil.which("valgrind")
+    assert valgrind, "valgrind missing (scripts/install-deps.sh installs it)"
+    cmd = [valgrind, "-q", "--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite",
+           str(BUILD / "tests" / name)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 99, "valgrind found memory errors:\n" + proc.stderr
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert " 0 failed" in proc.stdout

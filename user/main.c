@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * ownertrace: trace the IOMMU DMA-ownership lifecycle (struct iommu_group
- * owner_cnt/owner) across driver probe/remove and VFIO/iommufd claims.
+ * owner_cnt/owner) across driver probe/remove and VFIO/iommufd claims, and
+ * report where it goes wrong.
+ *
+ *   ownertrace [trace] [OPTIONS]        live
+ *   ownertrace record [OPTIONS] FILE    live, into a recording
+ *   ownertrace replay [OPTIONS] FILE    analyse a recording
+ *   ownertrace run [OPTIONS] -- CMD...  trace while CMD runs (CI gate)
  */
+#define _GNU_SOURCE
 #include <argp.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,26 +21,32 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
 #include "filter.h"
 #include "ksyms.h"
-#include "output.h"
 #include "owner_tokens.h"
+#include "pipeline.h"
 #include "preflight.h"
+#include "recording.h"
+#include "stacks.h"
 
 /* Exit statuses (documented in README.md and --help). */
 enum {
-	OT_EXIT_OK = 0,
-	OT_EXIT_CANNOT_TRACE = 1,
+	OT_EXIT_CLEAN = 0,
+	OT_EXIT_CANNOT_RUN = 1,
 	OT_EXIT_USAGE = 2,
+	OT_EXIT_ANOMALIES = 3,
+	OT_EXIT_CMD_FAILED = 4,
 };
 
-#define OT_MAX_STACK_DEPTH 127
+enum command { CMD_TRACE, CMD_RECORD, CMD_REPLAY, CMD_RUN };
 
 static struct env {
+	enum command command;
 	bool json;
 	bool stacks;
 	bool raw_pointers;
@@ -41,6 +55,10 @@ static struct env {
 	bool force_kprobes;
 	double duration_s;
 	const char *btf_path;
+	const char *output_path;
+	const char *write_path;		/* recording to write (record FILE, or -w) */
+	const char *replay_path;
+	char **run_argv;		/* run: the command after -- */
 	unsigned int maxactive;
 	size_t ringbuf_bytes;
 	struct ot_filter filter;
@@ -49,24 +67,34 @@ static struct env {
 	.ringbuf_bytes = 4 << 20,
 };
 
-const char *argp_program_version = "ownertrace 0.1";
+const char *argp_program_version = "ownertrace 0.2";
 const char *argp_program_bug_address = "the ownertrace issue tracker";
+static const char args_doc[] =
+	"\n"
+	"record FILE\n"
+	"replay FILE\n"
+	"run -- CMD [ARG...]";
 static const char doc[] =
-	"Trace the IOMMU DMA-ownership lifecycle of every device: driver probe and remove, "
-	"bus dma_configure/dma_cleanup, default-domain use counts, and VFIO/iommufd claims of "
-	"struct iommu_group (owner_cnt and owner, before and after each call).\n"
+	"Trace the IOMMU DMA-ownership lifecycle of every device (driver probe and remove, bus "
+	"dma_configure/dma_cleanup, default-domain uses, VFIO/iommufd claims of struct iommu_group) and "
+	"report unbalanced owner_cnt, leaks, underflows and release-timing races.\n"
 	"\n"
-	"Needs root and a kernel with BTF. Uses fentry/fexit and falls back to "
-	"kprobe/kretprobe automatically.\n"
+	"  ownertrace [trace]        stream events and anomalies until Ctrl-C\n"
+	"  ownertrace record FILE    record into FILE (prints anomalies and the summary)\n"
+	"  ownertrace replay FILE    analyse a recording: same output as the live run\n"
+	"  ownertrace run -- CMD     trace while CMD runs, then exit with a verdict\n"
 	"\n"
-	"Exit status: 0 traced (or --dry-run found something to attach), 1 the tracer could "
-	"not run (privileges, BTF, kernel refused), 2 bad usage.\n"
+	"Tracing needs root and a kernel with BTF; fentry/fexit is used, kprobe/kretprobe the fallback.\n"
+	"\n"
+	"Exit status: 0 clean; 1 could not run (privileges, BTF, kernel refused, unreadable recording); "
+	"2 bad usage; 3 anomalies found; 4 (run) CMD failed, no anomalies.\n"
 	"\n"
 	"EXAMPLES:\n"
-	"  ownertrace                        # stream events until Ctrl-C\n"
-	"  ownertrace --json -t 30           # JSON Lines for 30 seconds\n"
-	"  ownertrace -d 0000:01:00.0 -s     # one device, with kernel stacks\n"
-	"  ownertrace --dry-run              # show what can be attached, then exit\n"
+	"  ownertrace -d 0000:01:00.0 -s        one device, with kernel stacks\n"
+	"  ownertrace --json -t 30 -w t.otr     JSON Lines for 30 s, recorded too\n"
+	"  ownertrace replay --json t.otr       the same JSON again, offline\n"
+	"  ownertrace run -- ./bind-test.sh     CI: exit 3 if ownership went wrong\n"
+	"  ownertrace --dry-run                 what can be attached here, then exit\n"
 	"\n"
 	"OPTIONS:";
 
@@ -79,11 +107,13 @@ enum {
 };
 
 static const struct argp_option options[] = {
-	{ "json", 'j', NULL, 0, "Print JSON Lines (one object per event, then a summary object)", 0 },
-	{ "device", 'd', "NAME", 0, "Only events of this device (e.g. 0000:01:00.0); repeatable", 0 },
-	{ "driver", 'D', "NAME", 0, "Only events of this driver (e.g. vfio-pci); repeatable", 0 },
-	{ "group", 'g', "ID", 0, "Only events of this IOMMU group; repeatable", 0 },
-	{ "duration", 't', "SECONDS", 0, "Stop after SECONDS (default: until SIGINT/SIGTERM)", 0 },
+	{ "json", 'j', NULL, 0, "JSON Lines: one object per event and anomaly, then a summary object", 0 },
+	{ "output", 'o', "FILE", 0, "Write events, anomalies and the JSON summary to FILE instead of stdout", 0 },
+	{ "write", 'w', "FILE", 0, "Also record the run into FILE (trace, run)", 0 },
+	{ "device", 'd', "NAME", 0, "Only this device (e.g. 0000:01:00.0); repeatable", 0 },
+	{ "driver", 'D', "NAME", 0, "Only this driver (e.g. vfio-pci); repeatable", 0 },
+	{ "group", 'g', "ID", 0, "Only this IOMMU group; repeatable", 0 },
+	{ "duration", 't', "SECONDS", 0, "Stop after SECONDS (trace, record)", 0 },
 	{ "stacks", 's', NULL, 0, "Print the symbolized kernel stack of every event", 0 },
 	{ "kprobes", 'k', NULL, 0, "Use kprobe/kretprobe even where fentry/fexit would work", 0 },
 	{ "dry-run", OPT_DRY_RUN, NULL, 0, "Attach, print every attach point and its status, detach", 0 },
@@ -127,6 +157,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'v':
 		env.verbose = true;
 		break;
+	case 'o':
+		env.output_path = arg;
+		break;
+	case 'w':
+		env.write_path = arg;
+		break;
 	case OPT_DRY_RUN:
 		env.dry_run = true;
 		break;
@@ -167,7 +203,38 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.ringbuf_bytes = (size_t)v << 10;
 		break;
 	case ARGP_KEY_ARG:
+		if (state->arg_num == 0 && env.command == CMD_TRACE) {
+			if (!strcmp(arg, "trace"))
+				break;
+			if (!strcmp(arg, "record") || !strcmp(arg, "replay")) {
+				env.command = arg[2] == 'c' ? CMD_RECORD : CMD_REPLAY;
+				break;
+			}
+			if (!strcmp(arg, "run")) {
+				env.command = CMD_RUN;
+				break;
+			}
+		}
+		if ((env.command == CMD_RECORD && !env.write_path) ||
+		    (env.command == CMD_REPLAY && !env.replay_path)) {
+			*(env.command == CMD_RECORD ? &env.write_path : &env.replay_path) = arg;
+			break;
+		}
 		argp_error(state, "unexpected argument '%s'", arg);
+		break;
+	case ARGP_KEY_END:
+		if (env.command == CMD_RECORD && !env.write_path)
+			argp_error(state, "record needs a FILE to write");
+		if (env.command == CMD_REPLAY && !env.replay_path)
+			argp_error(state, "replay needs a recording FILE");
+		if (env.command == CMD_RUN && !env.run_argv)
+			argp_error(state, "run needs a command after --, e.g. `ownertrace run -- ./test.sh`");
+		if (env.command != CMD_RUN && env.run_argv)
+			argp_error(state, "a command after -- is only for `ownertrace run`");
+		if (env.command == CMD_REPLAY && (env.dry_run || env.force_kprobes || env.duration_s > 0))
+			argp_error(state, "--dry-run, --kprobes and --duration do not apply to replay");
+		if (env.command == CMD_RUN && env.duration_s > 0)
+			argp_error(state, "run stops when the command exits; --duration does not apply");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -200,16 +267,15 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-struct run {
+/* ---- live stacks: BPF stack map + kallsyms ------------------------------ */
+
+struct live {
 	struct ot_tracer tracer;
-	struct ot_output out;
-	struct ot_stats stats;
-	int stacks_fd;
+	struct ot_pipeline pipe;
 	struct ot_ksyms *ksyms;
 	uint64_t ksyms_loaded_ns;
+	int stacks_fd;
 };
-
-static uint64_t now_ns(void);
 
 static struct ot_ksyms *load_symbols(void)
 {
@@ -220,53 +286,50 @@ static struct ot_ksyms *load_symbols(void)
 	return ks;
 }
 
-/* A frame outside every known text range is a BPF trampoline, or code of a
- * module loaded after start: reload (at most every 2 s) to tell them apart. */
-static void refresh_symbols_for(struct run *run, const uint64_t *ips, int nips)
+/*
+ * A frame outside every known text range is a BPF trampoline (ours), or
+ * code of a module loaded after start: reload symbols (at most every 2 s)
+ * to tell them apart, then drop what is still unknown.
+ */
+static int resolve_live_stack(void *ctx, int32_t id, char (*frames)[OT_FRAME_LEN], int max)
 {
-	struct ot_ksyms *fresh;
-	uint64_t now = now_ns();
-	int i;
+	struct live *lv = ctx;
+	uint64_t ips[OT_STACK_MAX_FRAMES] = {};
+	uint32_t key = id;
+	int n = 0, nips = 0;
 
-	for (i = 0; i < nips && ot_ksyms_is_text(run->ksyms, ips[i]); i++)
-		;
-	if (i == nips || now - run->ksyms_loaded_ns < 2000000000ULL)
-		return;
-	run->ksyms_loaded_ns = now;
-	fresh = load_symbols();
-	if (!fresh)
-		return;
-	ot_ksyms_free(run->ksyms);
-	run->ksyms = fresh;
-	run->out.ksyms = fresh;
+	if (bpf_map_lookup_elem(lv->stacks_fd, &key, ips))
+		return -1;
+	while (nips < OT_STACK_MAX_FRAMES && ips[nips])
+		nips++;
+	for (int i = 0; i < nips && lv->ksyms; i++) {
+		if (ot_ksyms_is_text(lv->ksyms, ips[i]))
+			continue;
+		if (now_ns() - lv->ksyms_loaded_ns > 2000000000ULL) {
+			struct ot_ksyms *fresh = load_symbols();
+
+			lv->ksyms_loaded_ns = now_ns();
+			if (fresh) {
+				ot_ksyms_free(lv->ksyms);
+				lv->ksyms = fresh;
+			}
+		}
+		break;
+	}
+	for (int i = 0; i < nips && n < max; i++) {
+		if (lv->ksyms && !ot_ksyms_is_text(lv->ksyms, ips[i]))
+			continue;	/* BPF programs and trampolines */
+		ot_ksyms_format(lv->ksyms, ips[i], frames[n++], OT_FRAME_LEN);
+	}
+	return n;
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
 {
-	struct run *run = ctx;
-	const struct ot_event *ev = data;
-	uint64_t ips[OT_MAX_STACK_DEPTH];
-	int nips = 0;
+	struct live *lv = ctx;
 
-	if (size < sizeof(*ev))
-		return 0;
-	ot_stats_count(&run->stats, ev);
-	if (!ot_filter_match(&env.filter, ev)) {
-		run->stats.filtered_out++;
-		return 0;
-	}
-	if (env.stacks && ev->stack_id >= 0) {
-		uint32_t id = ev->stack_id;
-
-		memset(ips, 0, sizeof(ips));
-		if (bpf_map_lookup_elem(run->stacks_fd, &id, ips) == 0)
-			while (nips < OT_MAX_STACK_DEPTH && ips[nips])
-				nips++;
-		if (run->ksyms)
-			refresh_symbols_for(run, ips, nips);
-	}
-	ot_output_event(&run->out, ev, ips, nips);
-	run->stats.shown++;
+	if (size >= sizeof(struct ot_event))
+		ot_pipeline_event(&lv->pipe, data);
 	return 0;
 }
 
@@ -284,24 +347,53 @@ static void report_missing_points(const struct ot_tracer *t)
 			t->bindings.extra[i], OT_BUS_SLOTS);
 }
 
-static int trace(struct run *run)
+/* Start CMD once tracing is attached, so nothing it does is missed. */
+static pid_t start_command(char **argv)
+{
+	int status_pipe[2];
+	pid_t pid;
+	int child_errno = 0;
+
+	if (pipe2(status_pipe, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		execvp(argv[0], argv);
+		child_errno = errno;
+		if (write(status_pipe[1], &child_errno, sizeof(child_errno)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(status_pipe[1]);
+	if (read(status_pipe[0], &child_errno, sizeof(child_errno)) == sizeof(child_errno)) {
+		close(status_pipe[0]);
+		waitpid(pid, NULL, 0);
+		errno = child_errno;
+		return -2;
+	}
+	close(status_pipe[0]);
+	return pid;
+}
+
+/* Poll until stopped: by signal, --duration, or the end of CMD. */
+static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t start)
 {
 	struct ring_buffer *rb;
-	uint64_t start = now_ns(), last_check = start, reported_drops = 0;
+	uint64_t last_check = start, reported_drops = 0;
 	uint64_t counters[OT_CNT_COUNT];
+	bool child_signalled = false;
 	int err = 0;
 
-	rb = ring_buffer__new(ot_tracer_ringbuf_fd(&run->tracer), handle_event, run, NULL);
+	rb = ring_buffer__new(ot_tracer_ringbuf_fd(&lv->tracer), handle_event, lv, NULL);
 	if (!rb) {
 		fprintf(stderr, "ownertrace: cannot open the BPF ring buffer: %s\n", strerror(errno));
 		return -errno;
 	}
-	run->out.start_ns = start;
-	fprintf(stderr, "ownertrace: tracing %d attach points with %s; %s\n", run->tracer.attached,
-		run->tracer.mode == OT_MODE_FENTRY ? "fentry/fexit" : "kprobe/kretprobe",
-		env.duration_s > 0 ? "stops after --duration or Ctrl-C" : "Ctrl-C to stop");
-
-	while (!stop_requested) {
+	for (;;) {
 		err = ring_buffer__poll(rb, 100);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "ownertrace: reading events failed: %s\n", strerror(-err));
@@ -309,11 +401,22 @@ static int trace(struct run *run)
 		}
 		err = 0;
 		uint64_t now = now_ns();
+
+		if (child > 0) {
+			if (waitpid(child, child_status, WNOHANG) == child)
+				break;
+			if (stop_requested && !child_signalled) {
+				kill(child, SIGTERM);	/* let the command end; we stop when it does */
+				child_signalled = true;
+			}
+		} else if (stop_requested) {
+			break;
+		}
 		if (env.duration_s > 0 && (double)(now - start) / 1e9 >= env.duration_s)
 			break;
 		if (now - last_check >= 1000000000ULL) {
 			last_check = now;
-			if (!ot_tracer_read_counters(&run->tracer, counters) &&
+			if (!ot_tracer_read_counters(&lv->tracer, counters) &&
 			    counters[OT_CNT_RINGBUF_DROPS] > reported_drops) {
 				reported_drops = counters[OT_CNT_RINGBUF_DROPS];
 				fprintf(stderr,
@@ -321,47 +424,67 @@ static int trace(struct run *run)
 					"try a larger --ringbuf-size\n",
 					(unsigned long long)reported_drops);
 			}
+			if (env.command == CMD_RECORD)
+				fprintf(stderr, "\rownertrace: recorded %llu events",
+					(unsigned long long)lv->pipe.recorder->events);
 		}
 	}
 	/* drain what is already in the buffer before detaching */
 	ring_buffer__consume(rb);
-	run->stats.duration_s = (double)(now_ns() - start) / 1e9;
 	ring_buffer__free(rb);
+	if (env.command == CMD_RECORD)
+		fprintf(stderr, "\rownertrace: recorded %llu events\n", (unsigned long long)lv->pipe.recorder->events);
 	return err;
 }
 
-int main(int argc, char **argv)
+static int verdict(const struct ot_stats *stats)
 {
-	static const struct argp argp = { .options = options, .parser = parse_arg, .doc = doc };
-	static struct run run;
-	struct ot_tracer_opts topts;
-	struct ot_ksyms *ksyms = NULL;
-	struct btf *btf = NULL;
-	char err[1024];
-	int ret = OT_EXIT_CANNOT_TRACE;
+	return ot_stats_anomalies(stats) ? OT_EXIT_ANOMALIES : OT_EXIT_CLEAN;
+}
 
-	argp_err_exit_status = OT_EXIT_USAGE;
-	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
-		return OT_EXIT_USAGE;
-	/* events must appear as they happen even when piped (VM console, CI logs) */
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	libbpf_set_print(libbpf_print);
+static FILE *open_output(void)
+{
+	FILE *f;
+
+	if (!env.output_path)
+		return stdout;
+	f = fopen(env.output_path, "w");
+	if (!f)
+		fprintf(stderr, "ownertrace: cannot write %s: %s\n", env.output_path, strerror(errno));
+	else
+		setvbuf(f, NULL, _IOLBF, 0);
+	return f;
+}
+
+static int run_live(void)
+{
+	static struct live lv;
+	struct ot_tracer_opts topts;
+	struct ot_rec_writer writer;
+	struct ot_rec_header header;
+	struct btf *btf = NULL;
+	FILE *out = NULL;
+	char err[1024];
+	int ret = OT_EXIT_CANNOT_RUN, child_status = 0, rc;
+	pid_t child = 0;
+	uint64_t start, end;
 
 	if (ot_check_privileges(err, sizeof(err)) || ot_check_btf(env.btf_path, err, sizeof(err))) {
 		fprintf(stderr, "ownertrace: %s\n", err);
-		return OT_EXIT_CANNOT_TRACE;
+		return OT_EXIT_CANNOT_RUN;
 	}
 	btf = env.btf_path ? btf__parse(env.btf_path, NULL) : btf__load_vmlinux_btf();
 	if (!btf) {
 		fprintf(stderr, "ownertrace: cannot parse BTF %s: %s\n",
 			env.btf_path ? env.btf_path : "/sys/kernel/btf/vmlinux", strerror(errno));
-		return OT_EXIT_CANNOT_TRACE;
+		return OT_EXIT_CANNOT_RUN;
 	}
-	ksyms = load_symbols();
-	if (!ksyms)
+	lv.ksyms = load_symbols();
+	lv.ksyms_loaded_ns = now_ns();
+	if (!lv.ksyms)
 		fprintf(stderr, "ownertrace: warning: cannot read /proc/kallsyms (%s): inlined functions are "
 				"detected from BTF only and stacks print as addresses\n", strerror(errno));
-	else if (ot_ksyms_addresses_hidden(ksyms))
+	else if (ot_ksyms_addresses_hidden(lv.ksyms))
 		fprintf(stderr, "ownertrace: warning: /proc/kallsyms shows zero addresses (kptr_restrict); "
 				"stacks print as addresses\n");
 
@@ -371,54 +494,206 @@ int main(int argc, char **argv)
 		.maxactive = env.maxactive,
 		.ringbuf_bytes = env.ringbuf_bytes,
 	};
-	if (ot_tracer_start(&run.tracer, &topts, btf, ksyms, err, sizeof(err))) {
+	if (ot_tracer_start(&lv.tracer, &topts, btf, lv.ksyms, err, sizeof(err))) {
 		if (env.dry_run)
-			ot_tracer_print_points(&run.tracer, stdout);
+			ot_tracer_print_points(&lv.tracer, stdout);
 		fprintf(stderr, "ownertrace: %s\n", err);
 		goto out;
 	}
-
 	if (env.dry_run) {
-		ot_tracer_print_points(&run.tracer, stdout);
+		ot_tracer_print_points(&lv.tracer, stdout);
 		printf("mode: %s; %d attach points attached; dry run, detaching\n",
-		       ot_mode_name(run.tracer.mode), run.tracer.attached);
-		ret = OT_EXIT_OK;
+		       ot_mode_name(lv.tracer.mode), lv.tracer.attached);
+		ret = OT_EXIT_CLEAN;
 		goto out;
 	}
-	report_missing_points(&run.tracer);
+	report_missing_points(&lv.tracer);
 
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-
-	run.out = (struct ot_output){
-		.out = stdout,
-		.json = env.json,
-		.stacks = env.stacks,
-		.raw_pointers = env.raw_pointers,
-		.tokens = ot_owner_tokens_new(),
-		.bindings = &run.tracer.bindings,
-		.ksyms = ksyms,
+	out = open_output();
+	if (!out)
+		goto out;
+	start = now_ns();
+	if (env.write_path) {
+		ot_rec_header_init(&header, lv.tracer.mode, start);
+		rc = ot_rec_writer_open(&writer, env.write_path, &header);
+		if (rc) {
+			fprintf(stderr, "ownertrace: cannot create recording %s: %s%s\n", env.write_path, strerror(-rc),
+				rc == -EEXIST ? " (it exists; ownertrace never overwrites a recording)" : "");
+			goto out;
+		}
+		ot_rec_write_points(&writer, &lv.tracer.bindings);
+		lv.pipe.recorder = &writer;
+	}
+	lv.stacks_fd = ot_tracer_stacks_fd(&lv.tracer);
+	lv.pipe.stacks = ot_stacks_new(resolve_live_stack, &lv);
+	lv.pipe.filter = &env.filter;
+	lv.pipe.print_events = env.command != CMD_RECORD;
+	lv.pipe.out = (struct ot_output){
+		.out = out, .json = env.json, .stacks = env.stacks, .raw_pointers = env.raw_pointers,
+		.start_ns = start, .tokens = ot_owner_tokens_new(), .bindings = &lv.tracer.bindings,
 	};
-	run.stacks_fd = ot_tracer_stacks_fd(&run.tracer);
-	run.ksyms = ksyms;
-	run.ksyms_loaded_ns = now_ns();
-	if (!run.out.tokens) {
+	if (!lv.pipe.stacks || !lv.pipe.out.tokens || ot_pipeline_init(&lv.pipe)) {
 		fprintf(stderr, "ownertrace: out of memory\n");
 		goto out;
 	}
-	ret = trace(&run) ? OT_EXIT_CANNOT_TRACE : OT_EXIT_OK;
 
-	ot_tracer_read_counters(&run.tracer, run.stats.bpf);
-	ot_tracer_stop(&run.tracer);
-	run.stats.kretprobe_misses = run.tracer.final_misses;
-	run.stats.mode = ot_mode_name(run.tracer.mode);
-	fflush(stdout);
-	ot_output_summary(&run.out, stderr, &run.stats);
-	ot_owner_tokens_free(run.out.tokens);
-	ksyms = run.ksyms;	/* may have been reloaded */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	fprintf(stderr, "ownertrace: tracing %d attach points with %s; %s\n", lv.tracer.attached,
+		lv.tracer.mode == OT_MODE_FENTRY ? "fentry/fexit" : "kprobe/kretprobe",
+		env.command == CMD_RUN ? "running the command" :
+		env.duration_s > 0 ? "stops after --duration or Ctrl-C" : "Ctrl-C to stop");
+	if (env.command == CMD_RUN) {
+		child = start_command(env.run_argv);
+		if (child < 0) {
+			fprintf(stderr, "ownertrace: cannot run %s: %s\n", env.run_argv[0], strerror(errno));
+			ret = OT_EXIT_CANNOT_RUN;
+			goto detach;
+		}
+	}
+	rc = trace_loop(&lv, child, &child_status, start);
+	end = now_ns();
+
+	ret = rc ? OT_EXIT_CANNOT_RUN : verdict(&lv.pipe.stats);
+detach:
+	ot_tracer_read_counters(&lv.tracer, lv.pipe.stats.bpf);
+	ot_tracer_stop(&lv.tracer);
+	end = now_ns();
+	lv.pipe.stats.kretprobe_misses = lv.tracer.final_misses;
+	lv.pipe.stats.mode = ot_mode_name(lv.tracer.mode);
+	lv.pipe.stats.duration_s = (double)(end - start) / 1e9;
+	fflush(out);
+	if (lv.pipe.recorder) {
+		struct ot_rec_end rec_end = { .kretprobe_misses = lv.pipe.stats.kretprobe_misses, .end_ns = end };
+
+		memcpy(rec_end.bpf, lv.pipe.stats.bpf, sizeof(rec_end.bpf));
+		ot_rec_write_end(&writer, &rec_end);
+		rc = ot_rec_writer_close(&writer);
+		if (rc) {
+			fprintf(stderr, "ownertrace: writing recording %s failed: %s\n", env.write_path, strerror(-rc));
+			ret = OT_EXIT_CANNOT_RUN;
+		} else {
+			fprintf(stderr, "ownertrace: recorded %llu events in %s\n",
+				(unsigned long long)writer.events, env.write_path);
+		}
+	}
+	ot_output_summary(&lv.pipe.out, stderr, &lv.pipe.stats, lv.pipe.analysis, lv.pipe.stacks, end);
+	if (env.command == CMD_RUN && child > 0) {
+		bool failed = !WIFEXITED(child_status) || WEXITSTATUS(child_status) != 0;
+
+		if (WIFEXITED(child_status))
+			fprintf(stderr, "ownertrace: command exited with status %d\n", WEXITSTATUS(child_status));
+		else if (WIFSIGNALED(child_status))
+			fprintf(stderr, "ownertrace: command killed by signal %d\n", WTERMSIG(child_status));
+		if (ret == OT_EXIT_CLEAN && failed)
+			ret = OT_EXIT_CMD_FAILED;
+	}
+	ot_pipeline_fini(&lv.pipe);
+	ot_owner_tokens_free(lv.pipe.out.tokens);
+	ot_stacks_free(lv.pipe.stacks);
 out:
-	ot_tracer_stop(&run.tracer);
-	ot_ksyms_free(ksyms);
+	if (out && out != stdout)
+		fclose(out);
+	ot_tracer_stop(&lv.tracer);
+	ot_ksyms_free(lv.ksyms);
 	btf__free(btf);
 	return ret;
+}
+
+static int run_replay(void)
+{
+	static struct ot_pipeline pipe;
+	static struct ot_bindings bindings;
+	static struct ot_rec_item item;
+	struct ot_rec_reader reader;
+	char err[512];
+	FILE *out;
+	int rc, ret;
+
+	if (ot_rec_reader_open_file(&reader, env.replay_path, err, sizeof(err))) {
+		fprintf(stderr, "ownertrace: %s: %s\n", env.replay_path, err);
+		return OT_EXIT_CANNOT_RUN;
+	}
+	out = open_output();
+	if (!out) {
+		ot_rec_reader_close(&reader);
+		return OT_EXIT_CANNOT_RUN;
+	}
+	fprintf(stderr, "ownertrace: replaying %s (kernel %s, %s mode)\n", env.replay_path,
+		reader.header.kernel_release[0] ? reader.header.kernel_release : "unknown",
+		ot_mode_name(reader.header.attach_mode));
+	pipe.stacks = ot_stacks_new(NULL, NULL);
+	pipe.filter = &env.filter;
+	pipe.print_events = true;
+	pipe.out = (struct ot_output){
+		.out = out, .json = env.json, .stacks = env.stacks, .raw_pointers = env.raw_pointers,
+		.start_ns = reader.header.start_ns, .tokens = ot_owner_tokens_new(), .bindings = &bindings,
+	};
+	if (!pipe.stacks || !pipe.out.tokens || ot_pipeline_init(&pipe)) {
+		fprintf(stderr, "ownertrace: out of memory\n");
+		ot_rec_reader_close(&reader);
+		return OT_EXIT_CANNOT_RUN;
+	}
+	while ((rc = ot_rec_next(&reader, &item, err, sizeof(err))) > 0) {
+		switch (item.type) {
+		case OT_REC_POINTS:
+			for (unsigned int p = 0; p < OT_POINT_COUNT; p++)
+				memcpy(bindings.point[p].function, item.functions[p], OT_FUNC_NAME_LEN);
+			break;
+		case OT_REC_STACK:
+			ot_stacks_put(pipe.stacks, item.stack_id, item.frames, item.nframes);
+			break;
+		case OT_REC_EVENT:
+			ot_pipeline_event(&pipe, &item.event);
+			break;
+		case OT_REC_END:
+			break;
+		}
+	}
+	pipe.stats.mode = ot_mode_name(reader.header.attach_mode);
+	memcpy(pipe.stats.bpf, reader.end.bpf, sizeof(pipe.stats.bpf));
+	pipe.stats.kretprobe_misses = reader.ended ? reader.end.kretprobe_misses : -1;
+	pipe.stats.duration_s = reader.ended ? (double)(reader.end.end_ns - reader.header.start_ns) / 1e9 : 0;
+	fflush(out);
+	ot_output_summary(&pipe.out, stderr, &pipe.stats, pipe.analysis, pipe.stacks,
+			  reader.ended ? reader.end.end_ns : reader.header.start_ns);
+	ret = verdict(&pipe.stats);
+	if (rc < 0) {
+		fprintf(stderr, "ownertrace: %s: %s\n", env.replay_path, err);
+		ret = OT_EXIT_CANNOT_RUN;
+	}
+	ot_pipeline_fini(&pipe);
+	ot_owner_tokens_free(pipe.out.tokens);
+	ot_stacks_free(pipe.stacks);
+	ot_rec_reader_close(&reader);
+	if (out != stdout)
+		fclose(out);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = { .options = options, .parser = parse_arg, .args_doc = args_doc, .doc = doc };
+
+	/* `run [OPTIONS] -- CMD...`: everything after the first -- is the command */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			env.run_argv = &argv[i + 1];
+			if (!argv[i + 1]) {
+				fprintf(stderr, "ownertrace: nothing to run after --\n");
+				return OT_EXIT_USAGE;
+			}
+			argc = i;
+			break;
+		}
+	}
+	argp_err_exit_status = OT_EXIT_USAGE;
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+		return OT_EXIT_USAGE;
+	/* events must appear as they happen even when piped (VM console, CI logs) */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	libbpf_set_print(libbpf_print);
+	if (env.command == CMD_REPLAY)
+		return run_replay();
+	return run_live();
 }

@@ -7,6 +7,7 @@
 #include "ksyms.h"
 #include "output.h"
 #include "owner_tokens.h"
+#include "stacks.h"
 
 static bool has_return_value(const struct ot_event *ev)
 {
@@ -65,7 +66,14 @@ static void print_header(struct ot_output *o)
 	o->header_done = true;
 }
 
-static void print_human(struct ot_output *o, const struct ot_event *ev, const uint64_t *ips, int nips)
+static void print_frames(FILE *f, const char *const *frames, int n, int indent)
+{
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%*s%s\n", indent, "", frames[i]);
+}
+
+static void print_human(struct ot_output *o, const struct ot_event *ev, const char *const *frames, int nframes,
+			const char *note)
 {
 	char cnt[24], owner[72], before[32], after[32], ret[48], dur[24] = "", group[16];
 
@@ -102,12 +110,9 @@ static void print_human(struct ot_output *o, const struct ot_event *ev, const ui
 		OT_DRV_NAME_LEN, ev->driver[0] ? ev->driver : "-",
 		group, cnt, owner, ot_format_ret(ev, ret, sizeof(ret)), dur);
 
-	for (int i = 0; i < nips; i++) {
-		char sym[256];
-
-		if (ot_ksyms_is_text(o->ksyms, ips[i]))
-			fprintf(o->out, "%17s%s\n", "", ot_ksyms_format(o->ksyms, ips[i], sym, sizeof(sym)));
-	}
+	if (note)
+		fprintf(o->out, "%17snote: %s\n", "", note);
+	print_frames(o->out, frames, nframes, 17);
 }
 
 static void json_owner(struct ot_output *o, struct ot_json *j, const char *key, uint64_t owner)
@@ -120,7 +125,19 @@ static void json_owner(struct ot_output *o, struct ot_json *j, const char *key, 
 		ot_json_str(j, key, ot_owner_format(o->tokens, owner, o->raw_pointers, buf, sizeof(buf)));
 }
 
-static void print_json(struct ot_output *o, const struct ot_event *ev, const uint64_t *ips, int nips)
+static void json_frames(FILE *f, const char *key, const char *const *frames, int n)
+{
+	fprintf(f, ",\"%s\":[", key);
+	for (int i = 0; i < n; i++) {
+		if (i)
+			fputc(',', f);
+		ot_json_write_string(f, frames[i], OT_FRAME_LEN);
+	}
+	fputc(']', f);
+}
+
+static void print_json(struct ot_output *o, const struct ot_event *ev, const char *const *frames, int nframes,
+		       const char *note)
 {
 	struct ot_json j;
 	const char *func = o->bindings ? ot_point_function(o->bindings, ev->point) : "";
@@ -162,34 +179,93 @@ static void print_json(struct ot_output *o, const struct ot_event *ev, const uin
 		ot_json_int(&j, "stack_id", ev->stack_id);
 	else
 		ot_json_null(&j, "stack_id");
-	if (o->stacks) {
-		fputs(",\"stack\":[", o->out);
-		bool first = true;
-
-		for (int i = 0; i < nips; i++) {
-			char sym[256];
-
-			if (!ot_ksyms_is_text(o->ksyms, ips[i]))
-				continue;	/* BPF programs and trampolines */
-			if (!first)
-				fputc(',', o->out);
-			first = false;
-			ot_json_write_string(o->out, ot_ksyms_format(o->ksyms, ips[i], sym, sizeof(sym)),
-					     sizeof(sym));
-		}
-		fputc(']', o->out);
-	}
+	ot_json_bool(&j, "concurrent", ev->flags & OT_EVF_CONCURRENT);
+	ot_json_str(&j, "note", note);
+	if (o->stacks)
+		json_frames(o->out, "stack", frames, nframes);
 	ot_json_end(&j);
 }
 
-void ot_output_event(struct ot_output *o, const struct ot_event *ev, const uint64_t *ips, int nips)
+void ot_output_event(struct ot_output *o, const struct ot_event *ev, const char *const *frames, int nframes,
+		     const char *note)
 {
 	if (!o->stacks)
-		nips = 0;
+		nframes = 0;
 	if (o->json)
-		print_json(o, ev, ips, nips);
+		print_json(o, ev, frames, nframes, note);
 	else
-		print_human(o, ev, ips, nips);
+		print_human(o, ev, frames, nframes, note);
+}
+
+void ot_output_anomaly(struct ot_output *o, const struct ot_anomaly *an, const char *const *frames, int nframes,
+		       const char *const *pair_frames, int npair)
+{
+	char owner[32];
+
+	ot_owner_format(o->tokens, an->owner, o->raw_pointers, owner, sizeof(owner));
+	if (o->json) {
+		struct ot_json j;
+
+		ot_json_begin(&j, o->out);
+		ot_json_str(&j, "type", "anomaly");
+		ot_json_str(&j, "kind", ot_anomaly_kind_name(an->kind));
+		ot_json_uint(&j, "ts_ns", an->ts_ns);
+		ot_json_double(&j, "time", rel_seconds(o, an->ts_ns));
+		if (an->group >= 0)
+			ot_json_int(&j, "group", an->group);
+		else
+			ot_json_null(&j, "group");
+		ot_json_strn(&j, "device", an->device[0] ? an->device : NULL, OT_DEV_NAME_LEN);
+		ot_json_strn(&j, "driver", an->driver[0] ? an->driver : NULL, OT_DRV_NAME_LEN);
+		ot_json_strn(&j, "other_device", an->other_device[0] ? an->other_device : NULL, OT_DEV_NAME_LEN);
+		ot_json_strn(&j, "other_driver", an->other_driver[0] ? an->other_driver : NULL, OT_DRV_NAME_LEN);
+		ot_json_str(&j, "owner", an->owner ? owner : NULL);
+		ot_json_strn(&j, "comm", an->comm, OT_COMM_LEN);
+		ot_json_uint(&j, "pid", an->pid);
+		ot_json_uint(&j, "tid", an->tid);
+		ot_json_uint(&j, "cpu", an->cpu);
+		ot_json_str(&j, "message", an->message);
+		fputs(",\"timeline\":[", o->out);
+		for (int i = 0; i < an->ntimeline; i++) {
+			fprintf(o->out, "%s{\"time\":%.9f,\"tid\":%u,\"text\":", i ? "," : "",
+				rel_seconds(o, an->timeline[i].ts_ns), an->timeline[i].tid);
+			ot_json_write_string(o->out, an->timeline[i].text, sizeof(an->timeline[i].text));
+			fputc('}', o->out);
+		}
+		fputc(']', o->out);
+		if (an->stack_id >= 0)
+			ot_json_int(&j, "stack_id", an->stack_id);
+		else
+			ot_json_null(&j, "stack_id");
+		json_frames(o->out, "stack", frames, nframes);
+		if (an->pair_stack_id >= 0)
+			ot_json_int(&j, "pair_stack_id", an->pair_stack_id);
+		else
+			ot_json_null(&j, "pair_stack_id");
+		json_frames(o->out, "pair_stack", pair_frames, npair);
+		ot_json_end(&j);
+		return;
+	}
+	fprintf(o->out, "!! ANOMALY %s: group %d, %s%.*s%s%.*s, %s, task %.*s (tid %u, cpu %u) at %.6f s\n",
+		ot_anomaly_kind_name(an->kind), an->group, an->device[0] ? "device " : "no device",
+		OT_DEV_NAME_LEN, an->device, an->driver[0] ? " driver " : "", OT_DRV_NAME_LEN, an->driver,
+		an->owner ? owner : "no owner", OT_COMM_LEN, an->comm, an->tid, an->cpu, rel_seconds(o, an->ts_ns));
+	fprintf(o->out, "   %s\n", an->message);
+	if (an->ntimeline) {
+		fprintf(o->out, "   timeline:\n");
+		for (int i = 0; i < an->ntimeline; i++)
+			fprintf(o->out, "     %12.6f  tid %-7u %s\n", rel_seconds(o, an->timeline[i].ts_ns),
+				an->timeline[i].tid, an->timeline[i].text);
+	}
+	if (nframes) {
+		fprintf(o->out, "   stack of this call:\n");
+		print_frames(o->out, frames, nframes, 5);
+	}
+	if (npair) {
+		fprintf(o->out, "   stack of the call it pairs with%s%.*s:\n", an->other_device[0] ? " on " : "",
+			OT_DEV_NAME_LEN, an->other_device);
+		print_frames(o->out, pair_frames, npair, 5);
+	}
 }
 
 void ot_stats_count(struct ot_stats *s, const struct ot_event *ev)
@@ -230,8 +306,27 @@ static int collect_counts(const struct ot_stats *s, struct named_count *out, int
 	return n;
 }
 
-void ot_output_summary(struct ot_output *o, FILE *human, const struct ot_stats *s)
+uint64_t ot_stats_anomalies(const struct ot_stats *s)
 {
+	uint64_t total = 0;
+
+	for (int k = 0; k < OT_AN_KIND_COUNT; k++)
+		total += s->anomalies[k];
+	return total;
+}
+
+#define OT_SUMMARY_MAX_ITEMS 256
+
+void ot_output_summary(struct ot_output *o, FILE *human, const struct ot_stats *s, const struct ot_analysis *a,
+		       struct ot_stacks *stacks, uint64_t end_ns)
+{
+	static struct ot_outstanding_claim claims[OT_SUMMARY_MAX_ITEMS];
+	static struct ot_outstanding_use uses[OT_SUMMARY_MAX_ITEMS];
+	int nclaims = a ? ot_analysis_outstanding_claims(a, claims, OT_SUMMARY_MAX_ITEMS) : 0;
+	int nuses = a ? ot_analysis_outstanding_uses(a, uses, OT_SUMMARY_MAX_ITEMS) : 0;
+	uint64_t nanom = ot_stats_anomalies(s);
+	char owner[32];
+
 	struct named_count counts[OT_POINT_COUNT * 2];
 	int n = collect_counts(s, counts, OT_POINT_COUNT * 2);
 	uint64_t total = 0;
@@ -263,8 +358,46 @@ void ot_output_summary(struct ot_output *o, FILE *human, const struct ot_stats *
 			ot_json_int(&j, "kretprobe_misses", s->kretprobe_misses);
 		else
 			ot_json_null(&j, "kretprobe_misses");
+		ot_json_uint(&j, "anomalies_total", nanom);
+		fputs(",\"anomalies\":{", o->out);
+		for (int k = 0; k < OT_AN_KIND_COUNT; k++)
+			fprintf(o->out, "%s\"%s\":%" PRIu64, k ? "," : "", ot_anomaly_kind_name(k), s->anomalies[k]);
+		fputs("},\"outstanding_claims\":[", o->out);
+		for (int i = 0; i < nclaims; i++) {
+			struct ot_json c;
+			int nf = 0;
+			const char *const *frames = stacks ? ot_stacks_get(stacks, claims[i].stack_id, &nf) : NULL;
+
+			if (i)
+				fputc(',', o->out);
+			ot_json_begin(&c, o->out);
+			ot_json_int(&c, "group", claims[i].group);
+			ot_json_str(&c, "owner", ot_owner_format(o->tokens, claims[i].owner, o->raw_pointers, owner,
+								 sizeof(owner)));
+			ot_json_uint(&c, "depth", claims[i].depth);
+			ot_json_bool(&c, "before_trace", claims[i].baseline);
+			if (claims[i].baseline)
+				ot_json_null(&c, "age_s");
+			else
+				ot_json_double(&c, "age_s", (double)(end_ns - claims[i].since_ns) / 1e9);
+			ot_json_strn(&c, "comm", claims[i].comm[0] ? claims[i].comm : NULL, OT_COMM_LEN);
+			ot_json_strn(&c, "in_probe_of", claims[i].device[0] ? claims[i].device : NULL, OT_DEV_NAME_LEN);
+			ot_json_strn(&c, "driver", claims[i].driver[0] ? claims[i].driver : NULL, OT_DRV_NAME_LEN);
+			json_frames(o->out, "stack", frames, nf);
+			fputc('}', o->out);
+		}
+		fputs("],\"outstanding_uses\":[", o->out);
+		for (int i = 0; i < nuses; i++) {
+			fprintf(o->out, "%s{\"group\":%d,\"device\":", i ? "," : "", uses[i].group);
+			ot_json_write_string(o->out, uses[i].device, OT_DEV_NAME_LEN);
+			fputs(",\"driver\":", o->out);
+			ot_json_write_string(o->out, uses[i].driver, OT_DRV_NAME_LEN);
+			fputc('}', o->out);
+		}
+		fputc(']', o->out);
 		ot_json_end(&j);
 	}
+
 	if (!human)
 		return;
 	fprintf(human, "\nownertrace summary: %.1f s, mode %s, %" PRIu64 " events (%" PRIu64 " shown)\n",
@@ -284,4 +417,34 @@ void ot_output_summary(struct ot_output *o, FILE *human, const struct ot_stats *
 			s->bpf[OT_CNT_EXIT_WITHOUT_ENTRY]);
 	if (s->bpf[OT_CNT_STACK_FAILED])
 		fprintf(human, "  %" PRIu64 " kernel stacks could not be captured\n", s->bpf[OT_CNT_STACK_FAILED]);
+	if (s->bpf[OT_CNT_RINGBUF_DROPS] || s->bpf[OT_CNT_STASH_FULL])
+		fprintf(human, "  WARNING: events were lost; the ownership analysis may be incomplete\n");
+	fprintf(human, "  anomalies: %" PRIu64, nanom);
+	for (int k = 0, first = 1; k < OT_AN_KIND_COUNT; k++)
+		if (s->anomalies[k]) {
+			fprintf(human, "%s%s %" PRIu64, first ? " (" : ", ", ot_anomaly_kind_name(k), s->anomalies[k]);
+			first = 0;
+		}
+	fprintf(human, "%s\n", nanom ? ")" : "");
+	fprintf(human, "  outstanding claims: %d\n", nclaims);
+	for (int i = 0; i < nclaims; i++) {
+		int nf = 0;
+		const char *const *frames = stacks ? ot_stacks_get(stacks, claims[i].stack_id, &nf) : NULL;
+
+		ot_owner_format(o->tokens, claims[i].owner, o->raw_pointers, owner, sizeof(owner));
+		if (claims[i].baseline)
+			fprintf(human, "    group %d by %s (depth %u): held since before the trace started\n",
+				claims[i].group, owner, claims[i].depth);
+		else
+			fprintf(human, "    group %d by %s (depth %u): held for %.3f s, claimed by %s%s%s%s%s\n",
+				claims[i].group, owner, claims[i].depth, (double)(end_ns - claims[i].since_ns) / 1e9,
+				claims[i].comm, claims[i].device[0] ? " in the probe of " : "", claims[i].device,
+				claims[i].driver[0] ? " by " : "", claims[i].driver);
+		print_frames(human, frames, nf < 6 ? nf : 6, 6);
+	}
+	fprintf(human, "  outstanding default-domain uses seen taken: %d", nuses);
+	for (int i = 0; i < nuses && i < 8; i++)
+		fprintf(human, "%s%s (%s, group %d)", i ? ", " : ": ", uses[i].device, uses[i].driver, uses[i].group);
+	fprintf(human, "%s\n", nuses > 8 ? ", ..." : "");
 }
+

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include "ownertrace.h"
 #include "points.h"
+#include "analysis.h"
 
 struct ot_owner_tokens;
 struct ot_ksyms;
@@ -26,8 +27,15 @@ struct ot_output {
 	bool header_done;
 };
 
-/* ips: kernel stack of the event (NULL/0 when none or not wanted). */
-void ot_output_event(struct ot_output *o, const struct ot_event *ev, const uint64_t *ips, int nips);
+/* frames: symbolized kernel stack of the event (NULL/0 when none or not
+ * wanted); note: why the kernel refused this call, or NULL. */
+void ot_output_event(struct ot_output *o, const struct ot_event *ev, const char *const *frames, int nframes,
+		     const char *note);
+
+struct ot_anomaly;
+/* An anomaly with the stacks of the offending call and of the call it pairs with. */
+void ot_output_anomaly(struct ot_output *o, const struct ot_anomaly *an, const char *const *frames, int nframes,
+		       const char *const *pair_frames, int npair);
 
 /* Per-run totals shown at exit. */
 struct ot_stats {
@@ -38,10 +46,17 @@ struct ot_stats {
 	int64_t kretprobe_misses;		/* -1: not measurable in this mode */
 	const char *mode;			/* "fentry" / "kprobe" */
 	double duration_s;
+	uint64_t anomalies[OT_AN_KIND_COUNT];	/* shown (matching the filters) */
 };
 
 void ot_stats_count(struct ot_stats *s, const struct ot_event *ev);
-void ot_output_summary(struct ot_output *o, FILE *human, const struct ot_stats *s);
+uint64_t ot_stats_anomalies(const struct ot_stats *s);
+
+struct ot_analysis;
+struct ot_stacks;
+/* End-of-run summary; analysis and stacks may be NULL. */
+void ot_output_summary(struct ot_output *o, FILE *human, const struct ot_stats *s, const struct ot_analysis *a,
+		       struct ot_stacks *stacks, uint64_t end_ns);
 
 /* "-16 (EBUSY)"-style text of a return value of this point; "" if none. */
 const char *ot_format_ret(const struct ot_event *ev, char *buf, size_t len);

@@ -58,7 +58,11 @@ for mode in default kprobes; do
   ot_check "rebind-$mode-bind" bind_e1000 "$sib"
   stop_trace "rebind-$mode"
 
-  start_trace "vfio-$mode" $args
+  # the default-mode VFIO run is also recorded: the host replays it and
+  # must print exactly what the live run printed
+  rec=""
+  [ $mode = default ] && rec="-w /tmp/vfio-$mode.otr"
+  start_trace "vfio-$mode" $args $rec
   ot_check "vfio-$mode-unbind-sibling" ot_unbind "$sib"
   ot_check "vfio-$mode-bind-vfio-pci" ot_bind "$edu" vfio-pci
   wait_chardev "/dev/vfio/$group" 10 || ot_fail "vfio-$mode-chardev" "/dev/vfio/$group missing"
@@ -67,6 +71,7 @@ for mode in default kprobes; do
   ot_clear_override "$edu"
   ot_check "vfio-$mode-rebind-sibling" bind_e1000 "$sib"
   stop_trace "vfio-$mode"
+  [ -n "$rec" ] && ot_artifact "vfio-$mode.otr" "/tmp/vfio-$mode.otr"
 done
 
 # --dry-run: the attach-point table of this kernel, nothing traced

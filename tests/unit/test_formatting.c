@@ -85,7 +85,7 @@ static void test_json_event(void)
 
 	strcpy(b.point[OT_POINT_GROUP_CLAIM].function, "iommu_group_claim_dma_owner");
 	o.tokens = ot_owner_tokens_new();
-	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0)));
+	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0, NULL)));
 	CHECK_CONTAINS(buf, "\"type\":\"event\"");
 	CHECK_CONTAINS(buf, "\"event\":\"group_claim\"");
 	CHECK_CONTAINS(buf, "\"function\":\"iommu_group_claim_dma_owner\"");
@@ -115,7 +115,7 @@ static void test_human_event(void)
 	strcpy(ev.bus, "pci");
 	strcpy(ev.driver, "e1000");
 	o.tokens = ot_owner_tokens_new();
-	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0)));
+	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0, NULL)));
 	CHECK_CONTAINS(buf, "TIME(s)");			/* header once */
 	CHECK_CONTAINS(buf, "probe_exit");
 	CHECK_CONTAINS(buf, "0000:01:02.0");
@@ -124,24 +124,24 @@ static void test_human_event(void)
 	CHECK_CONTAINS(buf, "    0.001500 ");
 	/* driver probe errors come back positive from really_probe */
 	ev.ret = 6;
-	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0)));
+	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0, NULL)));
 	CHECK(strstr(buf, "TIME(s)") == NULL);
 	CHECK_CONTAINS(buf, "6 (ENXIO)");
 	/* void functions print no return value */
 	ev.point = OT_POINT_UNUSE_DEFAULT_DOMAIN;
 	ev.owner_cnt_before = 2;
 	ev.owner_cnt_after = 1;
-	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0)));
+	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0, NULL)));
 	CHECK_CONTAINS(buf, "2->1");
 	CHECK(strstr(buf, "ENXIO") == NULL);
 	/* owner transitions name both sides */
 	ev.point = OT_POINT_GROUP_CLAIM;
 	ev.owner_after = 0xffff888011112222ULL;
-	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0)));
+	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0, NULL)));
 	CHECK_CONTAINS(buf, " none->owner#1 ");
 	ev.owner_before = ev.owner_after;
 	ev.owner_after = 0;
-	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0)));
+	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0, NULL)));
 	CHECK_CONTAINS(buf, " owner#1->none ");
 	ot_owner_tokens_free(o.tokens);
 }
@@ -163,7 +163,7 @@ static void test_summary(void)
 	s.bpf[OT_CNT_RINGBUF_DROPS] = 9;
 	CAPTURE(buf, sizeof(buf), f, (o.out = f, ({
 		FILE *h = fmemopen(human, sizeof(human), "w");
-		ot_output_summary(&o, h, &s);
+		ot_output_summary(&o, h, &s, NULL, NULL, 0);
 		fclose(h);
 	})));
 	CHECK_CONTAINS(buf, "\"type\":\"summary\"");

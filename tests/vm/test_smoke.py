@@ -58,7 +58,7 @@ def load_trace(res, name):
     events, summaries = [], []
     for line in Path(res.artifacts[f"{name}.jsonl"]).read_text().splitlines():
         obj = json.loads(line)  # every line must be valid JSON
-        (events if obj["type"] == "event" else summaries).append(obj)
+        (summaries if obj["type"] == "summary" else events).append(obj)
     assert len(summaries) == 1, summaries
     return events, summaries[0], err
 
@@ -81,6 +81,9 @@ def check_common(events, summary, mode):
     if want_mode == "kprobe":
         assert summary["kretprobe_misses"] == 0
     assert summary["events_total"] == len(events)
+    # correct flows: the ownership analysis must stay silent
+    assert summary["anomalies_total"] == 0, summary
+    assert not any(e["type"] == "anomaly" for e in events)
     times = [e["ts_ns"] for e in events]
     assert times == sorted(times), "events out of order"
     for e in events:
@@ -235,3 +238,18 @@ def test_human_output_with_stacks(kernel):
         # 6.1's unwinder steps through fentry trampolines: the full chain,
         # starting in the traced function itself
         assert stack[0].startswith(chain[0]) and stack[1].startswith(chain[1]), stack
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_replay_prints_what_live_printed(kernel, tmp_path):
+    """A recording replayed on the host gives byte-identical JSON Lines:
+    events, owner tokens, relative times, summary."""
+    res = smoke_run(kernel)
+    rec = res.artifacts["vfio-default.otr"]
+    live = Path(res.artifacts["vfio-default.jsonl"]).read_text()
+    out = tmp_path / "replay.jsonl"
+    p = subprocess.run([str(REPO / "build" / "ownertrace"), "replay", "--json", "-o", str(out), str(rec)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert out.read_text() == live
+    assert "replaying" in p.stderr and "ownertrace summary" in p.stderr

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* What happens to every event, live or replayed: count it, record it,
+ * feed the ownership shadow, filter it, print it. One path, so a replay
+ * prints exactly what the live run printed. */
+#ifndef OT_PIPELINE_H
+#define OT_PIPELINE_H
+
+#include <stdbool.h>
+#include "analysis.h"
+#include "filter.h"
+#include "output.h"
+#include "recording.h"
+#include "stacks.h"
+
+struct ot_pipeline {
+	struct ot_output out;
+	struct ot_stats stats;
+	struct ot_filter *filter;	/* display filter; may be NULL */
+	struct ot_analysis *analysis;
+	struct ot_stacks *stacks;
+	struct ot_rec_writer *recorder;	/* NULL unless recording */
+	bool print_events;		/* false: only anomalies and the summary */
+	unsigned char stack_written[65536 / 8];
+};
+
+/* out, filter, stacks, recorder and print_events set by the caller first. */
+int ot_pipeline_init(struct ot_pipeline *p);
+void ot_pipeline_fini(struct ot_pipeline *p);
+void ot_pipeline_event(struct ot_pipeline *p, const struct ot_event *ev);
+
+#endif
