@@ -77,6 +77,7 @@ def test_fuzz_reader_briefly(tmp_path):
     assert FUZZER.exists(), "fuzzer not built: make build/fuzz/fuzz_replay"
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    p = run([FUZZER, "-max_total_time=20", "-timeout=5", "-rss_limit_mb=2048", corpus, DATA])
+    p = run([FUZZER, "-max_total_time=20", "-timeout=5", "-rss_limit_mb=2048",
+             f"-artifact_prefix={tmp_path}/", corpus, DATA])
     assert p.returncode == 0, p.stderr[-3000:]
     assert "Done" in p.stderr, p.stderr[-2000:]

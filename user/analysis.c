@@ -292,7 +292,7 @@ static void report(struct ot_analysis *a, struct ot_anomaly *an)
 
 static const char *errname(long err)
 {
-	const char *n = ot_errno_name(err < 0 ? -err : err);
+	const char *n = ot_errno_name(ot_errno_of(err));
 
 	return n ? n : "error";
 }
@@ -565,7 +565,7 @@ static void on_probe_enter(struct ot_analysis *a, const struct ot_event *ev)
 
 static bool is_busy_or_perm(long ret)
 {
-	long e = ret < 0 ? -ret : ret;	/* driver probe errors come back positive */
+	long e = ot_errno_of(ret);	/* driver probe errors come back positive */
 
 	return e == EBUSY || e == EPERM;
 }
@@ -750,7 +750,7 @@ int ot_analysis_outstanding_uses(const struct ot_analysis *a, struct ot_outstand
 
 const char *ot_explain_refusal(const struct ot_event *ev, char *buf, size_t len)
 {
-	long err = ev->ret < 0 ? -ev->ret : 0;
+	long err = ev->ret < 0 ? ot_errno_of(ev->ret) : 0;
 	unsigned int p = ev->point;
 
 	if (ev->phase != OT_PHASE_EXIT || !err)

@@ -11,6 +11,15 @@ static const char *const names[] = {
 	[512] = "ERESTARTSYS", [517] = "EPROBE_DEFER", [524] = "ENOTSUPP",
 };
 
+long ot_errno_of(int64_t ret)
+{
+	if (ret > 0 && ret < 4096)
+		return (long)ret;
+	if (ret < 0 && ret > -4096)
+		return (long)-ret;
+	return 0;
+}
+
 const char *ot_errno_name(long err)
 {
 	if (err <= 0 || (unsigned long)err >= sizeof(names) / sizeof(names[0]))

@@ -47,6 +47,8 @@ static void test_errnames(void)
 	CHECK(ot_errno_name(0) == NULL);
 	CHECK(ot_errno_name(-16) == NULL);
 	CHECK(ot_errno_name(100000) == NULL);
+	CHECK(ot_errno_of(-16) == 16 && ot_errno_of(6) == 6 && ot_errno_of(0) == 0);
+	CHECK(ot_errno_of(INT64_MIN) == 0 && ot_errno_of(-4096) == 0 && ot_errno_of(1 << 20) == 0);
 }
 
 static void test_event_names(void)
