@@ -547,7 +547,7 @@ static int run_live(void)
 		child = start_command(env.run_argv);
 		if (child < 0) {
 			fprintf(stderr, "ownertrace: cannot run %s: %s\n", env.run_argv[0], strerror(errno));
-			ret = OT_EXIT_CANNOT_RUN;
+			ret = OT_EXIT_CMD_FAILED;
 			goto detach;
 		}
 	}
