@@ -1,5 +1,4 @@
 """Shared pytest setup: repository paths, and the built binary."""
-import os
 import pathlib
 
 import pytest

@@ -2,7 +2,6 @@
 committed recordings replay cleanly, and a bounded libFuzzer run finds no
 crash in the reader and everything behind it."""
 import subprocess
-from pathlib import Path
 
 import pytest
 

@@ -1,5 +1,4 @@
 """Runs the C unit-test binaries (tests/unit/test_*.c, built into build/tests)."""
-import pathlib
 import shutil
 import subprocess
 

@@ -455,6 +455,22 @@ static void note_release(struct group *g, const struct ot_event *ev)
 
 /* ---- per-point handlers ------------------------------------------------- */
 
+/*
+ * A use or claim the kernel refused inside a probe. That is the kernel
+ * doing its job, unless what it refused on is a claim whose driver has
+ * already been removed: then the probe is blocked by a late release, which
+ * the probe's exit reports.
+ */
+static void note_refusal(struct group *g, struct span *probe, const struct ot_event *ev)
+{
+	if (!probe || !g->claim.held || !g->claim.orphaned || probe->blocked)
+		return;
+	probe->blocked = true;
+	probe->refused_ns = ev->ts_ns;
+	probe->refused_err = ev->ret;
+	probe->blocker = g->claim;
+}
+
 static void on_use(struct ot_analysis *a, struct group *g, const struct ot_event *ev)
 {
 	struct span *probe;
@@ -466,12 +482,7 @@ static void on_use(struct ot_analysis *a, struct group *g, const struct ot_event
 	}
 	/* refused: correct kernel behaviour, unless a claim that should be gone blocks it */
 	probe = span_of(a, ev->tid, ev->device, 1);
-	if (probe && g->claim.held && g->claim.orphaned && !probe->blocked) {
-		probe->blocked = true;
-		probe->refused_ns = ev->ts_ns;
-		probe->refused_err = ev->ret;
-		probe->blocker = g->claim;
-	}
+	note_refusal(g, probe, ev);
 }
 
 static void on_unuse(struct ot_analysis *a, struct group *g, const struct ot_event *ev)
@@ -494,14 +505,7 @@ static void on_claim(struct ot_analysis *a, struct group *g, const struct ot_eve
 	struct ot_anomaly an;
 
 	if (ev->ret != 0) {
-		struct span *probe = span_of(a, ev->tid, NULL, 1);
-
-		if (probe && g->claim.held && g->claim.orphaned && !probe->blocked) {
-			probe->blocked = true;
-			probe->refused_ns = ev->ts_ns;
-			probe->refused_err = ev->ret;
-			probe->blocker = g->claim;
-		}
+		note_refusal(g, span_of(a, ev->tid, NULL, 1), ev);
 		return;
 	}
 	if (device_level && g->claim.held && g->claim.owner == ev->owner_after) {

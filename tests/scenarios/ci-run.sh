@@ -1,15 +1,8 @@
 # ci-run: `ownertrace run -- CMD` exit statuses, and correct flows that must
 # stay anomaly-free: a tracer started while a VFIO group is already held.
 # Needs /bin/vfio_group_open. Assertions on the artifacts: tests/vm/test_analysis_vm.py
-E1000=8086:100e
-EDU=1234:11e8
-edu=$(ot_bdf_of $EDU) || ot_die "no edu"
-group=$(ot_group_of "$edu") || ot_die "no group"
-sib=""
-for b in $(ot_group_devices "$group"); do [ "$(ot_vendev_of "$b")" = "$E1000" ] && sib=$b; done
-[ -n "$sib" ] || ot_die "no e1000 sibling"
-printf 'edu=%s\ne1000=%s\ngroup=%s\n' "$edu" "$sib" "$group" > /tmp/facts
-ot_artifact facts /tmp/facts
+ot_find_shared_group
+edu=$EDU_BDF sib=$SIB_BDF group=$GROUP
 
 cat > /tmp/rebind.sh <<EOS
 echo $sib > /sys/bus/pci/drivers/e1000/unbind && echo $sib > /sys/bus/pci/drivers/e1000/bind
@@ -33,7 +26,8 @@ ot_artifact run-output.otr /tmp/run-output.otr
 # a VFIO user holds the group before ownertrace starts, and lets go while it traces
 ot_unbind "$sib"
 ot_bind "$edu" vfio-pci || ot_fail held-setup "edu not on vfio-pci"
-vfio_group_open "/dev/vfio/$group" --hold-ms 4000 > /tmp/holder.out 2>&1 &
+# held until killed: a fixed hold races with ownertrace's attach time under load
+vfio_group_open "/dev/vfio/$group" --hold-ms 600000 > /tmp/holder.out 2>&1 &
 holder=$!
 ot_wait_for /tmp/holder.out "holding for" 20 || ot_fail held-setup "holder did not start"
 ownertrace --json > /tmp/held.jsonl 2> /tmp/held.err &
@@ -41,6 +35,8 @@ tp=$!
 ot_wait_for /tmp/held.err "tracing [0-9]+ attach points" 60 || ot_fail held-attached "no start"
 # the kernel correctly refuses e1000 while the group is held
 echo "$sib" > /sys/bus/pci/drivers/e1000/bind 2>/dev/null
+[ -z "$(ot_driver_of "$sib")" ] && ot_ok held-bind-refused || ot_fail held-bind-refused "e1000 bound while held"
+kill $holder
 wait $holder
 ot_unbind "$edu"; ot_clear_override "$edu"
 echo "$sib" > /sys/bus/pci/drivers/e1000/bind

@@ -5,41 +5,13 @@
 #   (c) both again with --kprobes (MODE = default | kprobes)
 # The guest only records; tests/vm/test_smoke.py asserts on the artifacts.
 # Needs /bin/vfio_group_open (--guest-file build/helpers/vfio_group_open:/bin/vfio_group_open).
-E1000=8086:100e
-EDU=1234:11e8
-
 command -v ownertrace >/dev/null || ot_die "/bin/ownertrace missing"
 command -v vfio_group_open >/dev/null || ot_die "/bin/vfio_group_open missing"
-edu=$(ot_bdf_of $EDU) || ot_die "no edu device"
-group=$(ot_group_of "$edu") || ot_die "edu has no IOMMU group"
-sib=""
-for b in $(ot_group_devices "$group"); do
-  [ "$(ot_vendev_of "$b")" = "$E1000" ] && sib=$b
-done
-[ -n "$sib" ] || ot_die "no e1000 in the edu's group $group"
-printf 'edu=%s\ne1000=%s\ngroup=%s\nrelease=%s\n' "$edu" "$sib" "$group" "$(uname -r)" > /tmp/facts
-ot_artifact facts /tmp/facts
+ot_find_shared_group
+edu=$EDU_BDF sib=$SIB_BDF group=$GROUP
 
-TRACE_PID=""
-start_trace() {  # NAME ARGS...
-  local name=$1; shift
-  ownertrace --json "$@" > "/tmp/$name.jsonl" 2> "/tmp/$name.err" &
-  TRACE_PID=$!
-  if ot_wait_for "/tmp/$name.err" "tracing [0-9]+ attach points" 60; then
-    ot_ok "$name-attached"
-  else
-    ot_fail "$name-attached" "$(tail -n 3 /tmp/$name.err | tr '\n' ' ')"
-  fi
-}
-
-stop_trace() {  # NAME
-  local name=$1
-  kill -INT "$TRACE_PID"
-  wait "$TRACE_PID"
-  echo "exit=$?" >> "/tmp/$name.err"
-  ot_artifact "$name.jsonl" "/tmp/$name.jsonl"
-  ot_artifact "$name.err" "/tmp/$name.err"
-}
+start_trace() { local n=$1; shift; ot_trace_start "$n" --json "$@"; TRACE_PID=$OT_TRACE_PID; }
+stop_trace() { ot_trace_stop "$@"; }
 
 bind_e1000() { echo "$1" > /sys/bus/pci/drivers/e1000/bind && [ "$(ot_driver_of "$1")" = e1000 ]; }
 

@@ -186,3 +186,46 @@ _ot_exit_code() {
   echo "ot-init: isa-debug-exit did not stop QEMU; powering off"
   poweroff -f
 }
+
+# ---- the default topology's shared group, and ownertrace runs ----------------
+
+# ot_find_shared_group  sets EDU_BDF, SIB_BDF (the e1000 sharing the edu's
+# IOMMU group) and GROUP, and sends them to the host as the "facts" artifact
+# (edu=, e1000=, group=, release=). Dies if the topology is not there.
+ot_find_shared_group() {
+  local b
+  EDU_BDF=$(ot_bdf_of 1234:11e8) || ot_die "no edu device"
+  GROUP=$(ot_group_of "$EDU_BDF") || ot_die "edu has no IOMMU group"
+  SIB_BDF=""
+  for b in $(ot_group_devices "$GROUP"); do
+    [ "$(ot_vendev_of "$b")" = "8086:100e" ] && SIB_BDF=$b
+  done
+  [ -n "$SIB_BDF" ] || ot_die "no e1000 in the edu's group $GROUP"
+  printf 'edu=%s\ne1000=%s\ngroup=%s\nrelease=%s\n' "$EDU_BDF" "$SIB_BDF" "$GROUP" "$(uname -r)" > /tmp/facts
+  ot_artifact facts /tmp/facts
+}
+
+# ot_trace_start NAME ARGS...  ownertrace ARGS in the background, stdout to
+# /tmp/NAME.jsonl, stderr to /tmp/NAME.err; returns once it has attached
+# (ok/fail line NAME-attached). Its pid is in OT_TRACE_PID.
+ot_trace_start() {
+  local name=$1; shift
+  ownertrace "$@" > "/tmp/$name.jsonl" 2> "/tmp/$name.err" &
+  OT_TRACE_PID=$!
+  if ot_wait_for "/tmp/$name.err" "tracing [0-9]+ attach points" 60; then
+    ot_ok "$name-attached"
+  else
+    ot_fail "$name-attached" "$(tail -n 3 "/tmp/$name.err" | tr '\n' ' ')"
+  fi
+}
+
+# ot_trace_stop NAME  SIGINT, wait, append exit=STATUS to NAME.err, and send
+# NAME.jsonl and NAME.err to the host as artifacts.
+ot_trace_stop() {
+  local name=$1
+  kill -INT "$OT_TRACE_PID"
+  wait "$OT_TRACE_PID"
+  echo "exit=$?" >> "/tmp/$name.err"
+  ot_artifact "$name.jsonl" "/tmp/$name.jsonl"
+  ot_artifact "$name.err" "/tmp/$name.err"
+}

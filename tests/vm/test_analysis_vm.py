@@ -3,51 +3,13 @@ that must produce zero anomalies.
 
     OT_KERNELS=6.1 /usr/bin/python3 -m pytest -v tests/vm/test_analysis_vm.py
 """
-import json
-import os
-import re
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-sys.path.insert(0, str(HERE))
-import harness  # noqa: E402
-
-KERNELS = [k for k in re.split(r"[\s,]+", os.environ.get("OT_KERNELS", "6.1 6.12 7.2")) if k]
-HELPER = REPO / "build" / "helpers" / "vfio_group_open"
-_runs = {}
+from vmrun import KERNELS, cached_run, exit_status, facts, jsonl, replay_json, text, vfio_helper
 
 
 def ci_run(kernel):
-    if kernel not in _runs:
-        subprocess.run(["make", "-s", "-C", str(REPO / "tests" / "helpers")], check=True)
-        res = harness.run(kernel=kernel, scenario=str(REPO / "tests" / "scenarios" / "ci-run.sh"),
-                          timeout=240, guest_files=[f"{HELPER}:/bin/vfio_group_open"])
-        print(res.summary())
-        _runs[kernel] = res
-    res = _runs[kernel]
-    assert res.ok, res.failure_report()
-    assert not res.splats, f"kernel splats: {res.splats}\n{res.failure_report()}"
-    return res
-
-
-def text(res, name):
-    assert name in res.artifacts, f"missing artifact {name}: {sorted(res.artifacts)}"
-    return Path(res.artifacts[name]).read_text()
-
-
-def jsonl(s):
-    return [json.loads(line) for line in s.splitlines()]
-
-
-def exit_status(res, name):
-    m = re.search(r"^exit=(\d+)$", text(res, f"{name}.err"), re.M)
-    assert m, text(res, f"{name}.err")
-    return int(m.group(1))
+    return cached_run("ci-run.sh", kernel, timeout=240, guest_files=[vfio_helper()])
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -75,8 +37,7 @@ def test_run_exit_statuses(kernel):
 def test_run_recording_replays_identically(kernel, tmp_path):
     res = ci_run(kernel)
     dest = tmp_path / "r.jsonl"
-    p = subprocess.run([str(REPO / "build" / "ownertrace"), "replay", "--json", "-o", str(dest),
-                        str(res.artifacts["run-output.otr"])], capture_output=True, text=True, timeout=60)
+    p = replay_json(res.artifacts["run-output.otr"], dest)
     assert p.returncode == 0, p.stderr
     assert dest.read_text() == text(res, "run-output.jsonl")
 
@@ -86,7 +47,7 @@ def test_tracer_started_while_vfio_group_held(kernel):
     """The shadow learns a claim it never saw taken: its release is not an
     underflow, the refused e1000 bind is explained, not flagged."""
     res = ci_run(kernel)
-    f = dict(l.split("=", 1) for l in text(res, "facts").split())
+    f = facts(res)
     assert exit_status(res, "held") == 0, text(res, "held.err")
     objs = jsonl(text(res, "held.jsonl"))
     summary = objs[-1]

@@ -8,56 +8,27 @@ tokens, return values, names, stacks and the summary.
 
     OT_KERNELS=6.1 /usr/bin/python3 -m pytest -v tests/vm/test_smoke.py
 """
-import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-sys.path.insert(0, str(HERE))
-import harness  # noqa: E402
+from vmrun import KERNELS, cached_run, facts, jsonl, replay_json, text, vfio_helper
 
-KERNELS = [k for k in re.split(r"[\s,]+", os.environ.get("OT_KERNELS", "6.1 6.12 7.2")) if k]
 MODES = ["default", "kprobes"]
-HELPER = REPO / "build" / "helpers" / "vfio_group_open"
 OWNERSHIP_EVENTS = {"use_default_domain", "unuse_default_domain", "dma_configure", "dma_cleanup",
                     "group_claim", "group_release", "device_claim", "device_release"}
 
-_runs = {}
-
 
 def smoke_run(kernel):
-    """Boot once per kernel; every test of that kernel reads the same run."""
-    if kernel not in _runs:
-        subprocess.run(["make", "-s", "-C", str(REPO / "tests" / "helpers")], check=True)
-        res = harness.run(kernel=kernel, scenario=str(REPO / "tests" / "scenarios" / "trace-smoke.sh"),
-                          timeout=240, guest_files=[f"{HELPER}:/bin/vfio_group_open"])
-        print(res.summary())
-        _runs[kernel] = res
-    res = _runs[kernel]
-    assert res.ok, res.failure_report()
-    assert not res.splats, f"kernel splats: {res.splats}\n{res.failure_report()}"
-    return res
-
-
-def facts(res):
-    text = Path(res.artifacts["facts"]).read_text()
-    return dict(line.split("=", 1) for line in text.split())
+    return cached_run("trace-smoke.sh", kernel, timeout=240, guest_files=[vfio_helper()])
 
 
 def load_trace(res, name):
     """(events, summary, stderr) of one traced workload; exit status must be 0."""
-    assert f"{name}.jsonl" in res.artifacts, f"no trace {name}: {sorted(res.artifacts)}"
-    err = Path(res.artifacts[f"{name}.err"]).read_text()
+    err = text(res, f"{name}.err")
     assert "exit=0" in err, err
     events, summaries = [], []
-    for line in Path(res.artifacts[f"{name}.jsonl"]).read_text().splitlines():
-        obj = json.loads(line)  # every line must be valid JSON
+    for obj in jsonl(text(res, f"{name}.jsonl")):
         (summaries if obj["type"] == "summary" else events).append(obj)
     assert len(summaries) == 1, summaries
     return events, summaries[0], err
@@ -174,7 +145,7 @@ def test_dry_run_reports_every_point(kernel):
     """--dry-run attaches, prints each point's status and detaches. Device-
     centric claims exist from 6.2 on; bus callbacks come from BTF discovery."""
     res = smoke_run(kernel)
-    out = Path(res.artifacts["dry-run"]).read_text()
+    out = text(res, "dry-run")
     assert "exit=0" in out, out
     status = {}
     for line in out.splitlines():
@@ -213,8 +184,8 @@ def test_device_filter_and_duration(kernel):
 def test_human_output_with_stacks(kernel):
     """Aligned human output, symbolized stacks, clean stop on SIGTERM."""
     res = smoke_run(kernel)
-    out = Path(res.artifacts["human.out"]).read_text()
-    err = Path(res.artifacts["human.err"]).read_text()
+    out = text(res, "human.out")
+    err = text(res, "human.err")
     assert "exit=0" in err, err
     assert "ownertrace summary:" in err and "ring-buffer drops" in err
     lines = out.splitlines()
@@ -246,10 +217,9 @@ def test_replay_prints_what_live_printed(kernel, tmp_path):
     events, owner tokens, relative times, summary."""
     res = smoke_run(kernel)
     rec = res.artifacts["vfio-default.otr"]
-    live = Path(res.artifacts["vfio-default.jsonl"]).read_text()
+    live = text(res, "vfio-default.jsonl")
     out = tmp_path / "replay.jsonl"
-    p = subprocess.run([str(REPO / "build" / "ownertrace"), "replay", "--json", "-o", str(out), str(rec)],
-                       capture_output=True, text=True, timeout=60)
+    p = replay_json(rec, out)
     assert p.returncode == 0, p.stderr
     assert out.read_text() == live
     assert "replaying" in p.stderr and "ownertrace summary" in p.stderr

@@ -1,0 +1,66 @@
+"""Shared by the VM test files: which kernels to run, one cached boot per
+(scenario, kernel), and readers for the artifacts a scenario sends back."""
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+import harness  # noqa: E402
+
+KERNELS = [k for k in re.split(r"[\s,]+", os.environ.get("OT_KERNELS", "6.1 6.12 7.2")) if k]
+SCENARIOS = REPO / "tests" / "scenarios"
+OWNERTRACE = REPO / "build" / "ownertrace"
+VFIO_HELPER = REPO / "build" / "helpers" / "vfio_group_open"
+
+_runs = {}
+
+
+def vfio_helper():
+    subprocess.run(["make", "-s", "-C", str(REPO / "tests" / "helpers")], check=True)
+    return f"{VFIO_HELPER}:/bin/vfio_group_open"
+
+
+def cached_run(scenario, kernel, allow_splats=False, **kw):
+    """Boot once per (scenario, kernel); every test reads the same run. A run
+    that did not pass, or (unless allowed) left kernel splats, fails them all."""
+    key = (scenario, kernel)
+    if key not in _runs:
+        res = harness.run(kernel=kernel, scenario=str(SCENARIOS / scenario), **kw)
+        print(res.summary())
+        _runs[key] = res
+    res = _runs[key]
+    assert res.ok, res.failure_report()
+    if not allow_splats:
+        assert not res.splats, f"kernel splats: {res.splats}\n{res.failure_report()}"
+    return res
+
+
+def text(res, name):
+    assert name in res.artifacts, f"missing artifact {name}: {sorted(res.artifacts)}"
+    return Path(res.artifacts[name]).read_text()
+
+
+def jsonl(s):
+    return [json.loads(line) for line in s.splitlines()]  # every line must parse
+
+
+def facts(res):
+    return dict(line.split("=", 1) for line in text(res, "facts").split())
+
+
+def exit_status(res, name):
+    """The exit status a scenario appended as exit=N to NAME.err."""
+    m = re.search(r"^exit=(\d+)$", text(res, f"{name}.err"), re.M)
+    assert m, text(res, f"{name}.err")
+    return int(m.group(1))
+
+
+def replay_json(recording, dest):
+    """Replay a recording on the host into dest; returns the process."""
+    return subprocess.run([str(OWNERTRACE), "replay", "--json", "-o", str(dest), str(recording)],
+                          capture_output=True, text=True, timeout=60)
