@@ -367,7 +367,7 @@ static void claim_taken(struct ot_analysis *a, struct group *g, const struct ot_
 	c->stack_id = ev->stack_id;
 	c->tid = ev->tid;
 	COPY(c->comm, ev->comm);
-	if (probe && probe->group == ev->group_id) {
+	if (probe) {	/* any group: a driver may claim another device's group */
 		COPY(c->device, probe->device);
 		COPY(c->driver, probe->driver);
 	}
@@ -615,9 +615,7 @@ static void on_remove_exit(struct ot_analysis *a, const struct ot_event *ev)
 	struct ot_anomaly an;
 	struct use *u;
 
-	if (!g)
-		return;
-	u = find_use(g, ev->device);
+	u = g ? find_use(g, ev->device) : NULL;
 	if (u) {
 		anomaly_init(&an, OT_AN_REMOVE_KEPT_USE, ev);
 		COPY(an.driver, u->driver);
@@ -629,10 +627,11 @@ static void on_remove_exit(struct ot_analysis *a, const struct ot_event *ev)
 		report(a, &an);
 		drop_use(g, u);	/* report once; the device no longer holds it */
 	}
-	if (g->claim.held && !g->claim.orphaned && g->claim.device[0] &&
-	    same_name(g->claim.device, ev->device, OT_DEV_NAME_LEN)) {
-		struct claim *c = &g->claim;
+	for (int i = 0; i < a->ngroups; i++) {
+		struct claim *c = &a->groups[i].claim;
 
+		if (!c->held || c->orphaned || !c->device[0] || !same_name(c->device, ev->device, OT_DEV_NAME_LEN))
+			continue;
 		c->orphaned = true;
 		c->orphaned_ns = ev->ts_ns;
 		c->orphaned_tid = ev->tid;
@@ -640,10 +639,11 @@ static void on_remove_exit(struct ot_analysis *a, const struct ot_event *ev)
 		COPY(an.driver, c->driver);
 		an.owner = c->owner;
 		an.pair_stack_id = c->stack_id;
+		an.group = a->groups[i].id;
 		snprintf(an.message, sizeof(an.message),
 			 "driver %s claimed DMA ownership of group %d in the probe of %s and still holds it after "
-			 "that device's remove finished: no kernel driver can bind a device of this group now",
-			 or_unknown(c->driver), ev->group_id, ev->device);
+			 "that device's remove finished: no kernel driver can bind a device of that group now",
+			 or_unknown(c->driver), an.group, ev->device);
 		report(a, &an);
 	}
 }

@@ -24,12 +24,14 @@ mod_param errno 5
 ot_bind "$EDU" ot_testmod && ot_fail edu-probe-fails-eio "edu bound" || ot_ok edu-probe-fails-eio
 [ -z "$(ot_driver_of "$EDU")" ] && ot_ok edu-unbound-2 || ot_fail edu-unbound-2 "$(ot_driver_of "$EDU")"
 ot_clear_override "$EDU"
+# stop tracing first: the check below leaks a claim on purpose, and the
+# trace must contain only this scenario's correct flow
+trace_stop probe-fail
 mod_param mode claim_leak
 mod_param target "$EDU"
 ot_check bind-lone-testmod ot_bind "$LONE" ot_testmod
 ot_check unbind-lone ot_unbind "$LONE"
 ot_clear_override "$LONE"
-trace_stop probe-fail
 dmesg_save dmesg-probe-fail
 dmesg_has /tmp/dmesg-probe-fail "ot_testmod: probe $EDU returns -6" probe-returns-enxio
 dmesg_has /tmp/dmesg-probe-fail "ot_testmod: probe $EDU returns -5" probe-returns-eio

@@ -239,6 +239,31 @@ static void test_leaked_claim(void)
 	ot_analysis_free(a);
 }
 
+/* The test module's shape: the edu's driver (group 2) claims the group of
+ * another, unbound device (group 1) in its probe. */
+static void test_claim_of_another_group(void)
+{
+	struct ot_analysis *a = fresh();
+
+	PROBE_ENTER(a, 20, "0000:01:02.0", "ot_testmod", 2, 1);
+	GCLAIM(a, 20, 1, 0, 1, 0, X, 0);
+	PROBE_EXIT(a, 20, "0000:01:02.0", "ot_testmod", 2, 1, 0);
+	REMOVE_ENTER(a, 21, "0000:01:02.0", "ot_testmod", 2, 1);
+	REMOVE_EXIT(a, 21, "0000:01:02.0", "ot_testmod", 2, 1);
+	CHECK(nseen == 1 && seen[0].kind == OT_AN_LEAKED_CLAIM);
+	CHECK(seen[0].group == 1);
+	CHECK_STR(seen[0].device, "0000:01:02.0");
+	/* the lone e1000 of group 1 is refused, then the late release comes */
+	PROBE_ENTER(a, 22, "0000:00:02.0", "e1000", 1, 1);
+	FEED(a, .point = OT_POINT_USE_DEFAULT_DOMAIN, .tid = 22, .dev = "0000:00:02.0", .drv = "e1000", .group = 1,
+	     .before = 1, .after = 1, .owner_before = X, .owner_after = X, .ret = -EBUSY);
+	PROBE_EXIT(a, 22, "0000:00:02.0", "e1000", 1, 1, -EBUSY);
+	GRELEASE(a, 60, 1, 1, 0, X, 0);
+	CHECK(count_kind(OT_AN_PROBE_BLOCKED) == 1 && count_kind(OT_AN_LATE_RELEASE) == 1);
+	CHECK(count_kind(OT_AN_SIBLING_RACE) == 0 && nseen == 3);
+	ot_analysis_free(a);
+}
+
 static void test_nested_claims(void)
 {
 	struct ot_analysis *a = fresh();
@@ -394,6 +419,7 @@ int main(void)
 	test_remove_kept_use();
 	test_underflow();
 	test_leaked_claim();
+	test_claim_of_another_group();
 	test_nested_claims();
 	test_late_release_races();
 	test_divergence();

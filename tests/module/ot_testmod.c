@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ot_testmod — a DELIBERATELY BUGGY PCI driver for ownertrace's VM tests.
+ *
+ * Never load this on a real machine. It exists to make the kernel's IOMMU
+ * DMA-ownership bookkeeping (struct iommu_group::owner_cnt / ::owner) go wrong
+ * in well-defined ways so that ownertrace's output can be checked against them.
+ *
+ * Binding: the id_table is EMPTY, so the driver binds only through
+ * driver_override:
+ *     echo ot_testmod > /sys/bus/pci/devices/BDF/driver_override
+ *     echo BDF > /sys/bus/pci/drivers_probe
+ * It is an ordinary DMA-API driver (driver_managed_dma = false): the driver
+ * core's pci_dma_configure() takes a default-domain use
+ * (iommu_device_use_default_domain, owner_cnt++) before ->probe, and
+ * pci_dma_cleanup() gives it back after ->remove or after a failed probe.
+ *
+ * Parameters (all writable at runtime in /sys/module/ot_testmod/parameters/;
+ * they are read at each probe/remove):
+ *   mode      none | claim_leak | double_release | late_release | probe_fail | sleep
+ *   target    BDF ("0000:00:02.0") of the device whose IOMMU group the claim
+ *             modes claim. Empty = the probed device's own group.
+ *   delay_ms  late_release: delay of the release after ->remove (default 2000)
+ *   errno     probe_fail: ->probe returns -errno (default 6 = ENXIO)
+ *   probe_ms, remove_ms   sleep: msleep() in ->probe / ->remove
+ *
+ * WHY A SEPARATE `target` GROUP (checked on Debian 6.1.0-56, 6.12 and 7.2):
+ * iommu_group_claim_dma_owner() refuses with -EPERM whenever owner_cnt != 0,
+ * and by the time ->probe runs the driver core has already taken this
+ * device's default-domain use, so owner_cnt >= 1 in the probed device's own
+ * group: a claim of the own group inside probe can never succeed (mode
+ * claim_* with an empty `target` shows exactly that: "claim ... ret=-1").
+ * A claim made inside probe that SUCCEEDS therefore has to be on another
+ * group whose owner_cnt is 0, i.e. a group none of whose devices is bound to
+ * a DMA-API driver. The scenarios bind ot_testmod to the edu (shared group
+ * behind the pci-bridge) and claim the group of the lone e1000 on pcie.0
+ * after unbinding that e1000. Any later bind of a DMA-API driver to a device
+ * of the claimed group then fails in pci_dma_configure() ->
+ * iommu_device_use_default_domain() with -EBUSY, exactly like a sibling whose
+ * VFIO owner was never released.
+ *
+ * The bugs:
+ *   claim_leak      claim in probe, never release (until module unload).
+ *   double_release  claim in probe, release twice: the second release hits
+ *                   WARN_ON(!owner_cnt || !owner) in
+ *                   iommu_group_release_dma_owner() (6.1) /
+ *                   __iommu_release_dma_ownership() (6.2+).
+ *   late_release    claim in probe; ->remove only schedules a delayed work
+ *                   item that releases delay_ms after ->remove returned.
+ *   probe_fail      ->probe returns -errno (a CORRECT flow: the driver core
+ *                   still calls dma_cleanup on the failure path).
+ *   sleep           slow probe/remove, otherwise correct.
+ *   none            correct driver: probe returns 0, remove does nothing.
+ *
+ * Unload is safe in every mode: module exit unregisters the driver, cancels
+ * the delayed work and releases a claim that is still held (logged as
+ * "releasing leftover claim at unload").
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/pci.h>
+#include <linux/iommu.h>
+#include <linux/delay.h>
+#include <linux/workqueue.h>
+#include <linux/mutex.h>
+#include <linux/string.h>
+#include <linux/version.h>
+
+#define DRV "ot_testmod"
+
+static char mode[32] = "none";
+module_param_string(mode, mode, sizeof(mode), 0644);
+MODULE_PARM_DESC(mode, "none|claim_leak|double_release|late_release|probe_fail|sleep");
+
+static char target[32] = "";
+module_param_string(target, target, sizeof(target), 0644);
+MODULE_PARM_DESC(target, "BDF whose IOMMU group the claim modes claim (empty: own group)");
+
+static unsigned int delay_ms = 2000;
+module_param(delay_ms, uint, 0644);
+MODULE_PARM_DESC(delay_ms, "late_release: release this long after remove returned");
+
+static unsigned int probe_errno = 6;
+module_param_named(errno, probe_errno, uint, 0644);
+MODULE_PARM_DESC(errno, "probe_fail: probe returns -errno");
+
+static unsigned int probe_ms = 1000;
+module_param(probe_ms, uint, 0644);
+MODULE_PARM_DESC(probe_ms, "sleep: msleep in probe");
+
+static unsigned int remove_ms = 1000;
+module_param(remove_ms, uint, 0644);
+MODULE_PARM_DESC(remove_ms, "sleep: msleep in remove");
+
+enum ot_mode { M_NONE, M_CLAIM_LEAK, M_DOUBLE_RELEASE, M_LATE_RELEASE, M_PROBE_FAIL, M_SLEEP };
+static const char *const mode_names[] = {
+	[M_NONE] = "none", [M_CLAIM_LEAK] = "claim_leak",
+	[M_DOUBLE_RELEASE] = "double_release", [M_LATE_RELEASE] = "late_release",
+	[M_PROBE_FAIL] = "probe_fail", [M_SLEEP] = "sleep",
+};
+
+/* the owner cookie of every claim this module makes */
+static int ot_owner_cookie;
+
+/* the one claim this module may hold (protected by claim_lock) */
+static DEFINE_MUTEX(claim_lock);
+static struct iommu_group *claimed_group;	/* holds an iommu_group_get() ref */
+static struct pci_dev *claimed_pdev;		/* holds a pci_dev_get() ref */
+static bool claim_held;				/* true between a successful claim and its (first) release */
+
+static void late_release_fn(struct work_struct *w);
+static DECLARE_DELAYED_WORK(late_release_work, late_release_fn);
+
+static enum ot_mode cur_mode(char *buf, size_t len)
+{
+	int i;
+
+	kernel_param_lock(THIS_MODULE);
+	strscpy(buf, mode, len);
+	kernel_param_unlock(THIS_MODULE);
+	for (i = 0; i < ARRAY_SIZE(mode_names); i++)
+		if (sysfs_streq(buf, mode_names[i]))
+			return i;
+	pr_info(DRV ": unknown mode '%s', acting as none\n", buf);
+	return M_NONE;
+}
+
+/* find the device whose group we claim; returns a referenced pci_dev */
+static struct pci_dev *target_dev(struct pci_dev *self)
+{
+	char t[32];
+	unsigned int dom, bus, slot, fn;
+	struct pci_dev *p;
+
+	kernel_param_lock(THIS_MODULE);
+	strscpy(t, target, sizeof(t));
+	kernel_param_unlock(THIS_MODULE);
+	strim(t);
+	if (!t[0])
+		return pci_dev_get(self);
+	if (sscanf(t, "%x:%x:%x.%x", &dom, &bus, &slot, &fn) != 4) {
+		dom = 0;
+		if (sscanf(t, "%x:%x.%x", &bus, &slot, &fn) != 3) {
+			pr_info(DRV ": bad target '%s'\n", t);
+			return NULL;
+		}
+	}
+	p = pci_get_domain_bus_and_slot(dom, bus, PCI_DEVFN(slot, fn));
+	if (!p)
+		pr_info(DRV ": target %s not found\n", t);
+	return p;
+}
+
+/* claim the target's group; 0 on success */
+static int do_claim(struct pci_dev *self)
+{
+	struct pci_dev *t;
+	struct iommu_group *g;
+	int ret;
+
+	t = target_dev(self);
+	if (!t)
+		return -ENODEV;
+	g = iommu_group_get(&t->dev);
+	if (!g) {
+		pr_info(DRV ": %s: target %s has no IOMMU group\n", pci_name(self), pci_name(t));
+		pci_dev_put(t);
+		return -ENODEV;
+	}
+	mutex_lock(&claim_lock);
+	if (claimed_group) {
+		mutex_unlock(&claim_lock);
+		pr_info(DRV ": %s: already holding a claim (group %d); not claiming again\n",
+			pci_name(self), iommu_group_id(g));
+		iommu_group_put(g);
+		pci_dev_put(t);
+		return -EBUSY;
+	}
+	ret = iommu_group_claim_dma_owner(g, &ot_owner_cookie);
+	pr_info(DRV ": %s: iommu_group_claim_dma_owner(group %d of %s) ret=%d\n",
+		pci_name(self), iommu_group_id(g), pci_name(t), ret);
+	if (ret) {
+		mutex_unlock(&claim_lock);
+		iommu_group_put(g);
+		pci_dev_put(t);
+		return ret;
+	}
+	claimed_group = g;
+	claimed_pdev = t;
+	claim_held = true;
+	mutex_unlock(&claim_lock);
+	return 0;
+}
+
+/* one call of iommu_group_release_dma_owner() on the claimed group, whatever its state */
+static void do_release_call(const char *why)
+{
+	pr_info(DRV ": iommu_group_release_dma_owner(group %d) [%s]\n",
+		iommu_group_id(claimed_group), why);
+	iommu_group_release_dma_owner(claimed_group);
+	pr_info(DRV ": iommu_group_release_dma_owner(group %d) returned [%s]\n",
+		iommu_group_id(claimed_group), why);
+	claim_held = false;
+}
+
+/* drop our references; claim_lock held */
+static void forget_claim(void)
+{
+	iommu_group_put(claimed_group);
+	pci_dev_put(claimed_pdev);
+	claimed_group = NULL;
+	claimed_pdev = NULL;
+	claim_held = false;
+}
+
+static void late_release_fn(struct work_struct *w)
+{
+	mutex_lock(&claim_lock);
+	if (claimed_group && claim_held) {
+		do_release_call("late_release work, after remove returned");
+		forget_claim();
+	}
+	mutex_unlock(&claim_lock);
+}
+
+static int ot_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	char buf[32];
+	enum ot_mode m = cur_mode(buf, sizeof(buf));
+	int ret = 0;
+
+	pr_info(DRV ": probe %s mode=%s\n", pci_name(pdev), mode_names[m]);
+	pci_set_drvdata(pdev, (void *)(unsigned long)m);
+
+	switch (m) {
+	case M_CLAIM_LEAK:
+		/* BUG: the claim is never released by this driver */
+		do_claim(pdev);
+		break;
+	case M_DOUBLE_RELEASE:
+		if (do_claim(pdev) == 0) {
+			mutex_lock(&claim_lock);
+			do_release_call("double_release #1");
+			/* BUG: second release of a group that is no longer owned */
+			do_release_call("double_release #2");
+			forget_claim();
+			mutex_unlock(&claim_lock);
+		}
+		break;
+	case M_LATE_RELEASE:
+		do_claim(pdev);
+		break;
+	case M_PROBE_FAIL:
+		ret = -(int)probe_errno;
+		pr_info(DRV ": probe %s returns %d\n", pci_name(pdev), ret);
+		break;
+	case M_SLEEP:
+		pr_info(DRV ": probe %s sleeping %u ms\n", pci_name(pdev), probe_ms);
+		msleep(probe_ms);
+		break;
+	case M_NONE:
+		break;
+	}
+	return ret;
+}
+
+static void ot_remove(struct pci_dev *pdev)
+{
+	enum ot_mode m = (enum ot_mode)(unsigned long)pci_get_drvdata(pdev);
+
+	pr_info(DRV ": remove %s mode=%s\n", pci_name(pdev), mode_names[m]);
+	switch (m) {
+	case M_LATE_RELEASE:
+		/* BUG: the release happens delay_ms after remove has returned */
+		pr_info(DRV ": remove %s: release scheduled in %u ms\n", pci_name(pdev), delay_ms);
+		schedule_delayed_work(&late_release_work, msecs_to_jiffies(delay_ms));
+		break;
+	case M_SLEEP:
+		pr_info(DRV ": remove %s sleeping %u ms\n", pci_name(pdev), remove_ms);
+		msleep(remove_ms);
+		break;
+	default:
+		break;
+	}
+	pr_info(DRV ": remove %s done\n", pci_name(pdev));
+}
+
+static struct pci_driver ot_driver = {
+	.name = DRV,
+	.id_table = NULL,	/* empty: binds only through driver_override */
+	.probe = ot_probe,
+	.remove = ot_remove,
+	.driver_managed_dma = false,
+};
+
+static int __init ot_init(void)
+{
+	pr_info(DRV ": loaded (kernel %d.%d)\n", LINUX_VERSION_CODE >> 16,
+		(LINUX_VERSION_CODE >> 8) & 0xff);
+	return pci_register_driver(&ot_driver);
+}
+
+static void __exit ot_exit(void)
+{
+	pci_unregister_driver(&ot_driver);
+	cancel_delayed_work_sync(&late_release_work);
+	mutex_lock(&claim_lock);
+	if (claimed_group) {
+		if (claim_held)
+			do_release_call("releasing leftover claim at unload");
+		forget_claim();
+	}
+	mutex_unlock(&claim_lock);
+	pr_info(DRV ": unloaded\n");
+}
+
+module_init(ot_init);
+module_exit(ot_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("ownertrace test module: deliberately buggy IOMMU DMA-ownership users");
