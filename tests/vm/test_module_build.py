@@ -149,7 +149,9 @@ def check_claim_leak(res, f):
     assert status == 3
     leak = only_kind(anomalies, "leaked_claim")
     assert (leak["group"], leak["device"], leak["driver"]) == (lg, f["edu"], "ot_testmod"), leak
-    assert leak["owner"] and any(fr.startswith("iommu_group_claim_dma_owner+") for fr in leak["pair_stack"])
+    # the claiming stack names the culprit module (on kernels whose unwinder
+    # skips fentry-traced frames it starts right there, in do_claim)
+    assert leak["owner"] and any(fr.endswith("[ot_testmod]") for fr in leak["pair_stack"]), leak["pair_stack"]
     blocked = only_kind(anomalies, "probe_blocked")
     assert (blocked["device"], blocked["other_device"], blocked["other_driver"]) == \
         (f["lone"], f["edu"], "ot_testmod"), blocked
@@ -176,7 +178,7 @@ def check_double_release(res, f):
     assert status == 3
     under = only_kind(anomalies, "underflow")
     assert under["group"] == lg and under["pid"] == rel[1]["pid"] and under["ts_ns"] == rel[1]["ts_ns"]
-    assert any(fr.startswith("iommu_group_release_dma_owner+") for fr in under["stack"] + under["pair_stack"])
+    assert any(fr.endswith("[ot_testmod]") for fr in under["stack"]), under["stack"]
     assert under["pair_stack_id"] == rel[0]["stack_id"], "paired with the first release"
     # the WARN in the guest log is the same call
     warn = [l for l in res.splats if EXPECTED_WARN.search(l)]
