@@ -88,6 +88,32 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* Set by userspace before load. */
+const volatile bool stream_events = true;	/* false: histogram-only mode */
+const volatile bool hist_enabled = false;
+const volatile __u32 hist_by = OT_HIST_BY_DRIVER;
+const volatile __u64 hist_unit_ns = 1000;	/* usecs */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2048);
+	__type(key, struct ot_hist_key);
+	__type(value, struct ot_hist_val);
+} hists SEC(".maps");
+
+/* An all-zero histogram to create entries from (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ot_hist_val);
+} empty_hist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} samples SEC(".maps");
+
 static __always_inline void ot_count(enum ot_counter which)
 {
 	__u32 key = which;
@@ -212,6 +238,95 @@ static __always_inline void ot_emit(const struct ot_event *src)
 	bpf_ringbuf_submit(ev, 0);
 }
 
+/* bcc's log2l: index of the highest set bit, plus one; 0 for 0. */
+static __always_inline __u32 ot_log2(__u32 v)
+{
+	__u32 r, shift;
+
+	r = (v > 0xFFFF) << 4; v >>= r;
+	shift = (v > 0xFF) << 3; v >>= shift; r |= shift;
+	shift = (v > 0xF) << 2; v >>= shift; r |= shift;
+	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
+	r |= (v >> 1);
+	return r;
+}
+
+static __always_inline __u32 ot_slot(__u64 v)
+{
+	__u32 hi = v >> 32;
+
+	if (!v)
+		return 0;
+	return hi ? ot_log2(hi) + 33 : ot_log2(v) + 1;
+}
+
+static __always_inline int ot_hist_kind_of(enum ot_point point, __s64 ret)
+{
+	if (point == OT_POINT_REALLY_PROBE)
+		return ret ? OT_HIST_PROBE_FAIL : OT_HIST_PROBE_OK;
+	if (point == OT_POINT_RELEASE_DRIVER)
+		return OT_HIST_REMOVE;
+	if (point >= OT_POINT_DMA_CONFIGURE_FIRST && point < OT_POINT_DMA_CLEANUP_FIRST)
+		return OT_HIST_DMA_CONFIGURE;
+	if (point == OT_POINT_GROUP_CLAIM || point == OT_POINT_DEVICE_CLAIM)
+		return OT_HIST_CLAIM;
+	if (point == OT_POINT_GROUP_RELEASE || point == OT_POINT_DEVICE_RELEASE)
+		return OT_HIST_RELEASE;
+	return -1;
+}
+
+/* Account one finished call in its in-kernel histogram, and, when events
+ * are not streamed, send its exact duration for userspace's percentiles. */
+static __always_inline void ot_hist_account(const struct ot_event *ev)
+{
+	struct ot_hist_key key = {};
+	struct ot_hist_val *val, *zero;
+	struct ot_sample *sample;
+	__u64 duration = ev->ts_ns - ev->entry_ns;
+	int kind = ot_hist_kind_of(ev->point, ev->ret);
+	__u32 zero_key = 0;
+
+	if (kind < 0)
+		return;
+	key.kind = kind;
+	if (hist_by == OT_HIST_BY_BUS)
+		__builtin_memcpy(key.name, ev->bus, sizeof(ev->bus));
+	else if (hist_by == OT_HIST_BY_DEVICE)
+		__builtin_memcpy(key.name, ev->device, sizeof(ev->device));
+	else
+		__builtin_memcpy(key.name, ev->driver, sizeof(ev->driver));
+	val = bpf_map_lookup_elem(&hists, &key);
+	if (!val) {
+		zero = bpf_map_lookup_elem(&empty_hist, &zero_key);
+		if (zero)
+			bpf_map_update_elem(&hists, &key, zero, BPF_NOEXIST);
+		val = bpf_map_lookup_elem(&hists, &key);
+	}
+	if (val) {
+		__u32 slot = ot_slot(duration / hist_unit_ns);
+
+		if (slot >= OT_HIST_SLOTS)
+			slot = OT_HIST_SLOTS - 1;	/* >= 2^63 units: cannot happen, keep the verifier sure */
+		/* clang may bounds-check one copy and index with another: pin it */
+		barrier_var(slot);
+		slot &= OT_HIST_SLOTS - 1;
+		__sync_fetch_and_add(&val->slots[slot], 1);
+		__sync_fetch_and_add(&val->count, 1);
+	}
+	if (stream_events)
+		return;	/* userspace takes exact durations from the events */
+	sample = bpf_ringbuf_reserve(&samples, sizeof(*sample), 0);
+	if (!sample) {
+		ot_count(OT_CNT_SAMPLE_DROPS);
+		return;
+	}
+	sample->duration_ns = duration;
+	sample->kind = kind;
+	sample->pad = 0;
+	__builtin_memcpy(sample->name, key.name, sizeof(sample->name));
+	bpf_ringbuf_submit(sample, 0);
+}
+
 static __always_inline struct ot_frames *ot_frames_of(struct ot_frame_key *key, bool create)
 {
 	struct ot_frames *frames = bpf_map_lookup_elem(&inflight, key);
@@ -276,7 +391,7 @@ static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *sub
 	if (ev->stack_id < 0)
 		ot_count(OT_CNT_STACK_FAILED);
 
-	if (ot_is_span(point))
+	if (ot_is_span(point) && stream_events)
 		ot_emit(ev);
 	return 0;
 }
@@ -305,7 +420,10 @@ static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_
 		ot_read_ownership(group, &frame->ev.owner_cnt_after, &frame->ev.owner_after);
 		if (group && ot_is_ownership_primitive(point))
 			ot_activity_exit(frame, group);
-		ot_emit(&frame->ev);
+		if (hist_enabled)
+			ot_hist_account(&frame->ev);
+		if (stream_events)
+			ot_emit(&frame->ev);
 	}
 	if (depth == 0)
 		bpf_map_delete_elem(&inflight, &key);

@@ -72,7 +72,46 @@ enum ot_counter {
 	OT_CNT_STASH_FULL,		/* entry could not be remembered (map full / too deep) */
 	OT_CNT_EXIT_WITHOUT_ENTRY,	/* exit whose entry was never seen */
 	OT_CNT_STACK_FAILED,		/* bpf_get_stackid() failed */
+	OT_CNT_SAMPLE_DROPS,		/* histogram sample ring buffer full */
 	OT_CNT_COUNT,
+};
+
+/* Latency histograms (issue: probe/remove latency per driver). */
+enum ot_hist_kind {
+	OT_HIST_PROBE_OK = 0,	/* really_probe returned 0 */
+	OT_HIST_PROBE_FAIL,	/* really_probe returned an error */
+	OT_HIST_REMOVE,		/* device_release_driver_internal */
+	OT_HIST_DMA_CONFIGURE,	/* <bus>_dma_configure */
+	OT_HIST_CLAIM,		/* iommu_{group,device}_claim_dma_owner */
+	OT_HIST_RELEASE,	/* iommu_{group,device}_release_dma_owner */
+	OT_HIST_KIND_COUNT,
+};
+
+enum ot_hist_by {
+	OT_HIST_BY_DRIVER = 0,
+	OT_HIST_BY_BUS,
+	OT_HIST_BY_DEVICE,
+};
+
+#define OT_HIST_SLOTS 64
+
+struct ot_hist_key {
+	__u32 kind;		/* enum ot_hist_kind */
+	char name[OT_DEV_NAME_LEN];	/* driver, bus or device, by hist_by */
+};
+
+/* In-kernel log2 histogram: slot = log2 of the duration in the display unit. */
+struct ot_hist_val {
+	__u64 slots[OT_HIST_SLOTS];
+	__u64 count;
+};
+
+/* One exact duration, for percentiles when events are not streamed. */
+struct ot_sample {
+	__u64 duration_ns;
+	__u32 kind;		/* enum ot_hist_kind */
+	__u32 pad;
+	char name[OT_DEV_NAME_LEN];
 };
 
 struct ot_event {

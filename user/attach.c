@@ -77,6 +77,10 @@ static int load(struct ot_tracer *t, const struct ot_tracer_opts *opts, enum ot_
 		return -errno;
 	if (opts->ringbuf_bytes)
 		bpf_map__set_max_entries(t->skel->maps.events, opts->ringbuf_bytes);
+	t->skel->rodata->stream_events = !opts->hist_only;
+	t->skel->rodata->hist_enabled = opts->hist || opts->hist_only;
+	t->skel->rodata->hist_by = opts->hist_by;
+	t->skel->rodata->hist_unit_ns = opts->hist_unit_ns ? opts->hist_unit_ns : 1000;
 
 	bpf_object__for_each_program(prog, t->skel->obj)
 		bpf_program__set_autoload(prog, false);
@@ -462,6 +466,29 @@ int ot_tracer_ringbuf_fd(const struct ot_tracer *t)
 int ot_tracer_stacks_fd(const struct ot_tracer *t)
 {
 	return bpf_map__fd(t->skel->maps.stacks);
+}
+
+int ot_tracer_samples_fd(const struct ot_tracer *t)
+{
+	return bpf_map__fd(t->skel->maps.samples);
+}
+
+int ot_tracer_hist_counts(const struct ot_tracer *t, uint64_t counts[])
+{
+	int fd = bpf_map__fd(t->skel->maps.hists);
+	struct ot_hist_key key, next;
+	struct ot_hist_val val;
+	void *prev = NULL;
+
+	for (int k = 0; k < OT_HIST_KIND_COUNT; k++)
+		counts[k] = 0;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (bpf_map_lookup_elem(fd, &next, &val) == 0 && next.kind < OT_HIST_KIND_COUNT)
+			counts[next.kind] += val.count;
+		key = next;
+		prev = &key;
+	}
+	return 0;
 }
 
 int ot_tracer_read_counters(const struct ot_tracer *t, uint64_t out[])

@@ -20,6 +20,10 @@ struct ot_tracer_opts {
 	const char *btf_path;		/* custom BTF for CO-RE; NULL = the kernel's */
 	unsigned int maxactive;		/* kretprobe instances per CPU-less call site */
 	size_t ringbuf_bytes;		/* power of two, >= page size */
+	bool hist_only;			/* aggregate latencies, stream no events */
+	bool hist;			/* in-kernel latency histograms */
+	unsigned int hist_by;		/* enum ot_hist_by */
+	uint64_t hist_unit_ns;		/* histogram slot unit: 1000 usecs, 1000000 msecs */
 };
 
 /* kretprobes made through tracefs so maxactive is ours and misses readable */
@@ -58,6 +62,9 @@ void ot_tracer_stop(struct ot_tracer *t);
 const char *ot_mode_name(enum ot_mode mode);
 int ot_tracer_ringbuf_fd(const struct ot_tracer *t);
 int ot_tracer_stacks_fd(const struct ot_tracer *t);
+int ot_tracer_samples_fd(const struct ot_tracer *t);
+/* Total count of calls in the in-kernel histograms, per kind (enum ot_hist_kind). */
+int ot_tracer_hist_counts(const struct ot_tracer *t, uint64_t counts[]);
 /* Sum the per-CPU BPF counters. */
 int ot_tracer_read_counters(const struct ot_tracer *t, uint64_t out[]);
 /* kretprobe misses so far; -1 when not measurable (fentry mode, no tracefs). */

@@ -27,6 +27,7 @@
 #include <bpf/libbpf.h>
 #include "attach.h"
 #include "filter.h"
+#include "hist.h"
 #include "ksyms.h"
 #include "owner_tokens.h"
 #include "pipeline.h"
@@ -62,6 +63,12 @@ static struct env {
 	unsigned int maxactive;
 	size_t ringbuf_bytes;
 	struct ot_filter filter;
+	bool hist;			/* latency histograms at the end (and per interval) */
+	bool hist_only;			/* histograms only: no events streamed, no analysis */
+	unsigned int hist_by;		/* enum ot_hist_by */
+	enum ot_hist_unit unit;
+	double interval_s;		/* -i: print and reset histograms every interval */
+	unsigned long interval_count;	/* stop after this many intervals, 0 = no limit */
 } env = {
 	.maxactive = 64,
 	.ringbuf_bytes = 4 << 20,
@@ -104,6 +111,10 @@ enum {
 	OPT_BTF,
 	OPT_MAXACTIVE,
 	OPT_RINGBUF,
+	OPT_HIST,
+	OPT_HIST_ONLY,
+	OPT_HIST_BY,
+	OPT_UNIT,
 };
 
 static const struct argp_option options[] = {
@@ -122,6 +133,14 @@ static const struct argp_option options[] = {
 	{ "btf", OPT_BTF, "FILE", 0, "BTF of the running kernel, when /sys/kernel/btf/vmlinux is missing", 0 },
 	{ "maxactive", OPT_MAXACTIVE, "N", 0, "kretprobe instances in flight per function (default 64)", 0 },
 	{ "ringbuf-size", OPT_RINGBUF, "KIB", 0, "Ring buffer size in KiB, a power of two (default 4096)", 0 },
+	{ "hist", OPT_HIST, NULL, 0, "Latency histograms of probe, remove, dma_configure, claim, release", 0 },
+	{ "hist-only", OPT_HIST_ONLY, NULL, 0,
+	  "Histograms only: no events streamed, no ownership analysis (lowest overhead)", 0 },
+	{ "hist-by", OPT_HIST_BY, "KEY", 0, "Histogram key: driver (default), bus or device", 0 },
+	{ "unit", OPT_UNIT, "UNIT", 0, "Histogram unit: usec (default) or msec", 0 },
+	{ "msec", 'm', NULL, 0, "Same as --unit msec", 0 },
+	{ "interval", 'i', "SECONDS", 0, "Print and reset the histograms every SECONDS; an optional COUNT "
+	  "argument after it stops after COUNT intervals", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's log", 0 },
 	{},
 };
@@ -165,6 +184,40 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_DRY_RUN:
 		env.dry_run = true;
+		break;
+	case OPT_HIST:
+		env.hist = true;
+		break;
+	case OPT_HIST_ONLY:
+		env.hist = env.hist_only = true;
+		break;
+	case OPT_HIST_BY:
+		if (!strcmp(arg, "driver"))
+			env.hist_by = OT_HIST_BY_DRIVER;
+		else if (!strcmp(arg, "bus"))
+			env.hist_by = OT_HIST_BY_BUS;
+		else if (!strcmp(arg, "device"))
+			env.hist_by = OT_HIST_BY_DEVICE;
+		else
+			argp_error(state, "--hist-by wants driver, bus or device, got '%s'", arg);
+		break;
+	case OPT_UNIT:
+		if (!strcmp(arg, "usec") || !strcmp(arg, "us"))
+			env.unit = OT_UNIT_USEC;
+		else if (!strcmp(arg, "msec") || !strcmp(arg, "ms"))
+			env.unit = OT_UNIT_MSEC;
+		else
+			argp_error(state, "--unit wants usec or msec, got '%s'", arg);
+		break;
+	case 'm':
+		env.unit = OT_UNIT_MSEC;
+		break;
+	case 'i':
+		errno = 0;
+		env.interval_s = strtod(arg, &end);
+		if (errno || end == arg || *end || env.interval_s <= 0)
+			argp_error(state, "--interval wants a positive number of seconds, got '%s'", arg);
+		env.hist = true;
 		break;
 	case OPT_RAW_POINTERS:
 		env.raw_pointers = true;
@@ -215,6 +268,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				break;
 			}
 		}
+		if (env.interval_s > 0 && !env.interval_count && parse_ulong(arg, 1, ULONG_MAX, &v)) {
+			env.interval_count = v;	/* -i SECONDS COUNT */
+			break;
+		}
 		if ((env.command == CMD_RECORD && !env.write_path) ||
 		    (env.command == CMD_REPLAY && !env.replay_path)) {
 			*(env.command == CMD_RECORD ? &env.write_path : &env.replay_path) = arg;
@@ -235,6 +292,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--dry-run, --kprobes and --duration do not apply to replay");
 		if (env.command == CMD_RUN && env.duration_s > 0)
 			argp_error(state, "run stops when the command exits; --duration does not apply");
+		if (env.command == CMD_REPLAY && env.interval_s > 0)
+			argp_error(state, "--interval does not apply to replay");
+
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -275,6 +335,8 @@ struct live {
 	struct ot_ksyms *ksyms;
 	uint64_t ksyms_loaded_ns;
 	int stacks_fd;
+	bool intervals_done;	/* -i SECONDS COUNT ran out: nothing left to print */
+	int intervals;		/* intervals printed */
 };
 
 static struct ot_ksyms *load_symbols(void)
@@ -333,6 +395,63 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static int handle_sample(void *ctx, void *data, size_t size)
+{
+	struct live *lv = ctx;
+
+	if (size >= sizeof(struct ot_sample))
+		ot_pipeline_sample(&lv->pipe, data);
+	return 0;
+}
+
+/* Histograms so far (interval > 0: the interval's, numbered), then reset. */
+static void print_histograms(struct ot_pipeline *p, int interval, double at_s)
+{
+	FILE *out = p->out.out;
+	bool any = false;
+
+	for (int i = 0; i < ot_hist_table_count(p->hists); i++) {
+		struct ot_hist_stats st;
+
+		if (ot_hist_stats(ot_hist_table_get(p->hists, i, NULL, NULL), &st) == 0)
+			any = true;
+	}
+	if (p->out.json) {
+		if (interval)
+			fprintf(out, "{\"type\":\"interval\",\"n\":%d,\"time\":%.6f}\n", interval, at_s);
+		ot_hist_table_print_json(out, p->hists, ot_hist_by_name(p->hist_by), env.unit);
+	} else {
+		if (interval)
+			fprintf(out, "\n--- interval %d, %.1f s ---\n", interval, at_s);
+		if (any)
+			ot_hist_table_print(out, p->hists, ot_hist_by_name(p->hist_by), env.unit);
+		else
+			fprintf(out, "\nno probe, remove, dma_configure, claim or release finished%s\n",
+				interval ? " in this interval" : "");
+	}
+	fflush(out);
+	ot_hist_table_reset(p->hists);
+}
+
+/*
+ * The in-kernel histograms count every finished call; the exact durations
+ * behind the percentiles travel through a ring buffer. A difference means
+ * durations were lost: say so rather than show percentiles of a subset.
+ */
+static void check_hist_counts(struct live *lv)
+{
+	uint64_t kernel[OT_HIST_KIND_COUNT];
+
+	if (ot_tracer_hist_counts(&lv->tracer, kernel))
+		return;
+	for (int k = 0; k < OT_HIST_KIND_COUNT; k++)
+		if (kernel[k] > lv->pipe.hist_samples[k])
+			fprintf(stderr, "ownertrace: WARNING: %llu of %llu %s calls counted in the kernel have no exact "
+					"duration (lost in the ring buffer); their percentiles are of the rest\n",
+				(unsigned long long)(kernel[k] - lv->pipe.hist_samples[k]), (unsigned long long)kernel[k],
+				ot_hist_kind_names[k]);
+}
+
 static void report_missing_points(const struct ot_tracer *t)
 {
 	for (unsigned int p = 0; p < OT_POINT_COUNT; p++) {
@@ -388,7 +507,13 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 	bool child_signalled = false;
 	int err = 0;
 
-	rb = ring_buffer__new(ot_tracer_ringbuf_fd(&lv->tracer), handle_event, lv, NULL);
+	uint64_t next_interval = start + (uint64_t)(env.interval_s * 1e9);
+
+	/* histogram-only runs read exact durations, never events */
+	if (env.hist_only)
+		rb = ring_buffer__new(ot_tracer_samples_fd(&lv->tracer), handle_sample, lv, NULL);
+	else
+		rb = ring_buffer__new(ot_tracer_ringbuf_fd(&lv->tracer), handle_event, lv, NULL);
 	if (!rb) {
 		fprintf(stderr, "ownertrace: cannot open the BPF ring buffer: %s\n", strerror(errno));
 		return -errno;
@@ -414,6 +539,15 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 		}
 		if (env.duration_s > 0 && (double)(now - start) / 1e9 >= env.duration_s)
 			break;
+		if (env.interval_s > 0 && now >= next_interval) {
+			ring_buffer__consume(rb);
+			print_histograms(&lv->pipe, ++lv->intervals, (double)(now - start) / 1e9);
+			next_interval += (uint64_t)(env.interval_s * 1e9);
+			if (env.interval_count && (unsigned long)lv->intervals >= env.interval_count) {
+				lv->intervals_done = true;
+				break;
+			}
+		}
 		if (now - last_check >= 1000000000ULL) {
 			last_check = now;
 			if (!ot_tracer_read_counters(&lv->tracer, counters) &&
@@ -493,6 +627,10 @@ static int run_live(void)
 		.btf_path = env.btf_path,
 		.maxactive = env.maxactive,
 		.ringbuf_bytes = env.ringbuf_bytes,
+		.hist = env.hist,
+		.hist_only = env.hist_only,
+		.hist_by = env.hist_by,
+		.hist_unit_ns = env.unit == OT_UNIT_MSEC ? 1000000 : 1000,
 	};
 	if (ot_tracer_start(&lv.tracer, &topts, btf, lv.ksyms, err, sizeof(err))) {
 		if (env.dry_run)
@@ -527,7 +665,15 @@ static int run_live(void)
 	lv.stacks_fd = ot_tracer_stacks_fd(&lv.tracer);
 	lv.pipe.stacks = ot_stacks_new(resolve_live_stack, &lv);
 	lv.pipe.filter = &env.filter;
-	lv.pipe.print_events = env.command != CMD_RECORD;
+	lv.pipe.print_events = env.command != CMD_RECORD && !env.hist_only;
+	lv.pipe.hist_by = env.hist_by;
+	if (env.hist) {
+		lv.pipe.hists = ot_hist_table_new(ot_hist_kind_names, OT_HIST_KIND_COUNT);
+		if (!lv.pipe.hists) {
+			fprintf(stderr, "ownertrace: out of memory\n");
+			goto out;
+		}
+	}
 	lv.pipe.out = (struct ot_output){
 		.out = out, .json = env.json, .stacks = env.stacks, .raw_pointers = env.raw_pointers,
 		.start_ns = start, .tokens = ot_owner_tokens_new(), .bindings = &lv.tracer.bindings,
@@ -557,6 +703,8 @@ static int run_live(void)
 	ret = rc ? OT_EXIT_CANNOT_RUN : verdict(&lv.pipe.stats);
 detach:
 	ot_tracer_read_counters(&lv.tracer, lv.pipe.stats.bpf);
+	if (env.hist)
+		check_hist_counts(&lv);
 	ot_tracer_stop(&lv.tracer);
 	end = now_ns();
 	lv.pipe.stats.kretprobe_misses = lv.tracer.final_misses;
@@ -577,6 +725,8 @@ detach:
 				(unsigned long long)writer.events, env.write_path);
 		}
 	}
+	if (env.hist && !lv.intervals_done)
+		print_histograms(&lv.pipe, env.interval_s > 0 ? lv.intervals + 1 : 0, lv.pipe.stats.duration_s);
 	ot_output_summary(&lv.pipe.out, stderr, &lv.pipe.stats, lv.pipe.analysis, lv.pipe.stacks, end);
 	if (env.command == CMD_RUN && child > 0) {
 		bool failed = !WIFEXITED(child_status) || WEXITSTATUS(child_status) != 0;
@@ -591,6 +741,7 @@ detach:
 	ot_pipeline_fini(&lv.pipe);
 	ot_owner_tokens_free(lv.pipe.out.tokens);
 	ot_stacks_free(lv.pipe.stacks);
+	ot_hist_table_free(lv.pipe.hists);
 out:
 	if (out && out != stdout)
 		fclose(out);
@@ -624,7 +775,13 @@ static int run_replay(void)
 		ot_mode_name(reader.header.attach_mode));
 	pipe.stacks = ot_stacks_new(NULL, NULL);
 	pipe.filter = &env.filter;
-	pipe.print_events = true;
+	pipe.print_events = !env.hist_only;
+	pipe.hist_by = env.hist_by;
+	if (env.hist && !(pipe.hists = ot_hist_table_new(ot_hist_kind_names, OT_HIST_KIND_COUNT))) {
+		fprintf(stderr, "ownertrace: out of memory\n");
+		ot_rec_reader_close(&reader);
+		return OT_EXIT_CANNOT_RUN;
+	}
 	pipe.out = (struct ot_output){
 		.out = out, .json = env.json, .stacks = env.stacks, .raw_pointers = env.raw_pointers,
 		.start_ns = reader.header.start_ns, .tokens = ot_owner_tokens_new(), .bindings = &bindings,
@@ -646,6 +803,9 @@ static int run_replay(void)
 		case OT_REC_EVENT:
 			ot_pipeline_event(&pipe, &item.event);
 			break;
+		case OT_REC_SAMPLE:
+			ot_pipeline_sample(&pipe, &item.sample);
+			break;
 		case OT_REC_END:
 			break;
 		}
@@ -655,6 +815,8 @@ static int run_replay(void)
 	pipe.stats.kretprobe_misses = reader.ended ? reader.end.kretprobe_misses : -1;
 	pipe.stats.duration_s = reader.ended ? (double)(reader.end.end_ns - reader.header.start_ns) / 1e9 : 0;
 	fflush(out);
+	if (env.hist)
+		print_histograms(&pipe, 0, pipe.stats.duration_s);
 	ot_output_summary(&pipe.out, stderr, &pipe.stats, pipe.analysis, pipe.stacks,
 			  reader.ended ? reader.end.end_ns : reader.header.start_ns);
 	ret = verdict(&pipe.stats);
@@ -665,6 +827,7 @@ static int run_replay(void)
 	ot_pipeline_fini(&pipe);
 	ot_owner_tokens_free(pipe.out.tokens);
 	ot_stacks_free(pipe.stacks);
+	ot_hist_table_free(pipe.hists);
 	ot_rec_reader_close(&reader);
 	if (out != stdout)
 		fclose(out);

@@ -1,8 +1,76 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <string.h>
+#include "hist.h"
 #include "owner_tokens.h"
 #include "pipeline.h"
+
+const char *const ot_hist_kind_names[OT_HIST_KIND_COUNT] = {
+	[OT_HIST_PROBE_OK] = "probe_ok",
+	[OT_HIST_PROBE_FAIL] = "probe_fail",
+	[OT_HIST_REMOVE] = "remove",
+	[OT_HIST_DMA_CONFIGURE] = "dma_configure",
+	[OT_HIST_CLAIM] = "claim",
+	[OT_HIST_RELEASE] = "release",
+};
+
+const char *ot_hist_by_name(unsigned int by)
+{
+	return by == OT_HIST_BY_BUS ? "bus" : by == OT_HIST_BY_DEVICE ? "device" : "driver";
+}
+
+int ot_hist_kind_of(const struct ot_event *ev)
+{
+	unsigned int p = ev->point;
+
+	if (ev->phase != OT_PHASE_EXIT)
+		return -1;
+	if (p == OT_POINT_REALLY_PROBE)
+		return ev->ret ? OT_HIST_PROBE_FAIL : OT_HIST_PROBE_OK;
+	if (p == OT_POINT_RELEASE_DRIVER)
+		return OT_HIST_REMOVE;
+	if (ot_point_is_configure(p))
+		return OT_HIST_DMA_CONFIGURE;
+	if (p == OT_POINT_GROUP_CLAIM || p == OT_POINT_DEVICE_CLAIM)
+		return OT_HIST_CLAIM;
+	if (p == OT_POINT_GROUP_RELEASE || p == OT_POINT_DEVICE_RELEASE)
+		return OT_HIST_RELEASE;
+	return -1;
+}
+
+static void account(struct ot_pipeline *p, const struct ot_event *ev)
+{
+	int kind = p->hists ? ot_hist_kind_of(ev) : -1;
+	const char *key;
+	size_t len;
+
+	if (kind < 0 || ev->ts_ns < ev->entry_ns)
+		return;
+	if (p->hist_by == OT_HIST_BY_BUS)
+		key = ev->bus, len = sizeof(ev->bus);
+	else if (p->hist_by == OT_HIST_BY_DEVICE)
+		key = ev->device, len = sizeof(ev->device);
+	else
+		key = ev->driver, len = sizeof(ev->driver);
+	char name[OT_DEV_NAME_LEN + 1];
+
+	snprintf(name, sizeof(name), "%.*s", (int)len, key);
+	ot_hist_table_add(p->hists, kind, name, ev->ts_ns - ev->entry_ns);
+	p->hist_samples[kind]++;
+}
+
+void ot_pipeline_sample(struct ot_pipeline *p, const struct ot_sample *s)
+{
+	char name[OT_DEV_NAME_LEN + 1];
+
+	if (p->recorder)
+		ot_rec_write_sample(p->recorder, s);
+	if (!p->hists || s->kind >= OT_HIST_KIND_COUNT)
+		return;
+	snprintf(name, sizeof(name), "%.*s", (int)sizeof(s->name), s->name);
+	ot_hist_table_add(p->hists, s->kind, name, s->duration_ns);
+	p->hist_samples[s->kind]++;
+}
 
 static bool anomaly_matches(struct ot_pipeline *p, const struct ot_anomaly *an)
 {
@@ -78,6 +146,7 @@ void ot_pipeline_event(struct ot_pipeline *p, const struct ot_event *ev)
 	int nframes = 0;
 
 	ot_stats_count(&p->stats, ev);
+	account(p, ev);
 	if (p->recorder) {
 		record_stack(p, ev->stack_id);
 		ot_rec_write_event(p->recorder, ev);

@@ -12,6 +12,8 @@
 #include "recording.h"
 #include "stacks.h"
 
+struct ot_hist_table;
+
 struct ot_pipeline {
 	struct ot_output out;
 	struct ot_stats stats;
@@ -20,6 +22,9 @@ struct ot_pipeline {
 	struct ot_stacks *stacks;
 	struct ot_rec_writer *recorder;	/* NULL unless recording */
 	bool print_events;		/* false: only anomalies and the summary */
+	struct ot_hist_table *hists;	/* latency histograms; NULL when not wanted */
+	unsigned int hist_by;		/* enum ot_hist_by */
+	uint64_t hist_samples[OT_HIST_KIND_COUNT];	/* exact durations taken, since start */
 	unsigned char stack_written[65536 / 8];
 };
 
@@ -27,5 +32,12 @@ struct ot_pipeline {
 int ot_pipeline_init(struct ot_pipeline *p);
 void ot_pipeline_fini(struct ot_pipeline *p);
 void ot_pipeline_event(struct ot_pipeline *p, const struct ot_event *ev);
+/* An exact duration without its event (histogram-only mode, or its recording). */
+void ot_pipeline_sample(struct ot_pipeline *p, const struct ot_sample *s);
+
+/* Histogram kind of a finished call, -1 if none (mirrors the BPF side). */
+int ot_hist_kind_of(const struct ot_event *ev);
+extern const char *const ot_hist_kind_names[OT_HIST_KIND_COUNT];
+const char *ot_hist_by_name(unsigned int by);
 
 #endif

@@ -90,6 +90,11 @@ void ot_rec_write_stack(struct ot_rec_writer *w, int32_t id, const char *const *
 	}
 }
 
+void ot_rec_write_sample(struct ot_rec_writer *w, const struct ot_sample *s)
+{
+	put_record(w, OT_REC_SAMPLE, s, sizeof(*s));
+}
+
 void ot_rec_write_end(struct ot_rec_writer *w, const struct ot_rec_end *end)
 {
 	put_record(w, OT_REC_END, end, sizeof(*end));
@@ -287,6 +292,15 @@ int ot_rec_next(struct ot_rec_reader *r, struct ot_rec_item *it, char *err, size
 	case OT_REC_STACK:
 		if (parse_stack(it, p, len, err, errlen, at))
 			return -1;
+		break;
+	case OT_REC_SAMPLE:
+		if (len != sizeof(it->sample))
+			return fail(err, errlen, "corrupt recording: %u-byte sample at offset %zu", len, at);
+		memcpy(&it->sample, p, len);
+		if (it->sample.kind >= OT_HIST_KIND_COUNT)
+			return fail(err, errlen, "corrupt recording: sample of kind %u at offset %zu",
+				    it->sample.kind, at);
+		it->sample.name[sizeof(it->sample.name) - 1] = '\0';
 		break;
 	case OT_REC_END:
 		if (len != sizeof(r->end))

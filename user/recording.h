@@ -9,6 +9,7 @@
  *     EVENT   one struct ot_event (len = header.event_size)
  *     STACK   i32 id, u32 nframes, nframes NUL-terminated symbolized frames
  *     END     BPF loss counters and end time: present iff the run ended cleanly
+ *     SAMPLE  struct ot_sample: one exact duration (histogram-only runs)
  *
  * Little-endian, fixed-width fields. Stacks are stored symbolized, so a
  * recording needs no kallsyms to replay and leaks no kernel addresses.
@@ -33,6 +34,7 @@ enum ot_rec_type {
 	OT_REC_EVENT = 2,
 	OT_REC_STACK = 3,
 	OT_REC_END = 4,
+	OT_REC_SAMPLE = 5,	/* struct ot_sample: an exact duration (histogram-only runs) */
 };
 
 struct ot_rec_header {
@@ -66,6 +68,7 @@ void ot_rec_write_points(struct ot_rec_writer *w, const struct ot_bindings *b);
 void ot_rec_write_event(struct ot_rec_writer *w, const struct ot_event *ev);
 void ot_rec_write_stack(struct ot_rec_writer *w, int32_t id, const char *const *frames, int n);
 void ot_rec_write_end(struct ot_rec_writer *w, const struct ot_rec_end *end);
+void ot_rec_write_sample(struct ot_rec_writer *w, const struct ot_sample *s);
 /* Flush and close; 0 or the first write error (negative errno). */
 int ot_rec_writer_close(struct ot_rec_writer *w);
 
@@ -89,6 +92,7 @@ struct ot_rec_reader {
 struct ot_rec_item {
 	enum ot_rec_type type;
 	struct ot_event event;			/* EVENT */
+	struct ot_sample sample;		/* SAMPLE */
 	int32_t stack_id;			/* STACK */
 	int nframes;
 	const char *frames[OT_STACK_MAX_FRAMES];

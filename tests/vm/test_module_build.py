@@ -26,31 +26,19 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 import harness  # noqa: E402
+import vmrun  # noqa: E402
 
 KERNELS = [k for k in re.split(r"[\s,]+", os.environ.get("OT_KERNELS", "6.1 6.12 7.2")) if k]
 SCENARIO_DIR = REPO / "tests" / "scenarios"
-SCENARIOS = sorted(p.stem[len("mod-"):] for p in SCENARIO_DIR.glob("mod-*.sh"))
-GUEST_LIB = REPO / "tests" / "module" / "guest-mod-lib.sh"
-BUILD = REPO / "tests" / "module" / "build.sh"
+# mod-latency.sh belongs to tests/vm/test_latency_vm.py
+SCENARIOS = sorted(p.stem[len("mod-"):] for p in SCENARIO_DIR.glob("mod-*.sh") if p.stem != "mod-latency")
 EXPECTED_WARN = re.compile(r"WARNING: .*(iommu_group_release_dma_owner|__iommu_release_dma_ownership)")
 EBUSY = -16
 
-_builds = {}
 
 
 def build_module(kernel):
-    """Build once per kernel; a failure fails every test of that kernel with the reason."""
-    if kernel not in _builds:
-        p = subprocess.run(["bash", str(BUILD), kernel], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
-        lines = [l for l in p.stdout.splitlines() if l.strip()]
-        if p.returncode == 0 and lines and Path(lines[-1]).is_file():
-            _builds[kernel] = (Path(lines[-1]), None)
-        else:
-            err = [l for l in p.stderr.splitlines() if "ERROR" in l or "error" in l]
-            _builds[kernel] = (None, f"tests/module/build.sh {kernel} failed (rc {p.returncode}): "
-                                     + "\n".join(err[-8:] or p.stderr.splitlines()[-15:]))
-    ko, why = _builds[kernel]
+    ko, why = vmrun.build_module(kernel)
     if ko is None:
         pytest.fail(why, pytrace=False)
     return ko
@@ -284,13 +272,13 @@ CHECKS = {
 @pytest.mark.parametrize("scenario", SCENARIOS)
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_scenario(kernel, scenario):
-    ko = build_module(kernel)
+    build_module(kernel)
     owt = Path(os.environ.get("OT_BINARY", REPO / "build" / "ownertrace"))
     if not owt.is_file():
         pytest.fail(f"{owt} missing: run `make` first", pytrace=False)
     res = harness.run(kernel=kernel, scenario=str(SCENARIO_DIR / f"mod-{scenario}.sh"),
                       smp=2 if scenario == "concurrent" else 1, timeout=300,
-                      guest_files=[f"{ko}:/lib/ot/ot_testmod.ko", f"{GUEST_LIB}:/lib/ot/mod-lib.sh"])
+                      guest_files=vmrun.module_guest_files(kernel))
     print(res.summary())
     assert res.ok, res.failure_report()
     if scenario == "double-release":

@@ -60,7 +60,37 @@ def exit_status(res, name):
     return int(m.group(1))
 
 
-def replay_json(recording, dest):
+def replay_json(recording, dest, *options):
     """Replay a recording on the host into dest; returns the process."""
-    return subprocess.run([str(OWNERTRACE), "replay", "--json", "-o", str(dest), str(recording)],
+    return subprocess.run([str(OWNERTRACE), "replay", "--json", *options, "-o", str(dest), str(recording)],
                           capture_output=True, text=True, timeout=60)
+
+
+MODULE_BUILD = REPO / "tests" / "module" / "build.sh"
+MODULE_GUEST_LIB = REPO / "tests" / "module" / "guest-mod-lib.sh"
+_modules = {}
+
+
+def build_module(kernel):
+    """tests/module/build.sh KERNEL, once per kernel: (path to the .ko, None)
+    or (None, the reason it failed)."""
+    if kernel not in _modules:
+        p = subprocess.run(["bash", str(MODULE_BUILD), kernel], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+        lines = [l for l in p.stdout.splitlines() if l.strip()]
+        if p.returncode == 0 and lines and Path(lines[-1]).is_file():
+            _modules[kernel] = (Path(lines[-1]), None)
+        else:
+            err = [l for l in p.stderr.splitlines() if "ERROR" in l or "error" in l]
+            _modules[kernel] = (None, f"tests/module/build.sh {kernel} failed (rc {p.returncode}): "
+                                      + "\n".join(err[-8:] or p.stderr.splitlines()[-15:]))
+    return _modules[kernel]
+
+
+def module_guest_files(kernel):
+    """Guest files for the mod-*.sh scenarios; fails the test if the module does not build."""
+    import pytest
+    ko, why = build_module(kernel)
+    if ko is None:
+        pytest.fail(why, pytrace=False)
+    return [f"{ko}:/lib/ot/ot_testmod.ko", f"{MODULE_GUEST_LIB}:/lib/ot/mod-lib.sh"]
