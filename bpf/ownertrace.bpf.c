@@ -25,7 +25,7 @@ char LICENSE[] SEC("license") = "GPL";
 struct ot_frame {
 	__u64 subject;		/* struct device * or struct iommu_group *; never leaves the kernel */
 	__u64 group_gen;	/* group_activity generation seen on entry */
-	struct ot_event ev;	/* the record as filled on entry */
+	struct ot_kevent kev;	/* the record as filled on entry, with its stack */
 };
 
 /* Ownership calls in flight per group, to mark overlapping ones (OT_EVF_CONCURRENT). */
@@ -73,13 +73,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);	/* userspace may resize before load */
 } events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 4096);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, 127 * sizeof(__u64));
-} stacks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -168,7 +161,7 @@ static __always_inline void ot_activity_enter(struct ot_frame *frame, struct iom
 	if (!act)
 		return;
 	if (__sync_fetch_and_add(&act->inflight, 1) > 0)
-		frame->ev.flags |= OT_EVF_CONCURRENT;
+		frame->kev.ev.flags |= OT_EVF_CONCURRENT;
 	frame->group_gen = __sync_fetch_and_add(&act->generation, 1) + 1;
 }
 
@@ -180,7 +173,7 @@ static __always_inline void ot_activity_exit(struct ot_frame *frame, struct iomm
 	if (!act)
 		return;
 	if (__sync_fetch_and_add(&act->inflight, -1) > 1 || act->generation != frame->group_gen)
-		frame->ev.flags |= OT_EVF_CONCURRENT;
+		frame->kev.ev.flags |= OT_EVF_CONCURRENT;
 }
 
 static __always_inline struct iommu_group *ot_subject_group(enum ot_point point, void *subject)
@@ -226,16 +219,16 @@ static __always_inline void ot_read_device_names(struct ot_event *ev, struct dev
 		bpf_probe_read_kernel_str(ev->driver, sizeof(ev->driver), name);
 }
 
-static __always_inline void ot_emit(const struct ot_event *src)
+static __always_inline void ot_emit(const struct ot_kevent *src)
 {
-	struct ot_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	struct ot_kevent *kev = bpf_ringbuf_reserve(&events, sizeof(*kev), 0);
 
-	if (!ev) {
+	if (!kev) {
 		ot_count(OT_CNT_RINGBUF_DROPS);
 		return;
 	}
-	__builtin_memcpy(ev, src, sizeof(*ev));
-	bpf_ringbuf_submit(ev, 0);
+	__builtin_memcpy(kev, src, sizeof(*kev));
+	bpf_ringbuf_submit(kev, 0);
 }
 
 /* bcc's log2l: index of the highest set bit, plus one; 0 for 0. */
@@ -362,8 +355,8 @@ static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *sub
 	}
 	frame = &frames->frame[depth];
 	frame->subject = (__u64)subject;
-	ev = &frame->ev;
-	__builtin_memset(ev, 0, sizeof(*ev));
+	ev = &frame->kev.ev;
+	__builtin_memset(&frame->kev, 0, sizeof(frame->kev));
 
 	ev->ts_ns = bpf_ktime_get_ns();
 	ev->entry_ns = ev->ts_ns;
@@ -387,12 +380,18 @@ static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *sub
 	if (group && ot_is_ownership_primitive(point))
 		ot_activity_enter(frame, group);
 
-	ev->stack_id = bpf_get_stackid(ctx, &stacks, 0);
-	if (ev->stack_id < 0)
-		ot_count(OT_CNT_STACK_FAILED);
+	ev->stack_id = -1;	/* userspace assigns it from the frames */
+	if (stream_events) {	/* histogram-only runs never look at stacks */
+		long bytes = bpf_get_stack(ctx, frame->kev.ips, sizeof(frame->kev.ips), 0);
+
+		if (bytes < 0)
+			ot_count(OT_CNT_STACK_FAILED);
+		else
+			frame->kev.nframes = bytes / sizeof(__u64);
+	}
 
 	if (ot_is_span(point) && stream_events)
-		ot_emit(ev);
+		ot_emit(&frame->kev);
 	return 0;
 }
 
@@ -411,19 +410,21 @@ static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_
 	depth = --frames->depth;
 	if (depth < OT_MAX_NESTING) {
 		frame = &frames->frame[depth];
-		frame->ev.ts_ns = bpf_ktime_get_ns();
-		frame->ev.phase = OT_PHASE_EXIT;
-		frame->ev.cpu = bpf_get_smp_processor_id();
+		struct ot_event *ev = &frame->kev.ev;
+
+		ev->ts_ns = bpf_ktime_get_ns();
+		ev->phase = OT_PHASE_EXIT;
+		ev->cpu = bpf_get_smp_processor_id();
 		/* int results arrive in a 64-bit register with undefined upper half */
-		frame->ev.ret = ot_returns_value(point) ? (__s64)(int)raw_ret : 0;
+		ev->ret = ot_returns_value(point) ? (__s64)(int)raw_ret : 0;
 		group = ot_subject_group(point, (void *)frame->subject);
-		ot_read_ownership(group, &frame->ev.owner_cnt_after, &frame->ev.owner_after);
+		ot_read_ownership(group, &ev->owner_cnt_after, &ev->owner_after);
 		if (group && ot_is_ownership_primitive(point))
 			ot_activity_exit(frame, group);
 		if (hist_enabled)
-			ot_hist_account(&frame->ev);
+			ot_hist_account(ev);
 		if (stream_events)
-			ot_emit(&frame->ev);
+			ot_emit(&frame->kev);
 	}
 	if (depth == 0)
 		bpf_map_delete_elem(&inflight, &key);

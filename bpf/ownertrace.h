@@ -71,7 +71,7 @@ enum ot_counter {
 	OT_CNT_RINGBUF_DROPS = 0,	/* bpf_ringbuf_reserve() failed */
 	OT_CNT_STASH_FULL,		/* entry could not be remembered (map full / too deep) */
 	OT_CNT_EXIT_WITHOUT_ENTRY,	/* exit whose entry was never seen */
-	OT_CNT_STACK_FAILED,		/* bpf_get_stackid() failed */
+	OT_CNT_STACK_FAILED,		/* bpf_get_stack() failed */
 	OT_CNT_SAMPLE_DROPS,		/* histogram sample ring buffer full */
 	OT_CNT_COUNT,
 };
@@ -126,7 +126,7 @@ struct ot_event {
 	__u32 owner_cnt_before;
 	__u32 owner_cnt_after;
 	__s64 ret;		/* return value, 0 for void functions */
-	__s32 stack_id;		/* kernel stack at entry, <0 if not captured */
+	__s32 stack_id;		/* kernel stack at entry (assigned in userspace), <0 if none */
 	__u16 point;		/* enum ot_point */
 	__u8 phase;		/* enum ot_phase */
 	__u8 flags;		/* enum ot_event_flags */
@@ -134,6 +134,22 @@ struct ot_event {
 	char device[OT_DEV_NAME_LEN];
 	char bus[OT_BUS_NAME_LEN];
 	char driver[OT_DRV_NAME_LEN];
+};
+
+/*
+ * What the kernel sends: the event plus the raw stack of the call's entry.
+ * Userspace deduplicates stacks by content, symbolizes each once, and gives
+ * the event its stack_id; raw addresses never reach output or recordings.
+ * (A BPF stack-trace map would deduplicate in the kernel, but it drops a
+ * stack whenever two stacks hash to the same bucket.)
+ */
+#define OT_KSTACK_FRAMES 32
+
+struct ot_kevent {
+	struct ot_event ev;
+	__u32 nframes;
+	__u32 pad;
+	__u64 ips[OT_KSTACK_FRAMES];
 };
 
 #endif /* OWNERTRACE_H */

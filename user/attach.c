@@ -463,11 +463,6 @@ int ot_tracer_ringbuf_fd(const struct ot_tracer *t)
 	return bpf_map__fd(t->skel->maps.events);
 }
 
-int ot_tracer_stacks_fd(const struct ot_tracer *t)
-{
-	return bpf_map__fd(t->skel->maps.stacks);
-}
-
 int ot_tracer_samples_fd(const struct ot_tracer *t)
 {
 	return bpf_map__fd(t->skel->maps.samples);

@@ -61,7 +61,6 @@ void ot_tracer_stop(struct ot_tracer *t);
 
 const char *ot_mode_name(enum ot_mode mode);
 int ot_tracer_ringbuf_fd(const struct ot_tracer *t);
-int ot_tracer_stacks_fd(const struct ot_tracer *t);
 int ot_tracer_samples_fd(const struct ot_tracer *t);
 /* Total count of calls in the in-kernel histograms, per kind (enum ot_hist_kind). */
 int ot_tracer_hist_counts(const struct ot_tracer *t, uint64_t counts[]);

@@ -29,6 +29,7 @@
 #include "filter.h"
 #include "hist.h"
 #include "ksyms.h"
+#include "live_stacks.h"
 #include "owner_tokens.h"
 #include "pipeline.h"
 #include "preflight.h"
@@ -327,14 +328,13 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* ---- live stacks: BPF stack map + kallsyms ------------------------------ */
+/* ---- live run ---------------------------------------------------------- */
 
 struct live {
 	struct ot_tracer tracer;
 	struct ot_pipeline pipe;
-	struct ot_ksyms *ksyms;
-	uint64_t ksyms_loaded_ns;
-	int stacks_fd;
+	struct ot_ksyms *ksyms;		/* until handed to live_stacks */
+	struct ot_live_stacks *live_stacks;
 	bool intervals_done;	/* -i SECONDS COUNT ran out: nothing left to print */
 	int intervals;		/* intervals printed */
 };
@@ -348,50 +348,18 @@ static struct ot_ksyms *load_symbols(void)
 	return ks;
 }
 
-/*
- * A frame outside every known text range is a BPF trampoline (ours), or
- * code of a module loaded after start: reload symbols (at most every 2 s)
- * to tell them apart, then drop what is still unknown.
- */
-static int resolve_live_stack(void *ctx, int32_t id, char (*frames)[OT_FRAME_LEN], int max)
-{
-	struct live *lv = ctx;
-	uint64_t ips[OT_STACK_MAX_FRAMES] = {};
-	uint32_t key = id;
-	int n = 0, nips = 0;
-
-	if (bpf_map_lookup_elem(lv->stacks_fd, &key, ips))
-		return -1;
-	while (nips < OT_STACK_MAX_FRAMES && ips[nips])
-		nips++;
-	for (int i = 0; i < nips && lv->ksyms; i++) {
-		if (ot_ksyms_is_text(lv->ksyms, ips[i]))
-			continue;
-		if (now_ns() - lv->ksyms_loaded_ns > 2000000000ULL) {
-			struct ot_ksyms *fresh = load_symbols();
-
-			lv->ksyms_loaded_ns = now_ns();
-			if (fresh) {
-				ot_ksyms_free(lv->ksyms);
-				lv->ksyms = fresh;
-			}
-		}
-		break;
-	}
-	for (int i = 0; i < nips && n < max; i++) {
-		if (lv->ksyms && !ot_ksyms_is_text(lv->ksyms, ips[i]))
-			continue;	/* BPF programs and trampolines */
-		ot_ksyms_format(lv->ksyms, ips[i], frames[n++], OT_FRAME_LEN);
-	}
-	return n;
-}
-
 static int handle_event(void *ctx, void *data, size_t size)
 {
+	const struct ot_kevent *kev = data;
 	struct live *lv = ctx;
+	struct ot_event ev;
 
-	if (size >= sizeof(struct ot_event))
-		ot_pipeline_event(&lv->pipe, data);
+	if (size < sizeof(*kev))
+		return 0;
+	ev = kev->ev;
+	ev.stack_id = ot_live_stacks_intern(lv->live_stacks, (const uint64_t *)kev->ips,
+					    kev->nframes < OT_KSTACK_FRAMES ? kev->nframes : OT_KSTACK_FRAMES);
+	ot_pipeline_event(&lv->pipe, &ev);
 	return 0;
 }
 
@@ -614,7 +582,6 @@ static int run_live(void)
 		return OT_EXIT_CANNOT_RUN;
 	}
 	lv.ksyms = load_symbols();
-	lv.ksyms_loaded_ns = now_ns();
 	if (!lv.ksyms)
 		fprintf(stderr, "ownertrace: warning: cannot read /proc/kallsyms (%s): inlined functions are "
 				"detected from BTF only and stacks print as addresses\n", strerror(errno));
@@ -662,8 +629,10 @@ static int run_live(void)
 		ot_rec_write_points(&writer, &lv.tracer.bindings);
 		lv.pipe.recorder = &writer;
 	}
-	lv.stacks_fd = ot_tracer_stacks_fd(&lv.tracer);
-	lv.pipe.stacks = ot_stacks_new(resolve_live_stack, &lv);
+	lv.pipe.stacks = ot_stacks_new(NULL, NULL);
+	lv.live_stacks = lv.pipe.stacks ? ot_live_stacks_new(lv.pipe.stacks, lv.ksyms) : NULL;
+	if (lv.live_stacks)
+		lv.ksyms = NULL;	/* owned by live_stacks now */
 	lv.pipe.filter = &env.filter;
 	lv.pipe.print_events = env.command != CMD_RECORD && !env.hist_only;
 	lv.pipe.hist_by = env.hist_by;
@@ -678,7 +647,7 @@ static int run_live(void)
 		.out = out, .json = env.json, .stacks = env.stacks, .raw_pointers = env.raw_pointers,
 		.start_ns = start, .tokens = ot_owner_tokens_new(), .bindings = &lv.tracer.bindings,
 	};
-	if (!lv.pipe.stacks || !lv.pipe.out.tokens || ot_pipeline_init(&lv.pipe)) {
+	if (!lv.live_stacks || !lv.pipe.out.tokens || ot_pipeline_init(&lv.pipe)) {
 		fprintf(stderr, "ownertrace: out of memory\n");
 		goto out;
 	}
@@ -740,6 +709,7 @@ detach:
 	}
 	ot_pipeline_fini(&lv.pipe);
 	ot_owner_tokens_free(lv.pipe.out.tokens);
+	ot_live_stacks_free(lv.live_stacks);
 	ot_stacks_free(lv.pipe.stacks);
 	ot_hist_table_free(lv.pipe.hists);
 out:

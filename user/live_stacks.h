@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Raw kernel stacks from live events -> stack ids. Each distinct stack (by
+ * content, compared exactly) gets the next id and is symbolized once into
+ * the stack cache; frames of BPF programs and trampolines are dropped. */
+#ifndef OT_LIVE_STACKS_H
+#define OT_LIVE_STACKS_H
+
+#include <stdint.h>
+
+struct ot_stacks;
+struct ot_ksyms;
+struct ot_live_stacks;
+
+/* Takes ownership of ksyms (may be NULL: frames print as addresses). */
+struct ot_live_stacks *ot_live_stacks_new(struct ot_stacks *cache, struct ot_ksyms *ksyms);
+void ot_live_stacks_free(struct ot_live_stacks *ls);
+
+/* The id of this stack, interning it on first sight; -1 if n == 0 or out of memory. */
+int32_t ot_live_stacks_intern(struct ot_live_stacks *ls, const uint64_t *ips, uint32_t n);
+
+#endif
