@@ -354,6 +354,21 @@ static void observe(struct ot_analysis *a, struct group *g, const struct ot_even
 
 /* ---- claim bookkeeping -------------------------------------------------- */
 
+/* An anomaly whose other party is a claim made in some driver's probe:
+ * pairs it with the claiming call and starts the timeline with its story. */
+static void anomaly_of_claim(struct ot_anomaly *an, enum ot_anomaly_kind kind, const struct ot_event *ev,
+			     const struct claim *c)
+{
+	anomaly_init(an, kind, ev);
+	COPY(an->other_device, c->device);
+	COPY(an->other_driver, c->driver);
+	an->owner = c->owner;
+	an->pair_stack_id = c->stack_id;
+	timeline_add(an, c->ts_ns, c->tid, "%s probe claims group %d", c->device, ev->group_id);
+	if (c->orphaned)
+		timeline_add(an, c->orphaned_ns, c->orphaned_tid, "%s remove returns, claim still held", c->device);
+}
+
 static void claim_taken(struct ot_analysis *a, struct group *g, const struct ot_event *ev)
 {
 	struct span *probe = span_of(a, ev->tid, NULL, 1);
@@ -387,17 +402,11 @@ static void claim_released(struct ot_analysis *a, struct group *g, const struct 
 	if (!c->held || c->baseline || !c->device[0])
 		return;
 	if (c->orphaned) {
-		anomaly_init(&an, OT_AN_LATE_RELEASE, ev);
-		COPY(an.other_device, c->device);
-		COPY(an.other_driver, c->driver);
-		an.owner = c->owner;
-		an.pair_stack_id = c->stack_id;
+		anomaly_of_claim(&an, OT_AN_LATE_RELEASE, ev, c);
 		snprintf(an.message, sizeof(an.message),
 			 "%s released group %d %.3f ms after the remove of %s (driver %s) had returned; the "
 			 "claim made in that probe should have been released by its remove",
 			 ev->comm, ev->group_id, (ev->ts_ns - c->orphaned_ns) / 1e6, c->device, or_unknown(c->driver));
-		timeline_add(&an, c->ts_ns, c->tid, "%s probe claims group %d", c->device, ev->group_id);
-		timeline_add(&an, c->orphaned_ns, c->orphaned_tid, "%s remove returns, claim still held", c->device);
 		timeline_add(&an, ev->ts_ns, ev->tid, "%s (%s) releases group %d", ev->comm, ev->device[0] ? ev->device : "-",
 			     ev->group_id);
 		report(a, &an);
@@ -590,18 +599,12 @@ static void on_probe_exit(struct ot_analysis *a, struct span *s, const struct ot
 	if (ev->ret != 0 && s->blocked && is_busy_or_perm(ev->ret)) {
 		const struct claim *c = &s->blocker;
 
-		anomaly_init(&an, OT_AN_PROBE_BLOCKED, ev);
-		COPY(an.other_device, c->device);
-		COPY(an.other_driver, c->driver);
-		an.owner = c->owner;
-		an.pair_stack_id = c->stack_id;
+		anomaly_of_claim(&an, OT_AN_PROBE_BLOCKED, ev, c);
 		snprintf(an.message, sizeof(an.message),
 			 "probe of %s by %s failed with %s because group %d was still claimed by the probe of "
 			 "%s (%s), whose remove had returned %.3f ms earlier without releasing it",
 			 ev->device, or_unknown(ev->driver), errname(ev->ret), ev->group_id, c->device,
 			 or_unknown(c->driver), (s->refused_ns - c->orphaned_ns) / 1e6);
-		timeline_add(&an, c->ts_ns, c->tid, "%s probe claims group %d", c->device, ev->group_id);
-		timeline_add(&an, c->orphaned_ns, c->orphaned_tid, "%s remove returns, claim still held", c->device);
 		timeline_add(&an, s->ts_ns, s->tid, "%s probe starts (%s)", s->device, or_unknown(s->driver));
 		timeline_add(&an, s->refused_ns, s->tid, "ownership refused: %s", errname(s->refused_err));
 		timeline_add(&an, ev->ts_ns, ev->tid, "%s probe fails: %s", ev->device, errname(ev->ret));

@@ -302,12 +302,20 @@ int ot_rec_next(struct ot_rec_reader *r, struct ot_rec_item *it, char *err, size
 				    it->sample.kind, at);
 		it->sample.name[sizeof(it->sample.name) - 1] = '\0';
 		break;
-	case OT_REC_END:
-		if (len != sizeof(r->end))
+	case OT_REC_END: {
+		/* N loss counters, then misses and end time: N grows as counters are
+		 * added; older files have fewer (read as 0), newer more (ignored) */
+		uint32_t n = (len - 2 * sizeof(uint64_t)) / sizeof(uint64_t);
+
+		if (len < 2 * sizeof(uint64_t) || len % sizeof(uint64_t) || n > 64)
 			return fail(err, errlen, "corrupt recording: end record of %u bytes at offset %zu", len, at);
-		memcpy(&r->end, p, len);
+		memset(&r->end, 0, sizeof(r->end));
+		memcpy(r->end.bpf, p, (n < OT_CNT_COUNT ? n : OT_CNT_COUNT) * sizeof(uint64_t));
+		memcpy(&r->end.kretprobe_misses, p + n * sizeof(uint64_t), sizeof(int64_t));
+		memcpy(&r->end.end_ns, p + (n + 1) * sizeof(uint64_t), sizeof(uint64_t));
 		r->ended = true;
 		break;
+	}
 	default:
 		return fail(err, errlen, "corrupt recording: unknown record type %u at offset %zu", type, at);
 	}

@@ -8,7 +8,9 @@
  *     POINTS  the function each attach point was bound to (char[64] each)
  *     EVENT   one struct ot_event (len = header.event_size)
  *     STACK   i32 id, u32 nframes, nframes NUL-terminated symbolized frames
- *     END     BPF loss counters and end time: present iff the run ended cleanly
+ *     END     u64 loss counters[N], i64 kretprobe misses, u64 end time: present
+ *             iff the run ended cleanly; N is whatever the writer had (older
+ *             files fewer: read as 0, newer more: ignored)
  *     SAMPLE  struct ot_sample: one exact duration (histogram-only runs)
  *
  * Little-endian, fixed-width fields. Stacks are stored symbolized, so a

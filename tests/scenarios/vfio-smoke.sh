@@ -1,16 +1,8 @@
 # vfio-smoke: give the edu behind the bridge to vfio-pci and open its group.
 #   needs /bin/vfio_group_open (harness: --guest-file build/helpers/vfio_group_open:/bin/vfio_group_open)
-E1000=8086:100e
-EDU=1234:11e8
-
 command -v vfio_group_open >/dev/null || ot_die "vfio_group_open missing (pass --guest-file build/helpers/vfio_group_open:/bin/vfio_group_open)"
-edu=$(ot_bdf_of $EDU) || ot_die "no edu"
-g=$(ot_group_of "$edu") || ot_die "edu has no group"
-sib=""
-for b in $(ot_group_devices "$g"); do
-  [ "$(ot_vendev_of "$b")" = "$E1000" ] && sib=$b
-done
-[ -n "$sib" ] || ot_die "no e1000 sibling in group $g"
+ot_find_shared_group
+edu=$EDU_BDF g=$GROUP sib=$SIB_BDF
 ot_log "edu=$edu sibling e1000=$sib group=$g"
 
 # 1. edu -> vfio-pci while the sibling still has e1000: group exists but is not viable

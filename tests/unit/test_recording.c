@@ -169,6 +169,25 @@ static void test_corrupt_and_foreign(void)
 	CHECK(read_all(copy, len + 16, err, sizeof(err), &r) == -1);
 	CHECK_CONTAINS(err, "after the end record");
 
+	/* an END record from a version with fewer loss counters still reads */
+	{
+		struct ot_rec_header h;
+		unsigned char old[sizeof(h) + 8 + 3 * 8 + 16];
+		uint32_t rec[2] = { OT_REC_END, 3 * 8 + 16 };
+		uint64_t payload[5] = { 7, 8, 9, (uint64_t)-1, 4242 };
+		struct ot_rec_item it;
+
+		ot_rec_header_init(&h, 0, 1);
+		memcpy(old, &h, sizeof(h));
+		memcpy(old + sizeof(h), rec, 8);
+		memcpy(old + sizeof(h) + 8, payload, sizeof(payload));
+		CHECK(ot_rec_reader_open_mem(&r, old, sizeof(old), err, sizeof(err)) == 0);
+		CHECK(ot_rec_next(&r, &it, err, sizeof(err)) == 1 && r.ended);
+		CHECK(r.end.bpf[0] == 7 && r.end.bpf[2] == 9 && r.end.bpf[3] == 0);
+		CHECK(r.end.kretprobe_misses == -1 && r.end.end_ns == 4242);
+		CHECK(ot_rec_next(&r, &it, err, sizeof(err)) == 0);
+	}
+
 	CHECK(ot_rec_reader_open_file(&r, "/nonexistent/x.otr", err, sizeof(err)) == -1);
 	CHECK_CONTAINS(err, "cannot open");
 	CHECK(ot_rec_reader_open_file(&r, "/tmp", err, sizeof(err)) == -1);
