@@ -38,7 +38,7 @@ TRACER_OBJS   := $(patsubst user/%.c,$(OUTPUT)/%.o,$(TRACER_SRCS))
 
 UNIT_TESTS    := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: fuzz all clean vmlinux check check-all check-unit check-vm trace demo deps helpers
+.PHONY: install fuzz all clean vmlinux check check-all check-unit check-vm trace demo deps helpers
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/ownertrace
@@ -68,6 +68,13 @@ $(OUTPUT)/ownertrace: $(ANALYSIS_OBJS) $(TRACER_OBJS)
 $(OUTPUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(ANALYSIS_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests/unit $< $(ANALYSIS_OBJS) -lbpf -o $@
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the binary and ownertrace(8).
+PREFIX      ?= /usr/local
+install: $(OUTPUT)/ownertrace
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -D -m 0755 $(OUTPUT)/ownertrace $(DESTDIR)$(PREFIX)/sbin/ownertrace
+	$(Q)install -D -m 0644 docs/ownertrace.8 $(DESTDIR)$(PREFIX)/share/man/man8/ownertrace.8
 
 # libFuzzer + ASan/UBSan build of the recording reader and the replay path.
 FUZZ_SECONDS ?= 60

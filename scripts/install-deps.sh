@@ -9,7 +9,7 @@ PACKAGES=(
   clang llvm make gcc pkg-config libc6-dev
   libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev
   # VM testbed: emulator, guest userland, initramfs packing, .deb unpacking
-  valgrind qemu-system-x86 busybox-static cpio xz-utils zstd kmod dpkg-dev
+  valgrind groff-base qemu-system-x86 busybox-static cpio xz-utils zstd kmod dpkg-dev
   # VM test runner (tests/vm/test_vm_boot.py)
   python3-pytest
   # test module kbuild host tools

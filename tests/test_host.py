@@ -3,6 +3,7 @@ and a kernel that refuses tracing (this development machine's case)."""
 import os
 import re
 import shutil
+from pathlib import Path
 import subprocess
 
 import pytest
@@ -94,3 +95,45 @@ def test_this_host_traces_or_says_exactly_why_not(ownertrace):
     assert "Segmentation" not in err and p.returncode > 0
     # the per-point table still printed in dry-run mode
     assert "really_probe" in p.stdout
+
+
+def test_version_names_libbpf(ownertrace):
+    p = run([ownertrace, "--version"])
+    assert p.returncode == 0
+    assert re.fullmatch(r"ownertrace \d+\.\d+ \(libbpf 1\.\d+, recording format \d+\)\n", p.stdout), p.stdout
+
+
+MAN = Path(__file__).resolve().parent.parent / "docs" / "ownertrace.8"
+
+
+def test_man_page_renders_and_documents_every_option(ownertrace):
+    """ownertrace(8) renders without groff warnings, and names every long
+    option --help lists, every command, every exit status and anomaly kind."""
+    p = run(["groff", "-man", "-Tutf8", "-ww", str(MAN)])
+    assert p.returncode == 0 and not p.stderr, p.stderr
+    page = re.sub(r".\x08", "", p.stdout)  # drop overstrike bold/underline
+    helptext = run([ownertrace, "--help"]).stdout
+    options = set(re.findall(r"--[a-z][a-z-]+", helptext))
+    assert len(options) > 20
+    missing = [o for o in sorted(options) if o not in page]
+    assert not missing, f"options in --help but not in ownertrace(8): {missing}"
+    for word in ("record", "replay", "run", "EXIT STATUS", "probe_failed_no_cleanup", "remove_kept_use",
+                 "underflow", "leaked_claim", "nested_claim", "late_release", "sibling_race", "probe_blocked",
+                 "divergence", "EXAMPLES"):
+        assert word in page, word
+    exits = page[page.index("EXIT STATUS"):page.index("REQUIREMENTS")]
+    for status in ("0", "1", "2", "3", "4"):
+        assert re.search(rf"^\s+{status}(\s+\S|\s*$)", exits, re.M), f"exit status {status} not documented"
+
+
+def test_make_install(tmp_path):
+    """make install honours PREFIX and DESTDIR."""
+    repo = MAN.parent.parent
+    p = subprocess.run(["make", "-s", "-C", str(repo), "install", f"DESTDIR={tmp_path}", "PREFIX=/usr"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    binary = tmp_path / "usr" / "sbin" / "ownertrace"
+    man = tmp_path / "usr" / "share" / "man" / "man8" / "ownertrace.8"
+    assert binary.is_file() and os.access(binary, os.X_OK)
+    assert man.read_text() == MAN.read_text()
+    assert run([binary, "--version"]).returncode == 0

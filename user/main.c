@@ -75,7 +75,17 @@ static struct env {
 	.ringbuf_bytes = 4 << 20,
 };
 
-const char *argp_program_version = "ownertrace 0.2";
+#define OT_VERSION "0.3"
+
+/* --version: ours, and the libbpf statically linked in (it decides what loads). */
+static void print_version(FILE *f, struct argp_state *state)
+{
+	(void)state;
+	fprintf(f, "ownertrace %s (libbpf %u.%u, recording format %u)\n", OT_VERSION, libbpf_major_version(),
+		libbpf_minor_version(), OT_REC_VERSION);
+}
+
+void (*argp_program_version_hook)(FILE *, struct argp_state *) = print_version;
 const char *argp_program_bug_address = "the ownertrace issue tracker";
 static const char args_doc[] =
 	"\n"
