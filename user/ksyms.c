@@ -49,39 +49,60 @@ static int cmp_addr(const void *a, const void *b)
 	return 0;
 }
 
-/* One line: "ffffffff81000000 T _stext [module]". Only text symbols matter. */
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * One line: "ffffffff81000000 T _stext" or "... t e1000_probe\t[e1000]".
+ * Only text symbols matter. Parsed by hand: kallsyms has ~120k lines and
+ * sscanf() was most of ownertrace's start-up time.
+ */
 static int parse_line(struct ot_ksyms *ks, const char *line, size_t len)
 {
-	char type, name[256];
-	unsigned long long addr;
-	char fmt_line[512];
-	size_t off;
-	int n;
+	const char *p = line, *end = line + len;
+	unsigned long long addr = 0;
+	int digits = 0, d;
+	size_t name_len, off;
+	char type, *name;
 
-	if (len >= sizeof(fmt_line))
+	while (p < end && (d = hex_digit(*p)) >= 0) {
+		addr = addr << 4 | (unsigned int)d;
+		digits++;
+		p++;
+	}
+	if (!digits || digits > 16 || end - p < 4 || p[0] != ' ' || p[2] != ' ')
 		return 0;
-	memcpy(fmt_line, line, len);
-	fmt_line[len] = '\0';
-	n = sscanf(fmt_line, "%llx %c %255[^\n]", &addr, &type, name);
-	if (n != 3)
-		return 0;
+	type = p[1];
 	if (type != 't' && type != 'T')
 		return 0;
-	/* "name\t[module]" -> "name [module]" */
-	for (char *p = name; *p; p++)
-		if (*p == '\t')
-			*p = ' ';
+	p += 3;
+	name_len = end - p;
+	if (!name_len || name_len > 255 || *p == ' ' || *p == '\t')
+		return 0;
 	if (ks->count == ks->cap) {
 		size_t cap = ks->cap ? ks->cap * 2 : 16384;
-		struct ot_ksym *p = realloc(ks->syms, cap * sizeof(*p));
+		struct ot_ksym *syms = realloc(ks->syms, cap * sizeof(*syms));
 
-		if (!p)
+		if (!syms)
 			return -ENOMEM;
-		ks->syms = p;
+		ks->syms = syms;
 		ks->cap = cap;
 	}
-	if (push_string(ks, name, strlen(name), &off))
+	if (push_string(ks, p, name_len, &off))
 		return -ENOMEM;
+	name = ks->strings + off;
+	/* "name\t[module]" -> "name [module]" */
+	for (char *c = name; *c; c++)
+		if (*c == '\t')
+			*c = ' ';
 	if (!strcmp(name, "_stext"))
 		ks->stext = addr;
 	else if (!strcmp(name, "_etext"))

@@ -149,13 +149,13 @@ static bool ends_with(const char *s, const char *suffix)
 }
 
 /* Present = described by BTF and an out-of-line symbol of that exact name. */
-static void bind_function(struct ot_binding *bind, const char *name, const struct btf *btf,
+static void bind_function(struct ot_binding *bind, const char *name, bool in_btf,
 			  const struct ot_ksyms *ksyms, const char *absent_why)
 {
 	char clone[OT_FUNC_NAME_LEN];
 
 	snprintf(bind->function, sizeof(bind->function), "%s", name);
-	if (btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) < 0) {
+	if (!in_btf) {
 		bind->state = OT_BIND_MISSING;
 		snprintf(bind->why, sizeof(bind->why), "not a function in this kernel's BTF%s%s%s",
 			 absent_why ? " (" : "", absent_why ? absent_why : "", absent_why ? ")" : "");
@@ -192,52 +192,81 @@ static int cmp_bus_names(const void *a, const void *b)
 
 #define OT_MAX_BUS_SCAN 64
 
-void ot_bind_points(struct ot_bindings *b, const struct btf *btf, const struct ot_ksyms *ksyms)
+/* What one pass over the kernel's BTF finds (btf__find_by_name_kind() is a
+ * linear scan too, so looking each name up separately costs a pass each). */
+struct btf_scan {
+	bool fixed[OT_POINT_DMA_CONFIGURE_FIRST];	/* fixed point's function exists */
+	const char *configures[OT_MAX_BUS_SCAN];	/* int <bus>_dma_configure(struct device *) */
+	int nconf;
+	const char *cleanups[OT_MAX_BUS_SCAN];		/* void <bus>_dma_cleanup(struct device *) */
+	int nclean;
+};
+
+static void scan_btf(struct btf_scan *sc, const struct btf *btf)
 {
-	const char *configures[OT_MAX_BUS_SCAN];
-	int nconf = 0, n = btf__type_cnt(btf);
-	unsigned int point;
+	int n = btf__type_cnt(btf);
 
-	memset(b, 0, sizeof(*b));
-	for (point = 0; point < OT_POINT_DMA_CONFIGURE_FIRST; point++)
-		bind_function(&b->point[point], fixed_points[point].function, btf, ksyms,
-			      fixed_points[point].absent_why);
-
-	for (int id = 1; id < n && nconf < OT_MAX_BUS_SCAN; id++) {
+	memset(sc, 0, sizeof(*sc));
+	for (int id = 1; id < n; id++) {
 		const struct btf_type *t = btf__type_by_id(btf, id);
 		const char *name;
 
 		if (!btf_is_func(t))
 			continue;
 		name = btf__name_by_offset(btf, t->name_off);
-		if (ends_with(name, "_dma_configure") && is_bus_callback_proto(btf, t, true))
-			configures[nconf++] = name;
+		for (unsigned int p = 0; p < OT_POINT_DMA_CONFIGURE_FIRST; p++)
+			if (!sc->fixed[p] && !strcmp(name, fixed_points[p].function))
+				sc->fixed[p] = true;
+		if (sc->nconf < OT_MAX_BUS_SCAN && ends_with(name, "_dma_configure") &&
+		    is_bus_callback_proto(btf, t, true))
+			sc->configures[sc->nconf++] = name;
+		else if (sc->nclean < OT_MAX_BUS_SCAN && ends_with(name, "_dma_cleanup") &&
+			 is_bus_callback_proto(btf, t, false))
+			sc->cleanups[sc->nclean++] = name;
 	}
-	qsort(configures, nconf, sizeof(configures[0]), cmp_bus_names);
+}
 
+static bool has_cleanup(const struct btf_scan *sc, const char *name)
+{
+	for (int i = 0; i < sc->nclean; i++)
+		if (!strcmp(sc->cleanups[i], name))
+			return true;
+	return false;
+}
+
+void ot_bind_points(struct ot_bindings *b, const struct btf *btf, const struct ot_ksyms *ksyms)
+{
+	struct btf_scan sc;
+	unsigned int point;
 	int slot = 0;
-	for (int i = 0; i < nconf; i++) {
-		char cleanup[OT_FUNC_NAME_LEN];
-		size_t prefix = strlen(configures[i]) - strlen("_dma_configure");
-		struct ot_binding *conf, *clean;
-		int cid;
 
-		if (ksyms && !ot_ksyms_find_exact(ksyms, configures[i]))
+	memset(b, 0, sizeof(*b));
+	scan_btf(&sc, btf);
+	for (point = 0; point < OT_POINT_DMA_CONFIGURE_FIRST; point++)
+		bind_function(&b->point[point], fixed_points[point].function, sc.fixed[point], ksyms,
+			      fixed_points[point].absent_why);
+
+	qsort(sc.configures, sc.nconf, sizeof(sc.configures[0]), cmp_bus_names);
+	for (int i = 0; i < sc.nconf; i++) {
+		char cleanup[OT_FUNC_NAME_LEN];
+		size_t prefix = strlen(sc.configures[i]) - strlen("_dma_configure");
+		struct ot_binding *conf, *clean;
+
+		if (ksyms && !ot_ksyms_find_exact(ksyms, sc.configures[i]))
 			continue;	/* inlined everywhere: nothing to hook */
 		if (slot >= OT_BUS_SLOTS) {
 			if (b->extra_count < OT_MAX_EXTRA_BUS_FUNCS)
-				snprintf(b->extra[b->extra_count++], OT_FUNC_NAME_LEN, "%s", configures[i]);
+				snprintf(b->extra[b->extra_count++], OT_FUNC_NAME_LEN, "%s", sc.configures[i]);
 			continue;
 		}
 		conf = &b->point[OT_POINT_DMA_CONFIGURE_FIRST + slot];
 		clean = &b->point[OT_POINT_DMA_CLEANUP_FIRST + slot];
-		bind_function(conf, configures[i], btf, ksyms, NULL);
+		bind_function(conf, sc.configures[i], true, ksyms, NULL);
 
 		/* A bus without dma_cleanup (vmbus, old host1x) never takes ownership. */
-		snprintf(cleanup, sizeof(cleanup), "%.*s_dma_cleanup", (int)prefix, configures[i]);
-		cid = btf__find_by_name_kind(btf, cleanup, BTF_KIND_FUNC);
-		if (cid > 0 && is_bus_callback_proto(btf, btf__type_by_id(btf, cid), false)) {
-			bind_function(clean, cleanup, btf, ksyms, NULL);
+		snprintf(cleanup, sizeof(cleanup), "%.*s_dma_cleanup", (int)prefix, sc.configures[i]);
+		if (has_cleanup(&sc, cleanup)) {
+			bind_function(clean, cleanup, true, ksyms, NULL);
 		} else {
 			clean->state = OT_BIND_UNUSED;
 			snprintf(clean->function, sizeof(clean->function), "%s", cleanup);
