@@ -56,7 +56,8 @@ enum ot_phase {
 
 enum ot_event_flags {
 	OT_EVF_HAS_GROUP = 1 << 0,	/* the subject has an IOMMU group */
-	OT_EVF_NO_ENTRY = 1 << 1,	/* exit seen without its entry (attached mid-call) */
+	/* 1 << 1: unused (was a never-set "exit without entry"); exits without
+	 * an entry are counted in OT_CNT_EXIT_WITHOUT_ENTRY instead */
 	/*
 	 * Another ownership call on the same group ran during this one. The
 	 * before/after snapshots are not taken under group->mutex, so they

@@ -517,14 +517,10 @@ void ot_tracer_print_points(const struct ot_tracer *t, FILE *f)
 	fprintf(f, "%-22s %-36s %s\n", "POINT", "FUNCTION", "STATUS");
 	for (unsigned int p = 0; p < OT_POINT_COUNT; p++) {
 		const struct ot_binding *b = &t->bindings.point[p];
-		char name[48];
+		const char *name = ot_point_desc(p)->kind;
 
 		if (b->state == OT_BIND_UNUSED && !b->function[0])
 			continue;
-		if (ot_point_is_bus_slot(p))
-			snprintf(name, sizeof(name), "%s", ot_point_desc(p)->kind);
-		else
-			snprintf(name, sizeof(name), "%s", ot_point_desc(p)->kind);
 		switch (b->state) {
 		case OT_BIND_ATTACHED:
 			fprintf(f, "%-22s %-36s %s\n", name, b->function, attached_as);

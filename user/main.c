@@ -639,7 +639,7 @@ static int run_live(void)
 		ot_rec_write_points(&writer, &lv.tracer.bindings);
 		lv.pipe.recorder = &writer;
 	}
-	lv.pipe.stacks = ot_stacks_new(NULL, NULL);
+	lv.pipe.stacks = ot_stacks_new();
 	lv.live_stacks = lv.pipe.stacks ? ot_live_stacks_new(lv.pipe.stacks, lv.ksyms) : NULL;
 	if (lv.live_stacks)
 		lv.ksyms = NULL;	/* owned by live_stacks now */
@@ -753,7 +753,7 @@ static int run_replay(void)
 	fprintf(stderr, "ownertrace: replaying %s (kernel %s, %s mode)\n", env.replay_path,
 		reader.header.kernel_release[0] ? reader.header.kernel_release : "unknown",
 		ot_mode_name(reader.header.attach_mode));
-	pipe.stacks = ot_stacks_new(NULL, NULL);
+	pipe.stacks = ot_stacks_new();
 	pipe.filter = &env.filter;
 	pipe.print_events = !env.hist_only;
 	pipe.hist_by = env.hist_by;

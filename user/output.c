@@ -4,7 +4,6 @@
 #include <string.h>
 #include "errnames.h"
 #include "json.h"
-#include "ksyms.h"
 #include "output.h"
 #include "owner_tokens.h"
 #include "stacks.h"
@@ -99,7 +98,7 @@ static void print_human(struct ot_output *o, const struct ot_event *ev, const ch
 		snprintf(group, sizeof(group), "%d", ev->group_id);
 	else
 		snprintf(group, sizeof(group), "-");
-	if (ev->phase == OT_PHASE_EXIT && !(ev->flags & OT_EVF_NO_ENTRY))
+	if (ev->phase == OT_PHASE_EXIT)
 		format_duration(ev->ts_ns - ev->entry_ns, dur, sizeof(dur));
 
 	fprintf(o->out, "%12.6f %3u %7u %-15.*s %-20s %-14.*s %-8.*s %-14.*s %5s %-9s %-19s %-14s %s\n",
@@ -171,7 +170,7 @@ static void print_json(struct ot_output *o, const struct ot_event *ev, const cha
 		ot_json_null(&j, "ret");
 		ot_json_null(&j, "errno");
 	}
-	if (ev->phase == OT_PHASE_EXIT && !(ev->flags & OT_EVF_NO_ENTRY))
+	if (ev->phase == OT_PHASE_EXIT)
 		ot_json_uint(&j, "duration_ns", ev->ts_ns - ev->entry_ns);
 	else
 		ot_json_null(&j, "duration_ns");

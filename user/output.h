@@ -13,7 +13,6 @@
 #include "analysis.h"
 
 struct ot_owner_tokens;
-struct ot_ksyms;
 
 struct ot_output {
 	FILE *out;
@@ -23,7 +22,6 @@ struct ot_output {
 	uint64_t start_ns;	/* CLOCK_MONOTONIC origin of relative times */
 	struct ot_owner_tokens *tokens;
 	const struct ot_bindings *bindings;
-	const struct ot_ksyms *ksyms;
 	bool header_done;
 };
 

@@ -14,11 +14,9 @@ struct ot_stacks {
 	struct entry *slots;
 	size_t cap;		/* power of two */
 	size_t count;
-	ot_stack_resolver resolve;
-	void *ctx;
 };
 
-struct ot_stacks *ot_stacks_new(ot_stack_resolver resolve, void *ctx)
+struct ot_stacks *ot_stacks_new(void)
 {
 	struct ot_stacks *s = calloc(1, sizeof(*s));
 
@@ -32,8 +30,6 @@ struct ot_stacks *ot_stacks_new(ot_stack_resolver resolve, void *ctx)
 	}
 	for (size_t i = 0; i < s->cap; i++)
 		s->slots[i].id = -1;
-	s->resolve = resolve;
-	s->ctx = ctx;
 	return s;
 }
 
@@ -121,19 +117,6 @@ const char *const *ot_stacks_get(struct ot_stacks *s, int32_t id, int *n)
 	if (id < 0)
 		return NULL;
 	e = find(s->slots, s->cap, id);
-	if (e->id != id && s->resolve) {
-		static char frames[OT_STACK_MAX_FRAMES][OT_FRAME_LEN];
-		const char *ptrs[OT_STACK_MAX_FRAMES];
-		int got = s->resolve(s->ctx, id, frames, OT_STACK_MAX_FRAMES);
-
-		if (got < 0)
-			return NULL;
-		for (int i = 0; i < got; i++)
-			ptrs[i] = frames[i];
-		if (ot_stacks_put(s, id, ptrs, got))
-			return NULL;
-		e = find(s->slots, s->cap, id);
-	}
 	if (e->id != id)
 		return NULL;
 	*n = e->n;

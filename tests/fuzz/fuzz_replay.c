@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!sink)
 		return 0;
 	if (ot_rec_reader_open_mem(&reader, data, size, err, sizeof(err)) == 0) {
-		pipe.stacks = ot_stacks_new(NULL, NULL);
+		pipe.stacks = ot_stacks_new();
 		pipe.print_events = true;
 		pipe.out = (struct ot_output){ .out = sink, .json = size & 1, .stacks = true,
 					       .start_ns = reader.header.start_ns,

@@ -13,7 +13,7 @@ int main(void)
 		"ffffffff81100000 t really_probe\n"
 		"ffffffff81200000 T iommu_device_use_default_domain\n"
 		"ffffffff82000000 T _etext\n";
-	struct ot_stacks *cache = ot_stacks_new(NULL, NULL);
+	struct ot_stacks *cache = ot_stacks_new();
 	struct ot_live_stacks *ls = ot_live_stacks_new(cache, ot_ksyms_parse(syms, sizeof(syms) - 1));
 	/* a BPF program and a trampoline first, as fentry captures them */
 	uint64_t a[] = { 0xffffffffa0001000ULL, 0xffffffffa0002000ULL, 0xffffffff81200009ULL, 0xffffffff81100010ULL };

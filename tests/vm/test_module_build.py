@@ -113,9 +113,6 @@ def pick(evs, event, **kw):
     return [e for e in evs if e["event"] == event and all(e.get(k) == v for k, v in kw.items())]
 
 
-def dmesg(res, name):
-    return Path(res.artifacts[name]).read_text()
-
 
 # --------------------------------------------------------------------------
 # per-scenario checks of the raw events (f = facts: edu sib group lone lgroup)
