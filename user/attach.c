@@ -285,12 +285,17 @@ static bool is_fentry_refusal(int err)
 	       err == EINVAL || err == ENOSYS;
 }
 
-static void set_refused(struct ot_binding *b, const char *what, int err)
+/* strerror(), plus the kernel-internal ENOTSUPP libc does not know. */
+static const char *kernel_strerror(int err)
 {
 	err = err < 0 ? -err : err;
+	return err == OT_ENOTSUPP ? "not supported by this kernel (ENOTSUPP)" : strerror(err);
+}
+
+static void set_refused(struct ot_binding *b, const char *what, int err)
+{
 	b->state = OT_BIND_REFUSED;
-	snprintf(b->why, sizeof(b->why), "%s: %s", what,
-		 err == OT_ENOTSUPP ? "not supported by this kernel (ENOTSUPP)" : strerror(err));
+	snprintf(b->why, sizeof(b->why), "%s: %s", what, kernel_strerror(err));
 }
 
 static int attach_point(struct ot_tracer *t, unsigned int point, const struct ot_tracer_opts *opts)
@@ -364,9 +369,7 @@ static void unload(struct ot_tracer *t)
 
 static void describe_errno(char *buf, size_t len, const char *what, int err)
 {
-	err = err < 0 ? -err : err;
-	snprintf(buf, len, "%s failed: %s", what,
-		 err == OT_ENOTSUPP ? "not supported by this kernel (ENOTSUPP)" : strerror(err));
+	snprintf(buf, len, "%s failed: %s", what, kernel_strerror(err));
 }
 
 static int try_mode(struct ot_tracer *t, const struct ot_tracer_opts *opts, enum ot_mode mode)

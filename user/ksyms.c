@@ -184,6 +184,15 @@ struct ot_ksyms *ot_ksyms_load(const char *path)
 	return ks;
 }
 
+struct ot_ksyms *ot_ksyms_load_running(void)
+{
+	struct ot_ksyms *ks = ot_ksyms_load("/proc/kallsyms");
+
+	if (ks)
+		ot_ksyms_load_modules(ks, "/proc/modules");
+	return ks;
+}
+
 void ot_ksyms_free(struct ot_ksyms *ks)
 {
 	if (!ks)

@@ -20,6 +20,9 @@ struct ot_ksyms *ot_ksyms_load(const char *path);
 /* Parse kallsyms text from memory (used by tests and by recordings). */
 struct ot_ksyms *ot_ksyms_parse(const char *text, size_t len);
 void ot_ksyms_free(struct ot_ksyms *ks);
+/* The running kernel's symbols: /proc/kallsyms plus module extents from
+ * /proc/modules (see ot_ksyms_is_text). NULL with errno set on failure. */
+struct ot_ksyms *ot_ksyms_load_running(void);
 
 size_t ot_ksyms_count(const struct ot_ksyms *ks);
 /* True when every address is zero: kptr_restrict hides them from us. */

@@ -2,7 +2,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include "clock.h"
 #include "ksyms.h"
 #include "live_stacks.h"
 #include "stacks.h"
@@ -23,14 +23,6 @@ struct ot_live_stacks {
 	int32_t next_id;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 struct ot_live_stacks *ot_live_stacks_new(struct ot_stacks *cache, struct ot_ksyms *ksyms)
 {
 	struct ot_live_stacks *ls = calloc(1, sizeof(*ls));
@@ -47,7 +39,7 @@ struct ot_live_stacks *ot_live_stacks_new(struct ot_stacks *cache, struct ot_ksy
 		ls->slots[i].id = -1;
 	ls->cache = cache;
 	ls->ksyms = ksyms;
-	ls->ksyms_loaded_ns = now_ns();
+	ls->ksyms_loaded_ns = ot_now_ns();
 	return ls;
 }
 
@@ -111,15 +103,6 @@ static int grow(struct ot_live_stacks *ls)
 	return 0;
 }
 
-static struct ot_ksyms *load_symbols(void)
-{
-	struct ot_ksyms *ks = ot_ksyms_load("/proc/kallsyms");
-
-	if (ks)
-		ot_ksyms_load_modules(ks, "/proc/modules");
-	return ks;
-}
-
 /*
  * A frame outside every known text range is a BPF trampoline (ours), or
  * code of a module loaded after start: reload symbols (at most every 2 s)
@@ -129,13 +112,13 @@ static void refresh_if_unknown(struct ot_live_stacks *ls, const uint64_t *ips, u
 {
 	struct ot_ksyms *fresh;
 
-	if (!ls->ksyms || now_ns() - ls->ksyms_loaded_ns < 2000000000ULL)
+	if (!ls->ksyms || ot_now_ns() - ls->ksyms_loaded_ns < 2000000000ULL)
 		return;
 	for (uint32_t i = 0; i < n; i++) {
 		if (ot_ksyms_is_text(ls->ksyms, ips[i]))
 			continue;
-		ls->ksyms_loaded_ns = now_ns();
-		fresh = load_symbols();
+		ls->ksyms_loaded_ns = ot_now_ns();
+		fresh = ot_ksyms_load_running();
 		if (fresh) {
 			ot_ksyms_free(ls->ksyms);
 			ls->ksyms = fresh;

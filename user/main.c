@@ -19,13 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
+#include "clock.h"
 #include "filter.h"
 #include "hist.h"
 #include "ksyms.h"
@@ -330,14 +330,6 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* ---- live run ---------------------------------------------------------- */
 
 struct live {
@@ -348,15 +340,6 @@ struct live {
 	bool intervals_done;	/* -i SECONDS COUNT ran out: nothing left to print */
 	int intervals;		/* intervals printed */
 };
-
-static struct ot_ksyms *load_symbols(void)
-{
-	struct ot_ksyms *ks = ot_ksyms_load("/proc/kallsyms");
-
-	if (ks)
-		ot_ksyms_load_modules(ks, "/proc/modules");
-	return ks;
-}
 
 static int handle_event(void *ctx, void *data, size_t size)
 {
@@ -503,7 +486,7 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 			break;
 		}
 		err = 0;
-		uint64_t now = now_ns();
+		uint64_t now = ot_now_ns();
 
 		if (child > 0) {
 			if (waitpid(child, child_status, WNOHANG) == child)
@@ -591,7 +574,7 @@ static int run_live(void)
 			env.btf_path ? env.btf_path : "/sys/kernel/btf/vmlinux", strerror(errno));
 		return OT_EXIT_CANNOT_RUN;
 	}
-	lv.ksyms = load_symbols();
+	lv.ksyms = ot_ksyms_load_running();
 	if (!lv.ksyms)
 		fprintf(stderr, "ownertrace: warning: cannot read /proc/kallsyms (%s): inlined functions are "
 				"detected from BTF only and stacks print as addresses\n", strerror(errno));
@@ -627,7 +610,7 @@ static int run_live(void)
 	out = open_output();
 	if (!out)
 		goto out;
-	start = now_ns();
+	start = ot_now_ns();
 	if (env.write_path) {
 		ot_rec_header_init(&header, lv.tracer.mode, start);
 		rc = ot_rec_writer_open(&writer, env.write_path, &header);
@@ -677,15 +660,13 @@ static int run_live(void)
 		}
 	}
 	rc = trace_loop(&lv, child, &child_status, start);
-	end = now_ns();
-
 	ret = rc ? OT_EXIT_CANNOT_RUN : verdict(&lv.pipe.stats);
 detach:
 	ot_tracer_read_counters(&lv.tracer, lv.pipe.stats.bpf);
 	if (env.hist)
 		check_hist_counts(&lv);
 	ot_tracer_stop(&lv.tracer);
-	end = now_ns();
+	end = ot_now_ns();
 	lv.pipe.stats.kretprobe_misses = lv.tracer.final_misses;
 	lv.pipe.stats.mode = ot_mode_name(lv.tracer.mode);
 	lv.pipe.stats.duration_s = (double)(end - start) / 1e9;

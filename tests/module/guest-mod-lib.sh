@@ -15,7 +15,6 @@ E1000=8086:100e
 EDU_ID=1234:11e8
 P=/sys/module/ot_testmod/parameters
 MOD_KO=${MOD_KO:-/lib/ot/ot_testmod.ko}
-TRACE_PID=""
 
 mod_setup() {
   command -v ownertrace >/dev/null || ot_die "/bin/ownertrace missing"
@@ -42,28 +41,11 @@ mod_setup() {
 # mod_param NAME VALUE
 mod_param() { echo "$2" > "$P/$1" || ot_fail "param-$1" "cannot write $2"; }
 
-trace_start() {  # NAME [ARGS...]
-  local name=$1; shift
-  ownertrace --json "$@" > "/tmp/$name.jsonl" 2> "/tmp/$name.err" &
-  TRACE_PID=$!
-  if ot_wait_for "/tmp/$name.err" "tracing [0-9]+ attach points" 90; then
-    ot_ok "$name-trace-attached"
-  else
-    ot_fail "$name-trace-attached" "$(tail -n 3 /tmp/$name.err | tr '\n' ' ')"
-  fi
-}
-
-trace_stop() {  # NAME
-  local name=$1 rc
-  kill -INT "$TRACE_PID" 2>/dev/null
-  wait "$TRACE_PID"; rc=$?
-  echo "exit=$rc" >> "/tmp/$name.err"
-  ot_artifact "$name.jsonl" "/tmp/$name.jsonl"
-  ot_artifact "$name.err" "/tmp/$name.err"
-  # ownertrace itself is not under test here (only its raw events, on the host):
-  # a bad exit is logged, not failed
-  [ $rc -eq 0 ] || [ $rc -eq 130 ] || ot_log "WARNING: ownertrace exit $rc: $(tail -n 2 /tmp/$name.err | head -1)"
-}
+# ownertrace --json around a scenario's steps: guest-lib's ot_trace_start and
+# ot_trace_stop (NAME.jsonl, NAME.err ending in exit=STATUS; the host tests
+# assert the status)
+trace_start() { local name=$1; shift; ot_trace_start "$name" --json "$@"; }
+trace_stop() { ot_trace_stop "$1"; }
 
 # dmesg_save NAME: everything since mod_setup (or the last dmesg_save) -> artifact NAME
 dmesg_save() {

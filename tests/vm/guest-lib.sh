@@ -207,12 +207,13 @@ ot_find_shared_group() {
 
 # ot_trace_start NAME ARGS...  ownertrace ARGS in the background, stdout to
 # /tmp/NAME.jsonl, stderr to /tmp/NAME.err; returns once it has attached
-# (ok/fail line NAME-attached). Its pid is in OT_TRACE_PID.
+# (ok/fail line NAME-attached; up to 90 s: a loaded TCG host is slow to load
+# BPF). Its pid is in OT_TRACE_PID.
 ot_trace_start() {
   local name=$1; shift
   ownertrace "$@" > "/tmp/$name.jsonl" 2> "/tmp/$name.err" &
   OT_TRACE_PID=$!
-  if ot_wait_for "/tmp/$name.err" "tracing [0-9]+ attach points" 60; then
+  if ot_wait_for "/tmp/$name.err" "tracing [0-9]+ attach points" 90; then
     ot_ok "$name-attached"
   else
     ot_fail "$name-attached" "$(tail -n 3 "/tmp/$name.err" | tr '\n' ' ')"

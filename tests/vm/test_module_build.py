@@ -13,7 +13,6 @@ For every kernel in OT_KERNELS (default "6.1 6.12 7.2"):
 
     OT_KERNELS=6.1 /usr/bin/python3 -m pytest -v tests/vm/test_module_build.py
 """
-import json
 import os
 import re
 import subprocess
@@ -28,7 +27,7 @@ sys.path.insert(0, str(HERE))
 import harness  # noqa: E402
 import vmrun  # noqa: E402
 
-KERNELS = [k for k in re.split(r"[\s,]+", os.environ.get("OT_KERNELS", "6.1 6.12 7.2")) if k]
+from vmrun import KERNELS, exit_status, facts, jsonl, text  # noqa: E402
 SCENARIO_DIR = REPO / "tests" / "scenarios"
 # mod-latency.sh belongs to tests/vm/test_latency_vm.py
 SCENARIOS = sorted(p.stem[len("mod-"):] for p in SCENARIO_DIR.glob("mod-*.sh") if p.stem != "mod-latency")
@@ -58,33 +57,17 @@ def test_build(kernel):
 # --------------------------------------------------------------------------
 # helpers on the artifacts
 
-def facts(res):
-    text = Path(res.artifacts["facts"]).read_text()
-    return dict(line.split("=", 1) for line in text.split())
-
-
 def events_of(res, name):
-    assert f"{name}.jsonl" in res.artifacts, f"no {name}.jsonl artifact: {sorted(res.artifacts)}"
-    text = Path(res.artifacts[f"{name}.jsonl"]).read_text()
-    assert text.strip(), f"{name}.jsonl is empty; ownertrace stderr:\n" + \
-        Path(res.artifacts.get(f"{name}.err", "/dev/null")).read_text()
-    evs = []
-    for line in text.splitlines():
-        obj = json.loads(line)
-        if obj.get("type") == "event":
-            evs.append(obj)
-    assert evs, f"{name}.jsonl has no events"
+    evs = [o for o in jsonl(text(res, f"{name}.jsonl")) if o["type"] == "event"]
+    assert evs, f"{name}.jsonl has no events; ownertrace stderr:\n" + text(res, f"{name}.err")
     return sorted(evs, key=lambda e: e["ts_ns"])
 
 
 def analysis_of(res, name):
     """(anomalies, summary, exit status) of one traced part of a scenario."""
-    objs = [json.loads(l) for l in Path(res.artifacts[f"{name}.jsonl"]).read_text().splitlines()]
-    err = Path(res.artifacts[f"{name}.err"]).read_text()
-    m = re.search(r"^exit=(\d+)$", err, re.M)
-    assert m, err
+    objs = jsonl(text(res, f"{name}.jsonl"))
     assert objs and objs[-1]["type"] == "summary", "the run did not end with a summary"
-    return [o for o in objs if o["type"] == "anomaly"], objs[-1], int(m.group(1))
+    return [o for o in objs if o["type"] == "anomaly"], objs[-1], exit_status(res, name)
 
 
 def kinds(anomalies):
@@ -237,7 +220,7 @@ def check_sleep(res, f):
 
 def check_concurrent(res, f):
     evs = events_of(res, "concurrent")
-    timing = dict(l.split("=", 1) for l in Path(res.artifacts["timing"]).read_text().split())
+    timing = dict(l.split("=", 1) for l in text(res, "timing").split())
     n = int(timing["iterations"])
     edu = pick(evs, "probe_exit", device=f["edu"], driver="ot_testmod")
     sib = pick(evs, "probe_exit", device=f["sib"], driver="e1000")

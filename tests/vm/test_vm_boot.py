@@ -7,8 +7,6 @@ A kernel that cannot be fetched or booted FAILS; nothing is skipped.
 The harness self-tests (fail / panic / hang / channels) run on the first kernel.
 """
 import hashlib
-import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +18,7 @@ REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 import harness  # noqa: E402
 
-KERNELS = [k for k in re.split(r"[\s,]+", os.environ.get("OT_KERNELS", "6.1 6.12 7.2")) if k]
+from vmrun import KERNELS  # noqa: E402
 SCEN = REPO / "tests" / "scenarios"
 NEG = HERE / "negative"
 HELPER = REPO / "build" / "helpers" / "vfio_group_open"
