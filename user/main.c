@@ -371,12 +371,8 @@ static void print_histograms(struct ot_pipeline *p, int interval, double at_s)
 	FILE *out = p->out.out;
 	bool any = false;
 
-	for (int i = 0; i < ot_hist_table_count(p->hists); i++) {
-		struct ot_hist_stats st;
-
-		if (ot_hist_stats(ot_hist_table_get(p->hists, i, NULL, NULL), &st) == 0)
-			any = true;
-	}
+	for (int i = 0; i < ot_hist_table_count(p->hists) && !any; i++)
+		any = ot_hist_count(ot_hist_table_get(p->hists, i, NULL, NULL)) > 0;
 	if (p->out.json) {
 		if (interval)
 			fprintf(out, "{\"type\":\"interval\",\"n\":%d,\"time\":%.6f}\n", interval, at_s);
@@ -481,6 +477,9 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 	}
 	for (;;) {
 		err = ring_buffer__poll(rb, 100);
+		/* output is block-buffered (no write per event); flushing once a
+		 * poll keeps it live, piped or not, within 100 ms */
+		fflush(lv->pipe.out.out);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "ownertrace: reading events failed: %s\n", strerror(-err));
 			break;
@@ -546,8 +545,6 @@ static FILE *open_output(void)
 	f = fopen(env.output_path, "w");
 	if (!f)
 		fprintf(stderr, "ownertrace: cannot write %s: %s\n", env.output_path, strerror(errno));
-	else
-		setvbuf(f, NULL, _IOLBF, 0);
 	return f;
 }
 
@@ -814,8 +811,6 @@ int main(int argc, char **argv)
 	argp_err_exit_status = OT_EXIT_USAGE;
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return OT_EXIT_USAGE;
-	/* events must appear as they happen even when piped (VM console, CI logs) */
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	libbpf_set_print(libbpf_print);
 	if (env.command == CMD_REPLAY)
 		return run_replay();

@@ -99,9 +99,7 @@ static void on_anomaly(void *ctx, const struct ot_anomaly *an)
 	p->stats.anomalies[an->kind]++;
 	frames = ot_stacks_get(p->stacks, an->stack_id, &n);
 	pair = ot_stacks_get(p->stacks, an->pair_stack_id, &npair);
-	fflush(p->out.out);
 	ot_output_anomaly(&p->out, an, frames, n, pair, npair);
-	fflush(p->out.out);
 }
 
 int ot_pipeline_init(struct ot_pipeline *p)
