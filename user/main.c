@@ -146,7 +146,7 @@ static const struct argp_option options[] = {
 	{ "ringbuf-size", OPT_RINGBUF, "KIB", 0, "Ring buffer size in KiB, a power of two (default 4096)", 0 },
 	{ "hist", OPT_HIST, NULL, 0, "Latency histograms of probe, remove, dma_configure, claim, release", 0 },
 	{ "hist-only", OPT_HIST_ONLY, NULL, 0,
-	  "Histograms only: no events streamed, no ownership analysis (lowest overhead)", 0 },
+	  "Histograms only: no events streamed, no ownership analysis, one duration per call", 0 },
 	{ "hist-by", OPT_HIST_BY, "KEY", 0, "Histogram key: driver (default), bus or device", 0 },
 	{ "unit", OPT_UNIT, "UNIT", 0, "Histogram unit: usec (default) or msec", 0 },
 	{ "msec", 'm', NULL, 0, "Same as --unit msec", 0 },

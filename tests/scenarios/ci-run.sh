@@ -19,6 +19,16 @@ status() {  # NAME CMD... : record the exit status of an ownertrace run
 status run-clean ownertrace run --json -- sh /tmp/rebind.sh
 status run-false ownertrace run -- false
 status run-missing ownertrace run -- /nonexistent/cmd
+# SIGTERM to ownertrace under `run` goes to the command; ownertrace stops
+# when the command has ended, with its summary
+ownertrace run -- sleep 600 > /tmp/run-term.out 2> /tmp/run-term.err &
+tp=$!
+ot_wait_for /tmp/run-term.err "tracing [0-9]+ attach points" 90 || ot_fail run-term-attached "no start"
+sleep 1
+kill -TERM $tp
+wait $tp
+echo "exit=$?" >> /tmp/run-term.err
+ot_artifact run-term.err /tmp/run-term.err
 status run-output ownertrace run --json -o /tmp/run-output.jsonl -w /tmp/run-output.otr -- sh /tmp/rebind.sh
 ot_artifact run-output.jsonl /tmp/run-output.jsonl
 ot_artifact run-output.otr /tmp/run-output.otr

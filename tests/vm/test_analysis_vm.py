@@ -26,6 +26,11 @@ def test_run_exit_statuses(kernel):
     assert "command exited with status 1" in text(res, "run-false.err")
     assert exit_status(res, "run-missing") == 4
     assert "cannot run /nonexistent/cmd" in text(res, "run-missing.err")
+    # SIGTERM is passed on to the command; ownertrace ends with it, summary
+    # and verdict included (killed command = failed command)
+    term = text(res, "run-term.err")
+    assert "command killed by signal 15" in term and "ownertrace summary" in term, term
+    assert exit_status(res, "run-term") == 4
     # -o and -w: the output file and the recording, stdout left to the command
     assert exit_status(res, "run-output") == 0
     assert text(res, "run-output.out") == ""
