@@ -10,8 +10,6 @@ command -v vfio_group_open >/dev/null || ot_die "/bin/vfio_group_open missing"
 ot_find_shared_group
 edu=$EDU_BDF sib=$SIB_BDF group=$GROUP
 
-start_trace() { local n=$1; shift; ot_trace_start "$n" --json "$@"; TRACE_PID=$OT_TRACE_PID; }
-stop_trace() { ot_trace_stop "$@"; }
 
 bind_e1000() { echo "$1" > /sys/bus/pci/drivers/e1000/bind && [ "$(ot_driver_of "$1")" = e1000 ]; }
 
@@ -25,16 +23,16 @@ for mode in default kprobes; do
   args=""
   [ $mode = kprobes ] && args="--kprobes"
 
-  start_trace "rebind-$mode" $args
+  ot_trace_start "rebind-$mode" --json $args
   ot_check "rebind-$mode-unbind" ot_unbind "$sib"
   ot_check "rebind-$mode-bind" bind_e1000 "$sib"
-  stop_trace "rebind-$mode"
+  ot_trace_stop "rebind-$mode"
 
   # the default-mode VFIO run is also recorded: the host replays it and
   # must print exactly what the live run printed
   rec=""
   [ $mode = default ] && rec="-w /tmp/vfio-$mode.otr"
-  start_trace "vfio-$mode" $args $rec
+  ot_trace_start "vfio-$mode" --json $args $rec
   ot_check "vfio-$mode-unbind-sibling" ot_unbind "$sib"
   ot_check "vfio-$mode-bind-vfio-pci" ot_bind "$edu" vfio-pci
   wait_chardev "/dev/vfio/$group" 10 || ot_fail "vfio-$mode-chardev" "/dev/vfio/$group missing"
@@ -42,7 +40,7 @@ for mode in default kprobes; do
   ot_check "vfio-$mode-unbind-edu" ot_unbind "$edu"
   ot_clear_override "$edu"
   ot_check "vfio-$mode-rebind-sibling" bind_e1000 "$sib"
-  stop_trace "vfio-$mode"
+  ot_trace_stop "vfio-$mode"
   [ -n "$rec" ] && ot_artifact "vfio-$mode.otr" "/tmp/vfio-$mode.otr"
 done
 
