@@ -10,7 +10,6 @@ command -v vfio_group_open >/dev/null || ot_die "/bin/vfio_group_open missing"
 ot_find_shared_group
 edu=$EDU_BDF sib=$SIB_BDF group=$GROUP
 
-
 bind_e1000() { echo "$1" > /sys/bus/pci/drivers/e1000/bind && [ "$(ot_driver_of "$1")" = e1000 ]; }
 
 wait_chardev() {  # PATH SECONDS
