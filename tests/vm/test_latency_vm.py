@@ -2,9 +2,11 @@
 ot_testmod sleeps 5 ms (3 binds) and 40 ms (3 binds) in probe, 20 ms in remove.
 
 msleep() rounds up to jiffies (Debian: HZ=250, 4 ms) and adds one, and TCG is
-slow (a "5 ms" probe measured 18-26 ms), so a range is [the sleep, a margin
-that still keeps the 5 ms and 40 ms groups apart). Exactness is checked
-against the events' own durations, not against the sleeps.
+slow (a "5 ms" probe measured 18-26 ms), so ranges have a generous top. They
+also reach 25% below each sleep: TCG catches up on delayed timer ticks in
+bursts, so jiffies can run ahead of the monotonic clock and an msleep(20) was
+measured at 18.8 ms on 6.12. Exactness is checked against the events' own
+durations, not against the sleeps.
 
     OT_KERNELS=6.1 /usr/bin/python3 -m pytest -v tests/vm/test_latency_vm.py
 """
@@ -15,6 +17,7 @@ import pytest
 from vmrun import KERNELS, cached_run, exit_status, jsonl, module_guest_files, replay_json, text
 
 BINDS = 6
+LOW = 0.75  # of a sleep: the least a sleep may measure under TCG (see above)
 MS = 1_000_000
 
 
@@ -45,15 +48,15 @@ def test_histogram_only_mode(kernel):
     probe = histogram(objs, "probe_ok")
     assert probe["by"] == "driver" and probe["unit"] == "msecs"
     assert probe["count"] == BINDS
-    assert 5 <= probe["min"] < 40 and 40 <= probe["max"] < 100, probe
-    assert 5 <= probe["p50"] < 40, probe        # rank 3 of 6: the slowest 5 ms probe
-    assert 40 <= probe["p90"] < 100 and 40 <= probe["p99"] < 100, probe
+    assert 5 * LOW <= probe["min"] < 40 and 40 * LOW <= probe["max"] < 100, probe
+    assert 5 * LOW <= probe["p50"] < 40, probe     # rank 3 of 6: the slowest 5 ms probe
+    assert 40 * LOW <= probe["p90"] < 100 and 40 * LOW <= probe["p99"] < 100, probe
     in_buckets = {(b["low"], b["high"]): b["count"] for b in probe["buckets"] if b["count"]}
     assert sum(in_buckets.values()) == BINDS
-    assert all(low >= 4 and high < 128 for low, high in in_buckets), in_buckets
-    assert sum(c for (low, high), c in in_buckets.items() if low >= 32) >= 3, in_buckets  # the 40 ms ones
+    assert all(low >= 2 and high < 128 for low, high in in_buckets), in_buckets
+    assert sum(c for (low, high), c in in_buckets.items() if low >= 16) >= 3, in_buckets  # the 40 ms ones
     remove = histogram(objs, "remove")
-    assert remove["count"] == BINDS and 20 <= remove["min"] and remove["max"] < 100, remove
+    assert remove["count"] == BINDS and 20 * LOW <= remove["min"] and remove["max"] < 100, remove
     assert not [o for o in objs if o["type"] == "histogram" and o["kind"] == "probe_fail"]
 
 
@@ -80,7 +83,7 @@ def test_histograms_match_exact_event_durations(kernel):
             want = sum(1 for ns in durations if b["low"] <= ns // 1000 <= b["high"])
             assert b["count"] == want, (kind, b, [ns // 1000 for ns in durations])
     probe = histogram(objs, "probe_ok")
-    assert 5 * 1000 <= probe["min"] and 40 * 1000 <= probe["max"] < 100 * 1000, probe
+    assert 5 * LOW * 1000 <= probe["min"] and 40 * LOW * 1000 <= probe["max"] < 100 * 1000, probe
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
