@@ -65,6 +65,9 @@ void ot_pipeline_sample(struct ot_pipeline *p, const struct ot_sample *s)
 
 	if (p->recorder)
 		ot_rec_write_sample(p->recorder, s);
+	for (int i = 0; i < p->nsinks; i++)
+		if (p->sinks[i].sample)
+			p->sinks[i].sample(p->sinks[i].ctx, s);
 	if (!p->hists || s->kind >= OT_HIST_KIND_COUNT)
 		return;
 	snprintf(name, sizeof(name), "%.*s", (int)sizeof(s->name), s->name);
@@ -97,6 +100,9 @@ static void on_anomaly(void *ctx, const struct ot_anomaly *an)
 	if (!anomaly_matches(p, an))
 		return;
 	p->stats.anomalies[an->kind]++;
+	for (int i = 0; i < p->nsinks; i++)
+		if (p->sinks[i].anomaly)
+			p->sinks[i].anomaly(p->sinks[i].ctx, an);
 	frames = ot_stacks_get(p->stacks, an->stack_id, &n);
 	pair = ot_stacks_get(p->stacks, an->pair_stack_id, &npair);
 	ot_output_anomaly(&p->out, an, frames, n, pair, npair);
@@ -165,6 +171,58 @@ void ot_pipeline_event(struct ot_pipeline *p, const struct ot_event *ev)
 		ot_output_event(&p->out, ev, frames, nframes, note);
 		p->stats.shown++;
 	}
+	for (int i = 0; i < p->nsinks; i++)
+		if (p->sinks[i].event)
+			p->sinks[i].event(p->sinks[i].ctx, ev);
 	/* after the event itself, so an anomaly prints below the call that caused it */
 	ot_analysis_event(p->analysis, ev);
+}
+
+int ot_pipeline_add_sink(struct ot_pipeline *p, const struct ot_sink *sink)
+{
+	if (p->nsinks >= OT_PIPELINE_MAX_SINKS)
+		return -ENOSPC;
+	p->sinks[p->nsinks++] = *sink;
+	return 0;
+}
+
+void ot_pipeline_tick(struct ot_pipeline *p, uint64_t now_ns)
+{
+	for (int i = 0; i < p->nsinks; i++)
+		if (p->sinks[i].tick)
+			p->sinks[i].tick(p->sinks[i].ctx, p, now_ns);
+}
+
+int ot_pipeline_finish(struct ot_pipeline *p, uint64_t end_ns)
+{
+	int failed = 0;
+
+	for (int i = 0; i < p->nsinks; i++)
+		if (p->sinks[i].finish && p->sinks[i].finish(p->sinks[i].ctx, p, end_ns))
+			failed = 1;
+	return failed;
+}
+
+void ot_pipeline_print_hists(struct ot_pipeline *p, enum ot_hist_unit unit, int interval, double at_s)
+{
+	FILE *out = p->out.out;
+	bool any = false;
+
+	for (int i = 0; i < ot_hist_table_count(p->hists) && !any; i++)
+		any = ot_hist_count(ot_hist_table_get(p->hists, i, NULL, NULL)) > 0;
+	if (p->out.json) {
+		if (interval)
+			fprintf(out, "{\"type\":\"interval\",\"n\":%d,\"time\":%.6f}\n", interval, at_s);
+		ot_hist_table_print_json(out, p->hists, ot_hist_by_name(p->hist_by), unit);
+	} else {
+		if (interval)
+			fprintf(out, "\n--- interval %d, %.1f s ---\n", interval, at_s);
+		if (any)
+			ot_hist_table_print(out, p->hists, ot_hist_by_name(p->hist_by), unit);
+		else
+			fprintf(out, "\nno probe, remove, dma_configure, claim or release finished%s\n",
+				interval ? " in this interval" : "");
+	}
+	fflush(out);
+	ot_hist_table_reset(p->hists);
 }

@@ -8,11 +8,31 @@
 #include <stdbool.h>
 #include "analysis.h"
 #include "filter.h"
+#include "hist.h"
 #include "output.h"
 #include "recording.h"
 #include "stacks.h"
 
 struct ot_hist_table;
+struct ot_pipeline;
+
+/*
+ * An output beside the printed stream (a timeline file, metrics): sees the
+ * events and anomalies that pass the display filter, every exact duration,
+ * a tick once per poll of the live loop, and the end of the run. Any
+ * callback may be NULL.
+ */
+struct ot_sink {
+	void *ctx;
+	void (*event)(void *ctx, const struct ot_event *ev);
+	void (*anomaly)(void *ctx, const struct ot_anomaly *an);
+	void (*sample)(void *ctx, const struct ot_sample *s);
+	void (*tick)(void *ctx, const struct ot_pipeline *p, uint64_t now_ns);
+	/* nonzero: the output could not be completed (it said why) */
+	int (*finish)(void *ctx, const struct ot_pipeline *p, uint64_t end_ns);
+};
+
+#define OT_PIPELINE_MAX_SINKS 4
 
 struct ot_pipeline {
 	struct ot_output out;
@@ -26,6 +46,8 @@ struct ot_pipeline {
 	unsigned int hist_by;		/* enum ot_hist_by */
 	uint64_t hist_samples[OT_HIST_KIND_COUNT];	/* exact durations taken, since start */
 	unsigned char stack_written[65536 / 8];
+	struct ot_sink sinks[OT_PIPELINE_MAX_SINKS];
+	int nsinks;
 };
 
 /* out, filter, stacks, recorder and print_events set by the caller first. */
@@ -34,6 +56,15 @@ void ot_pipeline_fini(struct ot_pipeline *p);
 void ot_pipeline_event(struct ot_pipeline *p, const struct ot_event *ev);
 /* An exact duration without its event (histogram-only mode, or its recording). */
 void ot_pipeline_sample(struct ot_pipeline *p, const struct ot_sample *s);
+
+/* Add an output; -ENOSPC past OT_PIPELINE_MAX_SINKS. */
+int ot_pipeline_add_sink(struct ot_pipeline *p, const struct ot_sink *sink);
+void ot_pipeline_tick(struct ot_pipeline *p, uint64_t now_ns);
+/* Finish every sink; nonzero if any failed. */
+int ot_pipeline_finish(struct ot_pipeline *p, uint64_t end_ns);
+
+/* Print the histograms so far (interval > 0: numbered, of that interval), then reset them. */
+void ot_pipeline_print_hists(struct ot_pipeline *p, enum ot_hist_unit unit, int interval, double at_s);
 
 /* Histogram kind of a finished call, -1 if none (mirrors the BPF side). */
 int ot_hist_kind_of(const struct ot_event *ev);

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What the command line asked for, shared by the commands. main.c parses
+ * it; live.c, replay.c and the other commands each run one command from it.
+ */
+#ifndef OT_CLI_H
+#define OT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "filter.h"
+#include "hist.h"
+
+/* Exit statuses (documented in --help, README.md and ownertrace(8)). */
+enum {
+	OT_EXIT_CLEAN = 0,
+	OT_EXIT_CANNOT_RUN = 1,
+	OT_EXIT_USAGE = 2,
+	OT_EXIT_ANOMALIES = 3,
+	OT_EXIT_CMD_FAILED = 4,
+};
+
+enum ot_command { OT_CMD_TRACE, OT_CMD_RECORD, OT_CMD_REPLAY, OT_CMD_RUN };
+
+struct ot_cli {
+	enum ot_command command;
+	bool json;
+	bool stacks;
+	bool raw_pointers;
+	bool dry_run;
+	bool verbose;
+	bool force_kprobes;
+	double duration_s;
+	const char *btf_path;
+	const char *output_path;
+	const char *write_path;		/* recording to write (record FILE, or -w) */
+	const char *replay_path;
+	char **run_argv;		/* run: the command after -- */
+	unsigned int maxactive;
+	size_t ringbuf_bytes;
+	struct ot_filter filter;
+	bool hist;			/* latency histograms at the end (and per interval) */
+	bool hist_only;			/* histograms only: no events streamed, no analysis */
+	unsigned int hist_by;		/* enum ot_hist_by */
+	enum ot_hist_unit unit;
+	double interval_s;		/* -i: print and reset the histograms every interval */
+	unsigned long interval_count;	/* stop after this many intervals, 0 = no limit */
+};
+
+/* -o FILE, or stdout; NULL (and said why) when FILE cannot be written. */
+FILE *ot_cli_open_output(const struct ot_cli *cli);
+
+int ot_run_live(const struct ot_cli *cli);
+int ot_run_replay(const struct ot_cli *cli);
+
+#endif

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * replay FILE: feed a recording through the same pipeline as the live run,
+ * so it prints what the live run printed.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "attach.h"
+#include "cli.h"
+#include "hist.h"
+#include "owner_tokens.h"
+#include "pipeline.h"
+#include "recording.h"
+#include "stacks.h"
+
+int ot_run_replay(const struct ot_cli *cli)
+{
+	static struct ot_pipeline pipe;
+	static struct ot_bindings bindings;
+	static struct ot_rec_item item;
+	struct ot_filter filter = cli->filter;
+	struct ot_rec_reader reader;
+	char err[512];
+	FILE *out;
+	int rc, ret, ret_sinks = 0;
+
+	if (ot_rec_reader_open_file(&reader, cli->replay_path, err, sizeof(err))) {
+		fprintf(stderr, "ownertrace: %s: %s\n", cli->replay_path, err);
+		return OT_EXIT_CANNOT_RUN;
+	}
+	out = ot_cli_open_output(cli);
+	if (!out) {
+		ot_rec_reader_close(&reader);
+		return OT_EXIT_CANNOT_RUN;
+	}
+	fprintf(stderr, "ownertrace: replaying %s (kernel %s, %s mode)\n", cli->replay_path,
+		reader.header.kernel_release[0] ? reader.header.kernel_release : "unknown",
+		ot_mode_name(reader.header.attach_mode));
+	pipe.stacks = ot_stacks_new();
+	pipe.filter = &filter;	/* a copy: matching learns groups */
+	pipe.print_events = !cli->hist_only;
+	pipe.hist_by = cli->hist_by;
+	if (cli->hist && !(pipe.hists = ot_hist_table_new(ot_hist_kind_names, OT_HIST_KIND_COUNT))) {
+		fprintf(stderr, "ownertrace: out of memory\n");
+		ot_rec_reader_close(&reader);
+		return OT_EXIT_CANNOT_RUN;
+	}
+	pipe.out = (struct ot_output){
+		.out = out, .json = cli->json, .stacks = cli->stacks, .raw_pointers = cli->raw_pointers,
+		.start_ns = reader.header.start_ns, .tokens = ot_owner_tokens_new(), .bindings = &bindings,
+	};
+	if (!pipe.stacks || !pipe.out.tokens || ot_pipeline_init(&pipe)) {
+		fprintf(stderr, "ownertrace: out of memory\n");
+		ot_rec_reader_close(&reader);
+		return OT_EXIT_CANNOT_RUN;
+	}
+	while ((rc = ot_rec_next(&reader, &item, err, sizeof(err))) > 0) {
+		switch (item.type) {
+		case OT_REC_POINTS:
+			for (unsigned int p = 0; p < OT_POINT_COUNT; p++)
+				memcpy(bindings.point[p].function, item.functions[p], OT_FUNC_NAME_LEN);
+			break;
+		case OT_REC_STACK:
+			ot_stacks_put(pipe.stacks, item.stack_id, item.frames, item.nframes);
+			break;
+		case OT_REC_EVENT:
+			ot_pipeline_event(&pipe, &item.event);
+			break;
+		case OT_REC_SAMPLE:
+			ot_pipeline_sample(&pipe, &item.sample);
+			break;
+		case OT_REC_END:
+			break;
+		}
+	}
+	pipe.stats.mode = ot_mode_name(reader.header.attach_mode);
+	memcpy(pipe.stats.bpf, reader.end.bpf, sizeof(pipe.stats.bpf));
+	pipe.stats.kretprobe_misses = reader.ended ? reader.end.kretprobe_misses : -1;
+	pipe.stats.duration_s = reader.ended ? (double)(reader.end.end_ns - reader.header.start_ns) / 1e9 : 0;
+	fflush(out);
+	if (cli->hist)
+		ot_pipeline_print_hists(&pipe, cli->unit, 0, pipe.stats.duration_s);
+	if (ot_pipeline_finish(&pipe, reader.ended ? reader.end.end_ns : reader.header.start_ns))
+		ret_sinks = OT_EXIT_CANNOT_RUN;
+	ot_output_summary(&pipe.out, stderr, &pipe.stats, pipe.analysis, pipe.stacks,
+			  reader.ended ? reader.end.end_ns : reader.header.start_ns);
+	ret = ot_stats_anomalies(&pipe.stats) ? OT_EXIT_ANOMALIES : OT_EXIT_CLEAN;
+	if (rc < 0) {
+		fprintf(stderr, "ownertrace: %s: %s\n", cli->replay_path, err);
+		ret = OT_EXIT_CANNOT_RUN;
+	}
+	if (ret_sinks)
+		ret = ret_sinks;
+	ot_pipeline_fini(&pipe);
+	ot_owner_tokens_free(pipe.out.tokens);
+	ot_stacks_free(pipe.stacks);
+	ot_hist_table_free(pipe.hists);
+	ot_rec_reader_close(&reader);
+	if (out != stdout)
+		fclose(out);
+	return ret;
+}
