@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "filter.h"
+#include "diff.h"
 #include "hist.h"
 
 /* Exit statuses (documented in --help, README.md and ownertrace(8)). */
@@ -21,7 +22,7 @@ enum {
 	OT_EXIT_CMD_FAILED = 4,
 };
 
-enum ot_command { OT_CMD_TRACE, OT_CMD_RECORD, OT_CMD_REPLAY, OT_CMD_RUN };
+enum ot_command { OT_CMD_TRACE, OT_CMD_RECORD, OT_CMD_REPLAY, OT_CMD_RUN, OT_CMD_DIFF };
 
 struct ot_cli {
 	enum ot_command command;
@@ -46,6 +47,9 @@ struct ot_cli {
 	enum ot_hist_unit unit;
 	double interval_s;		/* -i: print and reset the histograms every interval */
 	unsigned long interval_count;	/* stop after this many intervals, 0 = no limit */
+	const char *baseline_path;	/* diff BASELINE, or a live run's --baseline */
+	const char *candidate_path;	/* diff CANDIDATE */
+	struct ot_diff_opts diff;
 };
 
 /* -o FILE, or stdout; NULL (and said why) when FILE cannot be written. */
@@ -53,5 +57,15 @@ FILE *ot_cli_open_output(const struct ot_cli *cli);
 
 int ot_run_live(const struct ot_cli *cli);
 int ot_run_replay(const struct ot_cli *cli);
+int ot_run_diff(const struct ot_cli *cli);
+
+/*
+ * A recording's profile for diff; NULL after saying why. side gets the
+ * file name, its kernel (copied into kernel[65]) and its event count.
+ */
+struct ot_profile *ot_load_profile(const char *path, struct ot_diff_side *side, char kernel[65]);
+/* Compare, print the report (-o/--json as asked), return the exit status. */
+int ot_diff_report(const struct ot_cli *cli, FILE *out, struct ot_profile *base, const struct ot_diff_side *bside,
+		   struct ot_profile *cand, const struct ot_diff_side *cside);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -26,6 +27,7 @@
 #include "owner_tokens.h"
 #include "pipeline.h"
 #include "preflight.h"
+#include "profile.h"
 #include "recording.h"
 #include "stacks.h"
 
@@ -45,6 +47,9 @@ struct live {
 	struct ot_pipeline pipe;
 	struct ot_ksyms *ksyms;		/* until handed to live_stacks */
 	struct ot_live_stacks *live_stacks;
+	struct ot_profile *baseline, *profile;	/* --baseline: the gate's two sides */
+	struct ot_diff_side baseline_side;
+	char baseline_kernel[65];
 	bool intervals_done;	/* -i SECONDS COUNT ran out: nothing left to print */
 	int intervals;		/* intervals printed */
 };
@@ -105,6 +110,28 @@ static void report_missing_points(const struct ot_tracer *t)
 	for (int i = 0; i < t->bindings.extra_count; i++)
 		fprintf(stderr, "ownertrace: skipping %s: more bus callbacks than BPF slots (%d)\n",
 			t->bindings.extra[i], OT_BUS_SLOTS);
+}
+
+/*
+ * --baseline: this run is the candidate. Its verdict replaces the anomaly
+ * verdict: anomalies the baseline has too are not a regression.
+ */
+static int gate_on_baseline(struct live *lv, FILE *out)
+{
+	struct utsname uts;
+	static char kernel[sizeof(uts.release)];
+	struct ot_diff_side side = { .label = "this run", .kernel = kernel };
+
+	if (!uname(&uts))
+		snprintf(kernel, sizeof(kernel), "%s", uts.release);
+	if (ot_profile_finish(lv->profile)) {
+		fprintf(stderr, "ownertrace: out of memory comparing with the baseline\n");
+		return OT_EXIT_CANNOT_RUN;
+	}
+	side.events = ot_profile_event_count(lv->profile);
+	/* the report follows the summary: on stderr, or in the JSON stream */
+	return ot_diff_report(lv->cli, lv->cli->json ? out : stderr, lv->baseline, &lv->baseline_side, lv->profile,
+			      &side);
 }
 
 /* Start CMD once tracing is attached, so nothing it does is missed. */
@@ -235,6 +262,10 @@ int ot_run_live(const struct ot_cli *cli)
 	uint64_t start, end;
 
 	lv.cli = cli;
+	/* a baseline that cannot be read is known before anything is attached */
+	if (cli->baseline_path &&
+	    !(lv.baseline = ot_load_profile(cli->baseline_path, &lv.baseline_side, lv.baseline_kernel)))
+		return OT_EXIT_CANNOT_RUN;
 	if (ot_check_privileges(err, sizeof(err)) || ot_check_btf(cli->btf_path, err, sizeof(err))) {
 		fprintf(stderr, "ownertrace: %s\n", err);
 		return OT_EXIT_CANNOT_RUN;
@@ -315,6 +346,17 @@ int ot_run_live(const struct ot_cli *cli)
 		fprintf(stderr, "ownertrace: out of memory\n");
 		goto out;
 	}
+	if (lv.baseline) {
+		struct ot_sink sink;
+
+		lv.profile = ot_profile_new();
+		if (!lv.profile) {
+			fprintf(stderr, "ownertrace: out of memory\n");
+			goto out;
+		}
+		sink = ot_profile_sink(lv.profile);
+		ot_pipeline_add_sink(&lv.pipe, &sink);
+	}
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -361,6 +403,8 @@ detach:
 	if (ot_pipeline_finish(&lv.pipe, end))
 		ret = OT_EXIT_CANNOT_RUN;
 	ot_output_summary(&lv.pipe.out, stderr, &lv.pipe.stats, lv.pipe.analysis, lv.pipe.stacks, end);
+	if (lv.profile && ret != OT_EXIT_CANNOT_RUN)
+		ret = gate_on_baseline(&lv, out);
 	if (cli->command == OT_CMD_RUN && child > 0) {
 		bool failed = !WIFEXITED(child_status) || WEXITSTATUS(child_status) != 0;
 
@@ -379,6 +423,8 @@ detach:
 out:
 	if (out && out != stdout)
 		fclose(out);
+	ot_profile_free(lv.profile);
+	ot_profile_free(lv.baseline);
 	ot_tracer_stop(&lv.tracer);
 	ot_ksyms_free(lv.ksyms);
 	btf__free(btf);

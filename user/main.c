@@ -42,7 +42,8 @@ static const char args_doc[] =
 	"\n"
 	"record FILE\n"
 	"replay FILE\n"
-	"run -- CMD [ARG...]";
+	"run -- CMD [ARG...]\n"
+	"diff BASELINE CANDIDATE";
 static const char doc[] =
 	"Trace the IOMMU DMA-ownership lifecycle of every device (driver probe and remove, bus "
 	"dma_configure/dma_cleanup, default-domain uses, VFIO/iommufd claims of struct iommu_group) and "
@@ -52,11 +53,13 @@ static const char doc[] =
 	"  ownertrace record FILE    record into FILE (prints anomalies and the summary)\n"
 	"  ownertrace replay FILE    analyse a recording: same output as the live run\n"
 	"  ownertrace run -- CMD     trace while CMD runs, then exit with a verdict\n"
+	"  ownertrace diff BASE CAND compare two recordings: did ownership or latency regress?\n"
 	"\n"
 	"Tracing needs root and a kernel with BTF; fentry/fexit is used, kprobe/kretprobe the fallback.\n"
 	"\n"
 	"Exit status: 0 clean; 1 could not run (privileges, BTF, kernel refused, unreadable recording); "
-	"2 bad usage; 3 anomalies found; 4 (run) CMD failed, no anomalies.\n"
+	"2 bad usage; 3 anomalies found (diff, --baseline: the candidate regressed); 4 (run) CMD failed, "
+	"no anomalies.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  ownertrace -d 0000:01:00.0 -s        one device, with kernel stacks\n"
@@ -64,6 +67,9 @@ static const char doc[] =
 	"  ownertrace replay --json t.otr       the same JSON again, offline\n"
 	"  ownertrace run -- ./bind-test.sh     CI: exit 3 if ownership went wrong\n"
 	"  ownertrace --dry-run                 what can be attached here, then exit\n"
+	"  ownertrace diff good.otr new.otr     CI gate: exit 3 if new.otr regressed\n"
+	"  ownertrace run --baseline good.otr -w new.otr -- ./bind-test.sh\n"
+	"                                       the same gate on a live run\n"
 	"\n"
 	"OPTIONS:";
 
@@ -77,6 +83,12 @@ enum {
 	OPT_HIST_ONLY,
 	OPT_HIST_BY,
 	OPT_UNIT,
+	OPT_BASELINE,
+	OPT_FAIL_ON,
+	OPT_MAX_P50,
+	OPT_MAX_P99,
+	OPT_MIN_SAMPLES,
+	OPT_MIN_CHANGE,
 };
 
 static const struct argp_option options[] = {
@@ -104,6 +116,18 @@ static const struct argp_option options[] = {
 	{ "interval", 'i', "SECONDS", 0, "Print and reset the histograms every SECONDS; an optional COUNT "
 	  "argument after it stops after COUNT intervals", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's log", 0 },
+	{ NULL, 0, NULL, 0, "Regression gate (diff, or a live run with --baseline):", 1 },
+	{ "baseline", OPT_BASELINE, "FILE", 0, "Compare this live run (trace, record, run) with the recording FILE "
+	  "and exit 3 if it regressed", 1 },
+	{ "fail-on", OPT_FAIL_ON, "LIST", 0, "What fails the gate, comma-separated: new-anomaly, sequence-change, "
+	  "latency, count-change, all, none (default new-anomaly,sequence-change,latency)", 1 },
+	{ "max-p50-regress", OPT_MAX_P50, "PCT", 0, "Fail when a driver's median probe/remove/... time grows by "
+	  "more than PCT percent (default 50; off to not gate)", 1 },
+	{ "max-p99-regress", OPT_MAX_P99, "PCT", 0, "The same for the 99th percentile (default 100; off)", 1 },
+	{ "min-samples", OPT_MIN_SAMPLES, "N", 0, "Compare latency only with at least N calls in each run "
+	  "(default 5)", 1 },
+	{ "min-change", OPT_MIN_CHANGE, "TIME", 0, "Ignore latency growth smaller than TIME, e.g. 500us, 2ms "
+	  "(default 1ms)", 1 },
 	{},
 };
 
@@ -119,6 +143,51 @@ static bool parse_ulong(const char *s, unsigned long min, unsigned long max, uns
 	*out = v;
 	return true;
 }
+
+/* "20", "20%", "12.5%" -> 0.2...; "off" -> -1 (not gated) */
+static bool parse_percent(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!strcmp(s, "off") || !strcmp(s, "none")) {
+		*out = -1;
+		return true;
+	}
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0 || (*end && strcmp(end, "%")))
+		return false;
+	*out = v / 100.0;
+	return true;
+}
+
+/* "500us", "2ms", "1.5s", "0" -> nanoseconds */
+static bool parse_duration(const char *s, uint64_t *out)
+{
+	static const struct { const char *unit; double ns; } units[] = {
+		{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
+	};
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return false;
+	if (!*end && v == 0) {
+		*out = 0;
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(end, units[i].unit)) {
+			*out = (uint64_t)(v * units[i].ns + 0.5);
+			return true;
+		}
+	return false;
+}
+
+static bool diff_option_given;
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
@@ -217,6 +286,36 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--ringbuf-size wants a power of two from 4 to 1048576 (KiB), got '%s'", arg);
 		env.ringbuf_bytes = (size_t)v << 10;
 		break;
+	case OPT_BASELINE:
+		env.baseline_path = arg;
+		break;
+	case OPT_FAIL_ON: {
+		char bad[64];
+
+		if (ot_diff_parse_fail_on(arg, &env.diff.fail_on, bad, sizeof(bad)))
+			argp_error(state, "--fail-on: unknown '%s' (want new-anomaly, sequence-change, latency, "
+				   "count-change, all or none)", bad);
+		diff_option_given = true;
+		break;
+	}
+	case OPT_MAX_P50:
+	case OPT_MAX_P99:
+		if (!parse_percent(arg, key == OPT_MAX_P50 ? &env.diff.max_p50_regress : &env.diff.max_p99_regress))
+			argp_error(state, "--%s wants a percentage such as 20 or 20%%, or off, got '%s'",
+				   key == OPT_MAX_P50 ? "max-p50-regress" : "max-p99-regress", arg);
+		diff_option_given = true;
+		break;
+	case OPT_MIN_SAMPLES:
+		if (!parse_ulong(arg, 1, UINT_MAX, &v))
+			argp_error(state, "--min-samples wants a number >= 1, got '%s'", arg);
+		env.diff.min_samples = v;
+		diff_option_given = true;
+		break;
+	case OPT_MIN_CHANGE:
+		if (!parse_duration(arg, &env.diff.min_change_ns))
+			argp_error(state, "--min-change wants a time with a unit (ns, us, ms, s), e.g. 500us, got '%s'", arg);
+		diff_option_given = true;
+		break;
 	case ARGP_KEY_ARG:
 		if (state->arg_num == 0 && env.command == OT_CMD_TRACE) {
 			if (!strcmp(arg, "trace"))
@@ -229,9 +328,17 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				env.command = OT_CMD_RUN;
 				break;
 			}
+			if (!strcmp(arg, "diff")) {
+				env.command = OT_CMD_DIFF;
+				break;
+			}
 		}
 		if (env.interval_s > 0 && !env.interval_count && parse_ulong(arg, 1, ULONG_MAX, &v)) {
 			env.interval_count = v;	/* -i SECONDS COUNT */
+			break;
+		}
+		if (env.command == OT_CMD_DIFF && (!env.baseline_path || !env.candidate_path)) {
+			*(env.baseline_path ? &env.candidate_path : &env.baseline_path) = arg;
 			break;
 		}
 		if ((env.command == OT_CMD_RECORD && !env.write_path) ||
@@ -246,6 +353,18 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "record needs a FILE to write");
 		if (env.command == OT_CMD_REPLAY && !env.replay_path)
 			argp_error(state, "replay needs a recording FILE");
+		if (env.command == OT_CMD_DIFF && !env.candidate_path)
+			argp_error(state, "diff needs two recordings: BASELINE CANDIDATE");
+		if (env.command == OT_CMD_DIFF && (env.dry_run || env.force_kprobes || env.duration_s > 0 ||
+						   env.interval_s > 0 || env.write_path || env.hist ||
+						   ot_filter_active(&env.filter)))
+			argp_error(state, "diff compares whole recordings; only --json, --output and the gate "
+					  "options apply");
+		if (env.command == OT_CMD_REPLAY && env.baseline_path)
+			argp_error(state, "to compare a recording with a baseline: ownertrace diff BASELINE FILE");
+		if (diff_option_given && env.command != OT_CMD_DIFF && !env.baseline_path)
+			argp_error(state, "--fail-on, --max-p50-regress, --max-p99-regress, --min-samples and "
+					  "--min-change set the gate of diff or --baseline");
 		if (env.command == OT_CMD_RUN && !env.run_argv)
 			argp_error(state, "run needs a command after --, e.g. `ownertrace run -- ./test.sh`");
 		if (env.command != OT_CMD_RUN && env.run_argv)
@@ -301,11 +420,14 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
+	ot_diff_opts_default(&env.diff);
 	argp_err_exit_status = OT_EXIT_USAGE;
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return OT_EXIT_USAGE;
 	libbpf_set_print(libbpf_print);
 	if (env.command == OT_CMD_REPLAY)
 		return ot_run_replay(&env);
+	if (env.command == OT_CMD_DIFF)
+		return ot_run_diff(&env);
 	return ot_run_live(&env);
 }

@@ -103,9 +103,11 @@ static void on_anomaly(void *ctx, const struct ot_anomaly *an)
 	for (int i = 0; i < p->nsinks; i++)
 		if (p->sinks[i].anomaly)
 			p->sinks[i].anomaly(p->sinks[i].ctx, an);
-	frames = ot_stacks_get(p->stacks, an->stack_id, &n);
-	pair = ot_stacks_get(p->stacks, an->pair_stack_id, &npair);
-	ot_output_anomaly(&p->out, an, frames, n, pair, npair);
+	if (p->out.out) {	/* NULL: a pipeline that only feeds sinks (diff) */
+		frames = ot_stacks_get(p->stacks, an->stack_id, &n);
+		pair = ot_stacks_get(p->stacks, an->pair_stack_id, &npair);
+		ot_output_anomaly(&p->out, an, frames, n, pair, npair);
+	}
 }
 
 int ot_pipeline_init(struct ot_pipeline *p)
@@ -176,6 +178,34 @@ void ot_pipeline_event(struct ot_pipeline *p, const struct ot_event *ev)
 			p->sinks[i].event(p->sinks[i].ctx, ev);
 	/* after the event itself, so an anomaly prints below the call that caused it */
 	ot_analysis_event(p->analysis, ev);
+}
+
+int ot_pipeline_feed_recording(struct ot_pipeline *p, struct ot_rec_reader *r, struct ot_bindings *bindings,
+			       char *err, size_t errlen)
+{
+	static struct ot_rec_item item;	/* large (a stack's frames); not reentrant, as replay is not */
+	int rc;
+
+	while ((rc = ot_rec_next(r, &item, err, errlen)) > 0) {
+		switch (item.type) {
+		case OT_REC_POINTS:
+			for (unsigned int pt = 0; pt < OT_POINT_COUNT; pt++)
+				memcpy(bindings->point[pt].function, item.functions[pt], OT_FUNC_NAME_LEN);
+			break;
+		case OT_REC_STACK:
+			ot_stacks_put(p->stacks, item.stack_id, item.frames, item.nframes);
+			break;
+		case OT_REC_EVENT:
+			ot_pipeline_event(p, &item.event);
+			break;
+		case OT_REC_SAMPLE:
+			ot_pipeline_sample(p, &item.sample);
+			break;
+		case OT_REC_END:
+			break;
+		}
+	}
+	return rc < 0 ? -EINVAL : 0;
 }
 
 int ot_pipeline_add_sink(struct ot_pipeline *p, const struct ot_sink *sink)

@@ -57,6 +57,14 @@ void ot_pipeline_event(struct ot_pipeline *p, const struct ot_event *ev);
 /* An exact duration without its event (histogram-only mode, or its recording). */
 void ot_pipeline_sample(struct ot_pipeline *p, const struct ot_sample *s);
 
+/*
+ * Feed every record of an opened recording: its points into bindings, its
+ * stacks, events and samples into the pipeline. 0 at its end, or -EINVAL
+ * with err set where the file is damaged (what came before was fed).
+ */
+int ot_pipeline_feed_recording(struct ot_pipeline *p, struct ot_rec_reader *r, struct ot_bindings *bindings,
+			       char *err, size_t errlen);
+
 /* Add an output; -ENOSPC past OT_PIPELINE_MAX_SINKS. */
 int ot_pipeline_add_sink(struct ot_pipeline *p, const struct ot_sink *sink);
 void ot_pipeline_tick(struct ot_pipeline *p, uint64_t now_ns);

@@ -17,7 +17,6 @@ int ot_run_replay(const struct ot_cli *cli)
 {
 	static struct ot_pipeline pipe;
 	static struct ot_bindings bindings;
-	static struct ot_rec_item item;
 	struct ot_filter filter = cli->filter;
 	struct ot_rec_reader reader;
 	char err[512];
@@ -54,25 +53,7 @@ int ot_run_replay(const struct ot_cli *cli)
 		ot_rec_reader_close(&reader);
 		return OT_EXIT_CANNOT_RUN;
 	}
-	while ((rc = ot_rec_next(&reader, &item, err, sizeof(err))) > 0) {
-		switch (item.type) {
-		case OT_REC_POINTS:
-			for (unsigned int p = 0; p < OT_POINT_COUNT; p++)
-				memcpy(bindings.point[p].function, item.functions[p], OT_FUNC_NAME_LEN);
-			break;
-		case OT_REC_STACK:
-			ot_stacks_put(pipe.stacks, item.stack_id, item.frames, item.nframes);
-			break;
-		case OT_REC_EVENT:
-			ot_pipeline_event(&pipe, &item.event);
-			break;
-		case OT_REC_SAMPLE:
-			ot_pipeline_sample(&pipe, &item.sample);
-			break;
-		case OT_REC_END:
-			break;
-		}
-	}
+	rc = ot_pipeline_feed_recording(&pipe, &reader, &bindings, err, sizeof(err));
 	pipe.stats.mode = ot_mode_name(reader.header.attach_mode);
 	memcpy(pipe.stats.bpf, reader.end.bpf, sizeof(pipe.stats.bpf));
 	pipe.stats.kretprobe_misses = reader.ended ? reader.end.kretprobe_misses : -1;
