@@ -257,10 +257,11 @@ static void compare_latency(struct builder *b, const struct ot_diff_opts *o, str
 			.base_p50 = bs.p50_ns, .cand_p50 = cs.p50_ns, .base_p99 = bs.p99_ns, .cand_p99 = cs.p99_ns,
 			.enough = bs.count >= o->min_samples && cs.count >= o->min_samples,
 		};
-		if (l->enough) {
+		l->enough_p99 = l->enough && bs.count >= OT_DIFF_P99_SAMPLES && cs.count >= OT_DIFF_P99_SAMPLES;
+		if (l->enough)
 			l->p50_regressed = regressed(bs.p50_ns, cs.p50_ns, o->max_p50_regress, o->min_change_ns);
+		if (l->enough_p99)
 			l->p99_regressed = regressed(bs.p99_ns, cs.p99_ns, o->max_p99_regress, o->min_change_ns);
-		}
 		if (!l->enough || l->p50_regressed || l->p99_regressed) {
 			struct ot_diff_finding *f = add_finding(b, l->enough ? OT_DIFF_LATENCY : OT_DIFF_INCONCLUSIVE, o);
 
@@ -380,10 +381,10 @@ static void print_latency_line(FILE *f, const struct ot_diff_latency *l, const s
 			l->kind, l->name, l->base_n, l->cand_n, o->min_samples);
 		return;
 	}
-	fprintf(f, "  %-13s %-18s p50 %s -> %s (%s)%s  p99 %s -> %s (%s)%s  n %" PRIu64 "/%" PRIu64 "\n", l->kind,
+	fprintf(f, "  %-13s %-18s p50 %s -> %s (%s)%s  %s %s -> %s (%s)%s  n %" PRIu64 "/%" PRIu64 "\n", l->kind,
 		l->name, fmt_ns(l->base_p50, b50, sizeof(b50)), fmt_ns(l->cand_p50, c50, sizeof(c50)),
 		fmt_change(l->base_p50, l->cand_p50, ch50, sizeof(ch50)), l->p50_regressed ? " !" : "",
-		fmt_ns(l->base_p99, b99, sizeof(b99)), fmt_ns(l->cand_p99, c99, sizeof(c99)),
+		l->enough_p99 ? "p99" : "max", fmt_ns(l->base_p99, b99, sizeof(b99)), fmt_ns(l->cand_p99, c99, sizeof(c99)),
 		fmt_change(l->base_p99, l->cand_p99, ch99, sizeof(ch99)), l->p99_regressed ? " !" : "", l->base_n,
 		l->cand_n);
 }
@@ -400,14 +401,21 @@ static void print_finding(FILE *f, const struct ot_diff *d, const struct ot_diff
 		break;
 	case OT_DIFF_SEQUENCE_CHANGE:
 	case OT_DIFF_COUNT_CHANGE:
-		fprintf(f, "  %s%*s baseline candidate\n", x->subject, (int)(strlen(x->subject) < 60 ? 60 - strlen(x->subject) : 1), "");
+	{
+		int width = (int)strlen(x->subject) - 4;	/* the shapes column, at least as wide as the subject */
+
+		for (int i = x->first_shape; i < x->first_shape + x->nshapes; i++)
+			if ((int)strlen(d->shapes[i].shape) > width)
+				width = (int)strlen(d->shapes[i].shape);
+		fprintf(f, "  %-*s baseline candidate\n", width + 4, x->subject);
 		for (int i = x->first_shape; i < x->first_shape + x->nshapes; i++) {
 			const struct ot_diff_shape *s = &d->shapes[i];
 			char mark = !s->base ? '+' : !s->cand ? '-' : s->base != s->cand ? '~' : ' ';
 
-			fprintf(f, "    %c %-56s %8" PRIu64 " %9" PRIu64 "\n", mark, s->shape, s->base, s->cand);
+			fprintf(f, "    %c %-*s %8" PRIu64 " %9" PRIu64 "\n", mark, width, s->shape, s->base, s->cand);
 		}
 		break;
+	}
 	case OT_DIFF_LATENCY:
 	case OT_DIFF_INCONCLUSIVE:
 		print_latency_line(f, &d->latency[x->latency], o);
@@ -435,7 +443,8 @@ static void print_gate(FILE *f, const struct ot_diff_opts *o)
 		fprintf(f, "p50 +%.0f%%, ", o->max_p50_regress * 100);
 	if (o->max_p99_regress >= 0)
 		fprintf(f, "p99 +%.0f%%, ", o->max_p99_regress * 100);
-	fprintf(f, "growth >= %s, >= %u samples\n", fmt_ns(o->min_change_ns, floor, sizeof(floor)), o->min_samples);
+	fprintf(f, "growth >= %s, >= %u samples (p99: %d)\n", fmt_ns(o->min_change_ns, floor, sizeof(floor)),
+		o->min_samples, o->min_samples > OT_DIFF_P99_SAMPLES ? (int)o->min_samples : OT_DIFF_P99_SAMPLES);
 }
 
 void ot_diff_print(FILE *f, const struct ot_diff *d, const struct ot_diff_opts *o, const struct ot_diff_side *base,
@@ -490,8 +499,9 @@ static void json_latency(FILE *f, const struct ot_diff_latency *l)
 		l->base_p99 / 1e9);
 	fprintf(f, ",\"candidate\":{\"count\":%" PRIu64 ",\"p50_s\":%.9f,\"p99_s\":%.9f}", l->cand_n, l->cand_p50 / 1e9,
 		l->cand_p99 / 1e9);
-	fprintf(f, ",\"enough_samples\":%s,\"p50_regressed\":%s,\"p99_regressed\":%s}", l->enough ? "true" : "false",
-		l->p50_regressed ? "true" : "false", l->p99_regressed ? "true" : "false");
+	fprintf(f, ",\"enough_samples\":%s,\"enough_samples_p99\":%s,\"p50_regressed\":%s,\"p99_regressed\":%s}",
+		l->enough ? "true" : "false", l->enough_p99 ? "true" : "false", l->p50_regressed ? "true" : "false",
+		l->p99_regressed ? "true" : "false");
 }
 
 static void json_side(FILE *f, const char *key, const struct ot_diff_side *s)

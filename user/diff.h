@@ -48,6 +48,12 @@ struct ot_diff_opts {
 
 void ot_diff_opts_default(struct ot_diff_opts *o);
 
+/*
+ * A nearest-rank p99 of fewer than 100 samples is the maximum: one outlier.
+ * Below this many calls on either side, p99 is shown but not gated.
+ */
+#define OT_DIFF_P99_SAMPLES 100
+
 /* An episode shape of one subject and how often each run did it. */
 struct ot_diff_shape {
 	const char *shape;
@@ -60,7 +66,8 @@ struct ot_diff_latency {
 	const char *name;		/* driver */
 	uint64_t base_n, cand_n;
 	uint64_t base_p50, cand_p50, base_p99, cand_p99;	/* ns */
-	bool enough;			/* both sides have min_samples */
+	bool enough;			/* both sides have min_samples: p50 compared */
+	bool enough_p99;		/* both have OT_DIFF_P99_SAMPLES too: p99 compared */
 	bool p50_regressed, p99_regressed;
 };
 

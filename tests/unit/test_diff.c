@@ -306,7 +306,9 @@ static void test_slower_probe_fails_as_latency(void)
 
 		CHECK_STR(f->subject, "e1000");
 		CHECK_STR(f->what, "probe_ok");
-		CHECK(l->p50_regressed && l->p99_regressed);
+		CHECK(l->p50_regressed);
+		/* 6 samples: their "p99" is the maximum, one outlier; never gated */
+		CHECK(!l->enough_p99 && !l->p99_regressed);
 		CHECK(l->cand_p50 > 2.5 * l->base_p50);
 	}
 	struct ot_diff_side s = { .label = "base.otr", .kernel = "6.1.0", .events = 1 };
@@ -381,12 +383,30 @@ static void test_fail_on_selects_what_gates(void)
 	ot_diff_opts_default(&opts);
 }
 
+/* With 100 samples a side, p99 is a real percentile and gated on its own. */
+static void test_p99_gated_with_enough_samples(void)
+{
+	struct ot_diff d;
+
+	opts.max_p50_regress = -1;	/* p50 not gated: only p99 can fail */
+	/* two e1000 devices a cycle: 50 cycles are 100 e1000 probes */
+	d = compare((struct knobs){ .iterations = 50 }, (struct knobs){ .iterations = 50, .probe_scale = 3 });
+	CHECK(d.fail && d.gated[OT_DIFF_LATENCY] == 1);
+	const struct ot_diff_finding *f = first_of(&d, OT_DIFF_LATENCY);
+
+	CHECK(f && d.latency[f->latency].enough_p99 && d.latency[f->latency].p99_regressed);
+	ot_diff_free(&d);
+	d = compare((struct knobs){ .iterations = 49 }, (struct knobs){ .iterations = 49, .probe_scale = 3 });
+	CHECK(!d.fail);
+	ot_diff_free(&d);
+	ot_diff_opts_default(&opts);
+}
+
 static void test_thresholds(void)
 {
 	struct ot_diff d;
 
 	opts.max_p50_regress = 2.5;	/* 3x is +200%: passes a +250% gate */
-	opts.max_p99_regress = -1;
 	d = compare((struct knobs){ 0 }, (struct knobs){ .probe_scale = 3 });
 	CHECK(!d.fail);
 	ot_diff_free(&d);
@@ -428,6 +448,7 @@ int main(void)
 	test_too_few_samples_is_inconclusive_not_failure();
 	test_new_anomaly_fails_and_gone_one_passes();
 	test_fail_on_selects_what_gates();
+	test_p99_gated_with_enough_samples();
 	test_thresholds();
 	test_parse_fail_on();
 	free_last_pair();
