@@ -24,6 +24,7 @@
 #include "ksyms.h"
 #include "live_stacks.h"
 #include "owner_tokens.h"
+#include "perfetto.h"
 #include "pipeline.h"
 #include "preflight.h"
 #include "recording.h"
@@ -45,6 +46,7 @@ struct live {
 	struct ot_pipeline pipe;
 	struct ot_ksyms *ksyms;		/* until handed to live_stacks */
 	struct ot_live_stacks *live_stacks;
+	struct ot_perfetto *perfetto;	/* --perfetto, else NULL */
 	bool intervals_done;	/* -i SECONDS COUNT ran out: nothing left to print */
 	int intervals;		/* intervals printed */
 };
@@ -281,6 +283,8 @@ int ot_run_live(const struct ot_cli *cli)
 	out = ot_cli_open_output(cli);
 	if (!out)
 		goto out;
+	if (cli->perfetto_path && !(lv.perfetto = ot_perfetto_attach(&lv.pipe, cli->perfetto_path)))
+		goto out;
 	start = ot_now_ns();
 	if (cli->write_path) {
 		ot_rec_header_init(&header, lv.tracer.mode, start);
@@ -377,6 +381,7 @@ detach:
 	ot_stacks_free(lv.pipe.stacks);
 	ot_hist_table_free(lv.pipe.hists);
 out:
+	ot_perfetto_free(lv.perfetto);
 	if (out && out != stdout)
 		fclose(out);
 	ot_tracer_stop(&lv.tracer);

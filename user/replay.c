@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "hist.h"
 #include "owner_tokens.h"
+#include "perfetto.h"
 #include "pipeline.h"
 #include "recording.h"
 #include "stacks.h"
@@ -20,6 +21,7 @@ int ot_run_replay(const struct ot_cli *cli)
 	static struct ot_rec_item item;
 	struct ot_filter filter = cli->filter;
 	struct ot_rec_reader reader;
+	struct ot_perfetto *perfetto = NULL;
 	char err[512];
 	FILE *out;
 	int rc, ret, ret_sinks = 0;
@@ -51,6 +53,10 @@ int ot_run_replay(const struct ot_cli *cli)
 	};
 	if (!pipe.stacks || !pipe.out.tokens || ot_pipeline_init(&pipe)) {
 		fprintf(stderr, "ownertrace: out of memory\n");
+		ot_rec_reader_close(&reader);
+		return OT_EXIT_CANNOT_RUN;
+	}
+	if (cli->perfetto_path && !(perfetto = ot_perfetto_attach(&pipe, cli->perfetto_path))) {
 		ot_rec_reader_close(&reader);
 		return OT_EXIT_CANNOT_RUN;
 	}
@@ -91,6 +97,7 @@ int ot_run_replay(const struct ot_cli *cli)
 	}
 	if (ret_sinks)
 		ret = ret_sinks;
+	ot_perfetto_free(perfetto);
 	ot_pipeline_fini(&pipe);
 	ot_owner_tokens_free(pipe.out.tokens);
 	ot_stacks_free(pipe.stacks);
