@@ -35,6 +35,13 @@ void ot_json_begin(struct ot_json *j, FILE *out)
 	fputc('{', out);
 }
 
+void ot_json_begin_record(struct ot_json *j, FILE *out, const char *type)
+{
+	ot_json_begin(j, out);
+	ot_json_str(j, "type", type);
+	ot_json_uint(j, "schema", OT_JSONL_SCHEMA_VERSION);
+}
+
 void ot_json_end(struct ot_json *j)
 {
 	fputs("}\n", j->out);

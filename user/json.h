@@ -9,12 +9,21 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/*
+ * Version of the JSON Lines schema, docs/schema/ownertrace-jsonl.schema.json:
+ * every record ownertrace prints carries it as "schema". Bump it (and the
+ * schema file) whenever a record gains, loses or changes a member.
+ */
+#define OT_JSONL_SCHEMA_VERSION 1
+
 struct ot_json {
 	FILE *out;
 	bool first;		/* no comma before the next member */
 };
 
 void ot_json_begin(struct ot_json *j, FILE *out);
+/* A top-level JSON Lines record: {"type":TYPE,"schema":OT_JSONL_SCHEMA_VERSION ... */
+void ot_json_begin_record(struct ot_json *j, FILE *out, const char *type);
 void ot_json_end(struct ot_json *j);	/* closes the object and the line */
 void ot_json_close(struct ot_json *j);	/* closes the object, not the line */
 /* "key":{ ... as inner, closed with ot_json_close(inner). */

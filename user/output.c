@@ -130,8 +130,7 @@ static void print_json(struct ot_output *o, const struct ot_event *ev, const cha
 	struct ot_json j;
 	const char *func = o->bindings ? ot_point_function(o->bindings, ev->point) : "";
 
-	ot_json_begin(&j, o->out);
-	ot_json_str(&j, "type", "event");
+	ot_json_begin_record(&j, o->out, "event");
 	ot_json_uint(&j, "ts_ns", ev->ts_ns);
 	ot_json_double(&j, "time", rel_seconds(o, ev->ts_ns));
 	ot_json_str(&j, "event", ot_event_name(ev->point, ev->phase));
@@ -194,8 +193,7 @@ void ot_output_anomaly(struct ot_output *o, const struct ot_anomaly *an, const c
 	if (o->json) {
 		struct ot_json j;
 
-		ot_json_begin(&j, o->out);
-		ot_json_str(&j, "type", "anomaly");
+		ot_json_begin_record(&j, o->out, "anomaly");
 		ot_json_str(&j, "kind", ot_anomaly_kind_name(an->kind));
 		ot_json_uint(&j, "ts_ns", an->ts_ns);
 		ot_json_double(&j, "time", rel_seconds(o, an->ts_ns));
@@ -325,8 +323,7 @@ void ot_output_summary(struct ot_output *o, FILE *human, const struct ot_stats *
 	if (o->json) {
 		struct ot_json j;
 
-		ot_json_begin(&j, o->out);
-		ot_json_str(&j, "type", "summary");
+		ot_json_begin_record(&j, o->out, "summary");
 		ot_json_str(&j, "mode", s->mode);
 		ot_json_double(&j, "duration_s", s->duration_s);
 		ot_json_uint(&j, "events_total", total);
