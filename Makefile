@@ -115,7 +115,8 @@ check-all: all helpers $(UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_replay
 	$(Q)$(PYTHON) -m pytest -v tests
 
 check-unit: all $(UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_replay
-	$(Q)$(PYTHON) -m pytest -v tests/test_unit.py tests/test_host.py tests/test_replay.py
+	$(Q)$(PYTHON) -m pytest -v tests/test_unit.py tests/test_host.py tests/test_replay.py \
+		tests/test_perfetto.py tests/test_jsonl_schema.py
 
 check-vm: all helpers
 	$(Q)$(PYTHON) -m pytest -v tests/vm

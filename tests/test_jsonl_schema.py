@@ -72,3 +72,14 @@ def test_schema_rejects_what_it_does_not_describe():
         except AssertionError:
             continue
         raise AssertionError(f"schema accepted {bad}")
+
+
+def test_docs_name_the_current_version():
+    """ownertrace(8) and README.md say which version is current."""
+    version = jsonl_schema.c_schema_version()
+    man = (REPO / "docs" / "ownertrace.8").read_text()
+    assert f"currently {version}." in man
+    readme = (REPO / "README.md").read_text()
+    assert f"currently\n**{version}**" in readme or f"currently **{version}**" in readme
+    assert r"docs/schema/ownertrace\-jsonl.schema.json" in man
+    assert "docs/schema/ownertrace-jsonl.schema.json" in readme
