@@ -31,7 +31,7 @@ endif
 # Userspace split: ANALYSIS_OBJS have no libbpf dependency and are linked
 # into the unit tests as well.
 ANALYSIS_SRCS := user/profile.c user/diff.c user/live_stacks.c user/analysis.c user/pipeline.c user/recording.c user/stacks.c user/points.c user/owner_tokens.c user/errnames.c user/ksyms.c \
-                 user/output.c user/json.c user/filter.c user/hist.c
+                 user/output.c user/json.c user/filter.c user/hist.c user/perfetto.c
 TRACER_SRCS   := user/attach.c user/preflight.c user/live.c user/replay.c user/diff_cmd.c user/main.c
 ANALYSIS_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(ANALYSIS_SRCS))
 TRACER_OBJS   := $(patsubst user/%.c,$(OUTPUT)/%.o,$(TRACER_SRCS))
@@ -115,7 +115,8 @@ check-all: all helpers $(UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_replay
 	$(Q)$(PYTHON) -m pytest -v tests
 
 check-unit: all $(UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_replay
-	$(Q)$(PYTHON) -m pytest -v tests/test_unit.py tests/test_host.py tests/test_replay.py
+	$(Q)$(PYTHON) -m pytest -v tests/test_unit.py tests/test_host.py tests/test_replay.py \
+		tests/test_perfetto.py tests/test_jsonl_schema.py tests/test_diff_cli.py
 
 check-vm: all helpers
 	$(Q)$(PYTHON) -m pytest -v tests/vm

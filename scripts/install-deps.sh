@@ -10,8 +10,8 @@ PACKAGES=(
   libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev
   # VM testbed: emulator, guest userland, initramfs packing, .deb unpacking
   valgrind groff-base qemu-system-x86 busybox-static cpio xz-utils zstd kmod dpkg-dev
-  # VM test runner (tests/vm/test_vm_boot.py)
-  python3-pytest
+  # test runner (tests/vm/test_vm_boot.py); the JSON Lines schema check (tests/jsonl_schema.py)
+  python3-pytest python3-jsonschema
   # test module kbuild host tools
   bc flex bison libssl-dev
 )

@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 
+import jsonl_schema
 from conftest import REPO
 
 GOLDEN = REPO / "tests" / "data" / "vfio-6.1.otr"
@@ -65,6 +66,7 @@ def test_json_is_one_object(ownertrace, tmp_path):
     lines = out.read_text().splitlines()
     assert len(lines) == 1
     report = json.loads(lines[0])
+    jsonl_schema.check_records([report], "diff --json")
     assert report["type"] == "diff" and report["verdict"] == "pass" and report["failed_by"] == {}
     assert report["gate"] == {"fail_on": ["new-anomaly", "sequence-change", "latency", "count-change"],
                               "max_p50_regress": 0.2, "min_change_s": 0.0, "min_samples": 1}

@@ -35,6 +35,7 @@ struct ot_cli {
 	double duration_s;
 	const char *btf_path;
 	const char *output_path;
+	const char *perfetto_path;	/* --perfetto: timeline for ui.perfetto.dev */
 	const char *write_path;		/* recording to write (record FILE, or -w) */
 	const char *replay_path;
 	char **run_argv;		/* run: the command after -- */

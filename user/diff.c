@@ -518,7 +518,8 @@ void ot_diff_print_json(FILE *f, const struct ot_diff *d, const struct ot_diff_o
 {
 	const char *sep = "";
 
-	fprintf(f, "{\"type\":\"diff\",\"verdict\":\"%s\",\"failed_by\":{", d->fail ? "fail" : "pass");
+	fprintf(f, "{\"type\":\"diff\",\"schema\":%d,\"verdict\":\"%s\",\"failed_by\":{", OT_JSONL_SCHEMA_VERSION,
+		d->fail ? "fail" : "pass");
 	for (int c = 0; c < OT_DIFF_CATEGORY_COUNT; c++)
 		if (d->gated[c]) {
 			fprintf(f, "%s\"%s\":%d", sep, category_names[c], d->gated[c]);

@@ -518,8 +518,7 @@ void ot_hist_table_print_json(FILE *f, struct ot_hist_table *t, const char *key_
 
 		if (!e->hist.n)
 			continue;
-		ot_json_begin(&j, f);
-		ot_json_str(&j, "type", "histogram");
+		ot_json_begin_record(&j, f, "histogram");
 		ot_json_str(&j, "kind", t->kind_names[e->kind]);
 		ot_json_str(&j, "by", key_label);
 		ot_json_str(&j, "key", e->key);

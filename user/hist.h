@@ -125,7 +125,7 @@ const char *ot_hist_table_kind_name(const struct ot_hist_table *t, int kind);
 void ot_hist_table_print(FILE *f, struct ot_hist_table *t, const char *key_label, enum ot_hist_unit unit);
 /*
  * One JSON line per non-empty histogram:
- *	{"type":"histogram","kind":"probe_ok","by":"driver","key":"e1000","unit":...}\n
+ *	{"type":"histogram","schema":1,"kind":"probe_ok","by":"driver","key":"e1000","unit":...}\n
  * with the ot_hist_print_json() members after "key".
  */
 void ot_hist_table_print_json(FILE *f, struct ot_hist_table *t, const char *key_label, enum ot_hist_unit unit);

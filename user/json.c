@@ -35,9 +35,21 @@ void ot_json_begin(struct ot_json *j, FILE *out)
 	fputc('{', out);
 }
 
+void ot_json_begin_record(struct ot_json *j, FILE *out, const char *type)
+{
+	ot_json_begin(j, out);
+	ot_json_str(j, "type", type);
+	ot_json_uint(j, "schema", OT_JSONL_SCHEMA_VERSION);
+}
+
 void ot_json_end(struct ot_json *j)
 {
 	fputs("}\n", j->out);
+}
+
+void ot_json_close(struct ot_json *j)
+{
+	fputc('}', j->out);
 }
 
 static void key(struct ot_json *j, const char *k)
@@ -47,6 +59,12 @@ static void key(struct ot_json *j, const char *k)
 	j->first = false;
 	ot_json_write_string(j->out, k, SIZE_MAX);
 	fputc(':', j->out);
+}
+
+void ot_json_begin_object(struct ot_json *outer, const char *k, struct ot_json *inner)
+{
+	key(outer, k);
+	ot_json_begin(inner, outer->out);
 }
 
 void ot_json_strn(struct ot_json *j, const char *k, const char *val, size_t maxlen)
@@ -91,6 +109,24 @@ void ot_json_null(struct ot_json *j, const char *k)
 {
 	key(j, k);
 	fputs("null", j->out);
+}
+
+void ot_json_ns_as_us(struct ot_json *j, const char *k, uint64_t ns)
+{
+	key(j, k);
+	fprintf(j->out, "%" PRIu64 ".%03u", ns / 1000, (unsigned int)(ns % 1000));
+}
+
+void ot_json_str_array(struct ot_json *j, const char *k, const char *const *items, int n, size_t maxlen)
+{
+	key(j, k);
+	fputc('[', j->out);
+	for (int i = 0; i < n; i++) {
+		if (i)
+			fputc(',', j->out);
+		ot_json_write_string(j->out, items[i], maxlen);
+	}
+	fputc(']', j->out);
 }
 
 void ot_json_raw(struct ot_json *j, const char *k, const char *json)

@@ -25,6 +25,7 @@
 #include "ksyms.h"
 #include "live_stacks.h"
 #include "owner_tokens.h"
+#include "perfetto.h"
 #include "pipeline.h"
 #include "preflight.h"
 #include "profile.h"
@@ -50,6 +51,7 @@ struct live {
 	struct ot_profile *baseline, *profile;	/* --baseline: the gate's two sides */
 	struct ot_diff_side baseline_side;
 	char baseline_kernel[65];
+	struct ot_perfetto *perfetto;	/* --perfetto, else NULL */
 	bool intervals_done;	/* -i SECONDS COUNT ran out: nothing left to print */
 	int intervals;		/* intervals printed */
 };
@@ -312,6 +314,8 @@ int ot_run_live(const struct ot_cli *cli)
 	out = ot_cli_open_output(cli);
 	if (!out)
 		goto out;
+	if (cli->perfetto_path && !(lv.perfetto = ot_perfetto_attach(&lv.pipe, cli->perfetto_path)))
+		goto out;
 	start = ot_now_ns();
 	if (cli->write_path) {
 		ot_rec_header_init(&header, lv.tracer.mode, start);
@@ -421,6 +425,7 @@ detach:
 	ot_stacks_free(lv.pipe.stacks);
 	ot_hist_table_free(lv.pipe.hists);
 out:
+	ot_perfetto_free(lv.perfetto);
 	if (out && out != stdout)
 		fclose(out);
 	ot_profile_free(lv.profile);

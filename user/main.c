@@ -65,6 +65,11 @@ static const char doc[] =
 	"  ownertrace -d 0000:01:00.0 -s        one device, with kernel stacks\n"
 	"  ownertrace --json -t 30 -w t.otr     JSON Lines for 30 s, recorded too\n"
 	"  ownertrace replay --json t.otr       the same JSON again, offline\n"
+	"  ownertrace --json | jq -c 'select(.type == \"anomaly\")'\n"
+	"                                       anomalies only (schema: ownertrace(8))\n"
+	"  ownertrace --perfetto t.json -t 30   a timeline to open in ui.perfetto.dev\n"
+	"  ownertrace replay --perfetto t.json t.otr\n"
+	"                                       the timeline of a recording\n"
 	"  ownertrace run -- ./bind-test.sh     CI: exit 3 if ownership went wrong\n"
 	"  ownertrace --dry-run                 what can be attached here, then exit\n"
 	"  ownertrace diff good.otr new.otr     CI gate: exit 3 if new.otr regressed\n"
@@ -89,12 +94,15 @@ enum {
 	OPT_MAX_P99,
 	OPT_MIN_SAMPLES,
 	OPT_MIN_CHANGE,
+	OPT_PERFETTO,
 };
 
 static const struct argp_option options[] = {
 	{ "json", 'j', NULL, 0, "JSON Lines: one object per event and anomaly, then a summary object", 0 },
 	{ "output", 'o', "FILE", 0, "Write events, anomalies and the JSON summary to FILE instead of stdout", 0 },
 	{ "write", 'w', "FILE", 0, "Also record the run into FILE (trace, run)", 0 },
+	{ "perfetto", OPT_PERFETTO, "FILE", 0, "Also write a timeline for ui.perfetto.dev / chrome://tracing to FILE "
+	  "(trace-event JSON; replaced at the end of the run)", 0 },
 	{ "device", 'd', "NAME", 0, "Only this device (e.g. 0000:01:00.0); repeatable", 0 },
 	{ "driver", 'D', "NAME", 0, "Only this driver (e.g. vfio-pci); repeatable", 0 },
 	{ "group", 'g', "ID", 0, "Only this IOMMU group; repeatable", 0 },
@@ -212,6 +220,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'w':
 		env.write_path = arg;
+		break;
+	case OPT_PERFETTO:
+		env.perfetto_path = arg;
 		break;
 	case OPT_DRY_RUN:
 		env.dry_run = true;
@@ -375,6 +386,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "run stops when the command exits; --duration does not apply");
 		if (env.command == OT_CMD_REPLAY && env.interval_s > 0)
 			argp_error(state, "--interval does not apply to replay");
+		if (env.perfetto_path && (env.dry_run || env.hist_only))
+			argp_error(state, "--perfetto draws events; --dry-run and --hist-only have none");
 
 		break;
 	default:

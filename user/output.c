@@ -124,25 +124,13 @@ static void json_owner(struct ot_output *o, struct ot_json *j, const char *key, 
 		ot_json_str(j, key, ot_owner_format(o->tokens, owner, o->raw_pointers, buf, sizeof(buf)));
 }
 
-static void json_frames(FILE *f, const char *key, const char *const *frames, int n)
-{
-	fprintf(f, ",\"%s\":[", key);
-	for (int i = 0; i < n; i++) {
-		if (i)
-			fputc(',', f);
-		ot_json_write_string(f, frames[i], OT_FRAME_LEN);
-	}
-	fputc(']', f);
-}
-
 static void print_json(struct ot_output *o, const struct ot_event *ev, const char *const *frames, int nframes,
 		       const char *note)
 {
 	struct ot_json j;
 	const char *func = o->bindings ? ot_point_function(o->bindings, ev->point) : "";
 
-	ot_json_begin(&j, o->out);
-	ot_json_str(&j, "type", "event");
+	ot_json_begin_record(&j, o->out, "event");
 	ot_json_uint(&j, "ts_ns", ev->ts_ns);
 	ot_json_double(&j, "time", rel_seconds(o, ev->ts_ns));
 	ot_json_str(&j, "event", ot_event_name(ev->point, ev->phase));
@@ -181,7 +169,7 @@ static void print_json(struct ot_output *o, const struct ot_event *ev, const cha
 	ot_json_bool(&j, "concurrent", ev->flags & OT_EVF_CONCURRENT);
 	ot_json_str(&j, "note", note);
 	if (o->stacks)
-		json_frames(o->out, "stack", frames, nframes);
+		ot_json_str_array(&j, "stack", frames, nframes, OT_FRAME_LEN);
 	ot_json_end(&j);
 }
 
@@ -205,8 +193,7 @@ void ot_output_anomaly(struct ot_output *o, const struct ot_anomaly *an, const c
 	if (o->json) {
 		struct ot_json j;
 
-		ot_json_begin(&j, o->out);
-		ot_json_str(&j, "type", "anomaly");
+		ot_json_begin_record(&j, o->out, "anomaly");
 		ot_json_str(&j, "kind", ot_anomaly_kind_name(an->kind));
 		ot_json_uint(&j, "ts_ns", an->ts_ns);
 		ot_json_double(&j, "time", rel_seconds(o, an->ts_ns));
@@ -236,12 +223,12 @@ void ot_output_anomaly(struct ot_output *o, const struct ot_anomaly *an, const c
 			ot_json_int(&j, "stack_id", an->stack_id);
 		else
 			ot_json_null(&j, "stack_id");
-		json_frames(o->out, "stack", frames, nframes);
+		ot_json_str_array(&j, "stack", frames, nframes, OT_FRAME_LEN);
 		if (an->pair_stack_id >= 0)
 			ot_json_int(&j, "pair_stack_id", an->pair_stack_id);
 		else
 			ot_json_null(&j, "pair_stack_id");
-		json_frames(o->out, "pair_stack", pair_frames, npair);
+		ot_json_str_array(&j, "pair_stack", pair_frames, npair, OT_FRAME_LEN);
 		ot_json_end(&j);
 		return;
 	}
@@ -336,8 +323,7 @@ void ot_output_summary(struct ot_output *o, FILE *human, const struct ot_stats *
 	if (o->json) {
 		struct ot_json j;
 
-		ot_json_begin(&j, o->out);
-		ot_json_str(&j, "type", "summary");
+		ot_json_begin_record(&j, o->out, "summary");
 		ot_json_str(&j, "mode", s->mode);
 		ot_json_double(&j, "duration_s", s->duration_s);
 		ot_json_uint(&j, "events_total", total);
@@ -382,8 +368,8 @@ void ot_output_summary(struct ot_output *o, FILE *human, const struct ot_stats *
 			ot_json_strn(&c, "comm", claims[i].comm[0] ? claims[i].comm : NULL, OT_COMM_LEN);
 			ot_json_strn(&c, "in_probe_of", claims[i].device[0] ? claims[i].device : NULL, OT_DEV_NAME_LEN);
 			ot_json_strn(&c, "driver", claims[i].driver[0] ? claims[i].driver : NULL, OT_DRV_NAME_LEN);
-			json_frames(o->out, "stack", frames, nf);
-			fputc('}', o->out);
+			ot_json_str_array(&c, "stack", frames, nf, OT_FRAME_LEN);
+			ot_json_close(&c);
 		}
 		fputs("],\"outstanding_uses\":[", o->out);
 		for (int i = 0; i < nuses; i++) {

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 #include "hist.h"
+#include "json.h"
 #include "owner_tokens.h"
 #include "pipeline.h"
 
@@ -241,8 +242,14 @@ void ot_pipeline_print_hists(struct ot_pipeline *p, enum ot_hist_unit unit, int 
 	for (int i = 0; i < ot_hist_table_count(p->hists) && !any; i++)
 		any = ot_hist_count(ot_hist_table_get(p->hists, i, NULL, NULL)) > 0;
 	if (p->out.json) {
-		if (interval)
-			fprintf(out, "{\"type\":\"interval\",\"n\":%d,\"time\":%.6f}\n", interval, at_s);
+		if (interval) {
+			struct ot_json j;
+
+			ot_json_begin_record(&j, out, "interval");
+			ot_json_int(&j, "n", interval);
+			ot_json_double(&j, "time", at_s);
+			ot_json_end(&j);
+		}
 		ot_hist_table_print_json(out, p->hists, ot_hist_by_name(p->hist_by), unit);
 	} else {
 		if (interval)

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "hist.h"
 #include "owner_tokens.h"
+#include "perfetto.h"
 #include "pipeline.h"
 #include "recording.h"
 #include "stacks.h"
@@ -19,6 +20,7 @@ int ot_run_replay(const struct ot_cli *cli)
 	static struct ot_bindings bindings;
 	struct ot_filter filter = cli->filter;
 	struct ot_rec_reader reader;
+	struct ot_perfetto *perfetto = NULL;
 	char err[512];
 	FILE *out;
 	int rc, ret, ret_sinks = 0;
@@ -53,6 +55,10 @@ int ot_run_replay(const struct ot_cli *cli)
 		ot_rec_reader_close(&reader);
 		return OT_EXIT_CANNOT_RUN;
 	}
+	if (cli->perfetto_path && !(perfetto = ot_perfetto_attach(&pipe, cli->perfetto_path))) {
+		ot_rec_reader_close(&reader);
+		return OT_EXIT_CANNOT_RUN;
+	}
 	rc = ot_pipeline_feed_recording(&pipe, &reader, &bindings, err, sizeof(err));
 	pipe.stats.mode = ot_mode_name(reader.header.attach_mode);
 	memcpy(pipe.stats.bpf, reader.end.bpf, sizeof(pipe.stats.bpf));
@@ -72,6 +78,7 @@ int ot_run_replay(const struct ot_cli *cli)
 	}
 	if (ret_sinks)
 		ret = ret_sinks;
+	ot_perfetto_free(perfetto);
 	ot_pipeline_fini(&pipe);
 	ot_owner_tokens_free(pipe.out.tokens);
 	ot_stacks_free(pipe.stacks);

@@ -10,7 +10,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO / "tests"))
 import harness  # noqa: E402
+import jsonl_schema  # noqa: E402
 
 KERNELS = [k for k in re.split(r"[\s,]+", os.environ.get("OT_KERNELS", "6.1 6.12 7.2")) if k]
 SCENARIOS = REPO / "tests" / "scenarios"
@@ -46,7 +48,11 @@ def text(res, name):
 
 
 def jsonl(s):
-    return [json.loads(line) for line in s.splitlines()]  # every line must parse
+    """Records of ownertrace --json output: every line must parse and match
+    docs/schema/ownertrace-jsonl.schema.json."""
+    records = [json.loads(line) for line in s.splitlines()]
+    jsonl_schema.check_records(records)
+    return records
 
 
 def facts(res):
