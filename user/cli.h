@@ -21,7 +21,7 @@ enum {
 	OT_EXIT_CMD_FAILED = 4,
 };
 
-enum ot_command { OT_CMD_TRACE, OT_CMD_RECORD, OT_CMD_REPLAY, OT_CMD_RUN };
+enum ot_command { OT_CMD_TRACE, OT_CMD_RECORD, OT_CMD_REPLAY, OT_CMD_RUN, OT_CMD_DAEMON };
 
 struct ot_cli {
 	enum ot_command command;
@@ -46,6 +46,8 @@ struct ot_cli {
 	enum ot_hist_unit unit;
 	double interval_s;		/* -i: print and reset the histograms every interval */
 	unsigned long interval_count;	/* stop after this many intervals, 0 = no limit */
+	const char *prometheus_path;	/* --prometheus FILE: node_exporter textfile metrics */
+	double metrics_interval_s;	/* rewrite it this often (0: the default) */
 };
 
 /* -o FILE, or stdout; NULL (and said why) when FILE cannot be written. */

@@ -10,6 +10,7 @@
 #include "hist.h"
 #include "owner_tokens.h"
 #include "pipeline.h"
+#include "prometheus.h"
 #include "recording.h"
 #include "stacks.h"
 
@@ -20,6 +21,7 @@ int ot_run_replay(const struct ot_cli *cli)
 	static struct ot_rec_item item;
 	struct ot_filter filter = cli->filter;
 	struct ot_rec_reader reader;
+	struct ot_prom *prom = NULL;
 	char err[512];
 	FILE *out;
 	int rc, ret, ret_sinks = 0;
@@ -51,6 +53,11 @@ int ot_run_replay(const struct ot_cli *cli)
 	};
 	if (!pipe.stacks || !pipe.out.tokens || ot_pipeline_init(&pipe)) {
 		fprintf(stderr, "ownertrace: out of memory\n");
+		ot_rec_reader_close(&reader);
+		return OT_EXIT_CANNOT_RUN;
+	}
+	if (cli->prometheus_path &&
+	    !(prom = ot_prom_add_sink(&pipe, cli->prometheus_path, 0, cli->hist_by))) {
 		ot_rec_reader_close(&reader);
 		return OT_EXIT_CANNOT_RUN;
 	}
@@ -95,6 +102,7 @@ int ot_run_replay(const struct ot_cli *cli)
 	ot_owner_tokens_free(pipe.out.tokens);
 	ot_stacks_free(pipe.stacks);
 	ot_hist_table_free(pipe.hists);
+	ot_prom_free(prom);
 	ot_rec_reader_close(&reader);
 	if (out != stdout)
 		fclose(out);
