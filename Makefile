@@ -30,7 +30,7 @@ endif
 
 # Userspace split: ANALYSIS_OBJS have no libbpf dependency and are linked
 # into the unit tests as well.
-ANALYSIS_SRCS := user/profile.c user/diff.c user/live_stacks.c user/analysis.c user/pipeline.c user/recording.c user/stacks.c user/points.c user/owner_tokens.c user/errnames.c user/ksyms.c \
+ANALYSIS_SRCS := user/prometheus.c user/profile.c user/diff.c user/live_stacks.c user/analysis.c user/pipeline.c user/recording.c user/stacks.c user/points.c user/owner_tokens.c user/errnames.c user/ksyms.c \
                  user/output.c user/json.c user/filter.c user/hist.c user/perfetto.c
 TRACER_SRCS   := user/attach.c user/preflight.c user/live.c user/replay.c user/diff_cmd.c user/main.c
 ANALYSIS_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(ANALYSIS_SRCS))
@@ -69,12 +69,19 @@ $(OUTPUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(ANALYSIS_OBJS) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests/unit $< $(ANALYSIS_OBJS) -lbpf -o $@
 
-# make install [PREFIX=/usr/local] [DESTDIR=...]: the binary and ownertrace(8).
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the binary, ownertrace(8)
+# and the daemon's systemd unit (ExecStart pointing at PREFIX/sbin; metrics
+# into METRICS_DIR, node_exporter's textfile directory on Debian).
 PREFIX      ?= /usr/local
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+METRICS_DIR ?= /var/lib/prometheus/node-exporter
 install: $(OUTPUT)/ownertrace
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -D -m 0755 $(OUTPUT)/ownertrace $(DESTDIR)$(PREFIX)/sbin/ownertrace
 	$(Q)install -D -m 0644 docs/ownertrace.8 $(DESTDIR)$(PREFIX)/share/man/man8/ownertrace.8
+	$(Q)install -d $(DESTDIR)$(UNITDIR)
+	$(Q)sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@METRICS_DIR@|$(METRICS_DIR)|g' \
+		dist/ownertrace.service.in > $(DESTDIR)$(UNITDIR)/ownertrace.service
 
 # libFuzzer + ASan/UBSan build of the recording reader and the replay path.
 FUZZ_SECONDS ?= 60
@@ -116,7 +123,8 @@ check-all: all helpers $(UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_replay
 
 check-unit: all $(UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_replay
 	$(Q)$(PYTHON) -m pytest -v tests/test_unit.py tests/test_host.py tests/test_replay.py \
-		tests/test_perfetto.py tests/test_jsonl_schema.py tests/test_diff_cli.py
+		tests/test_perfetto.py tests/test_jsonl_schema.py tests/test_diff_cli.py \
+		tests/test_prometheus.py tests/test_daemon.py
 
 check-vm: all helpers
 	$(Q)$(PYTHON) -m pytest -v tests/vm

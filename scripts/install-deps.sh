@@ -12,6 +12,9 @@ PACKAGES=(
   valgrind groff-base qemu-system-x86 busybox-static cpio xz-utils zstd kmod dpkg-dev
   # test runner (tests/vm/test_vm_boot.py); the JSON Lines schema check (tests/jsonl_schema.py)
   python3-pytest python3-jsonschema
+  # --prometheus consumers (tests/test_prometheus.py): node_exporter, promtool;
+  # systemd-analyze checks the daemon's unit (tests/test_daemon.py)
+  prometheus-node-exporter prometheus systemd
   # test module kbuild host tools
   bc flex bison libssl-dev
 )

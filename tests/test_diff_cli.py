@@ -27,6 +27,8 @@ def run(cmd):
     (["diff", "-d", "0000:00:03.0", "a", "b"], "only --json, --output and the gate options apply"),
     (["replay", "--baseline", "a", "b"], "ownertrace diff BASELINE FILE"),
     (["trace", "--fail-on", "all"], "set the gate of diff or --baseline"),
+    (["diff", "--prometheus", "m.prom", "a", "b"], "only --json, --output and the gate options apply"),
+    (["daemon", "--baseline", "a.otr"], "--baseline (every duration kept"),
 ])
 def test_diff_usage_errors_exit_2(ownertrace, args, needle):
     p = run([ownertrace] + args)

@@ -48,6 +48,7 @@ struct claim {
 
 struct group {
 	int id;
+	uint64_t last_ns;		/* last event on it: for forgetting idle groups */
 	bool known;			/* baseline learned */
 	bool tentative;			/* baseline came from an overlapped snapshot */
 	uint32_t owner_cnt;
@@ -86,6 +87,8 @@ struct ot_analysis {
 	struct span *spans;
 	int nspans, capspans;
 	uint64_t counts[OT_AN_KIND_COUNT];
+	struct ot_analysis_limits limits;
+	uint64_t forgot_groups, forgot_uses, forgot_spans;
 };
 
 const char *ot_anomaly_kind_name(enum ot_anomaly_kind kind)
@@ -174,6 +177,34 @@ static bool same_name(const char *a, const char *b, size_t len)
 	return strncmp(a, b, len) == 0;
 }
 
+static bool group_idle(const struct group *g)
+{
+	return !g->claim.held && !g->nuses;
+}
+
+/* Order is kept: reports and the outstanding lists follow first sight. */
+static void forget_group(struct ot_analysis *a, int i)
+{
+	free(a->groups[i].uses);
+	memmove(&a->groups[i], &a->groups[i + 1], (size_t)(a->ngroups - i - 1) * sizeof(*a->groups));
+	a->ngroups--;
+	a->forgot_groups++;
+}
+
+/* At max_groups: make room by forgetting the stalest group, idle ones first. */
+static void make_room_for_group(struct ot_analysis *a)
+{
+	int victim = -1;
+
+	for (int pass = 0; pass < 2 && victim < 0; pass++)
+		for (int i = 0; i < a->ngroups; i++)
+			if ((pass || group_idle(&a->groups[i])) &&
+			    (victim < 0 || a->groups[i].last_ns < a->groups[victim].last_ns))
+				victim = i;
+	if (victim >= 0)
+		forget_group(a, victim);
+}
+
 static struct group *group_of(struct ot_analysis *a, int id)
 {
 	struct group *g;
@@ -181,6 +212,8 @@ static struct group *group_of(struct ot_analysis *a, int id)
 	for (int i = 0; i < a->ngroups; i++)
 		if (a->groups[i].id == id)
 			return &a->groups[i];
+	if (a->limits.max_groups && a->ngroups >= a->limits.max_groups)
+		make_room_for_group(a);
 	if (!grow((void **)&a->groups, &a->capgroups, a->ngroups + 1, sizeof(*a->groups)))
 		return NULL;
 	g = &a->groups[a->ngroups++];
@@ -198,10 +231,21 @@ static struct use *find_use(struct group *g, const char *device)
 	return NULL;
 }
 
-static void add_use(struct group *g, const struct ot_event *ev)
+static void drop_use(struct group *g, struct use *u);
+
+static void add_use(struct ot_analysis *a, struct group *g, const struct ot_event *ev)
 {
 	struct use *u;
 
+	if (a->limits.max_uses_per_group && g->nuses >= a->limits.max_uses_per_group) {
+		struct use *oldest = &g->uses[0];
+
+		for (int i = 1; i < g->nuses; i++)
+			if (g->uses[i].ts_ns < oldest->ts_ns)
+				oldest = &g->uses[i];
+		drop_use(g, oldest);
+		a->forgot_uses++;
+	}
 	if (!grow((void **)&g->uses, &g->capuses, g->nuses + 1, sizeof(*g->uses)))
 		return;
 	u = &g->uses[g->nuses++];
@@ -486,7 +530,7 @@ static void on_use(struct ot_analysis *a, struct group *g, const struct ot_event
 
 	if (ev->ret == 0) {
 		g->owner_cnt++;
-		add_use(g, ev);
+		add_use(a, g, ev);
 		return;
 	}
 	/* refused: correct kernel behaviour, unless a claim that should be gone blocks it */
@@ -558,10 +602,19 @@ static void on_release(struct ot_analysis *a, struct group *g, const struct ot_e
 	note_release(g, ev);
 }
 
+static void forget_span(struct ot_analysis *a, int i)
+{
+	memmove(&a->spans[i], &a->spans[i + 1], (size_t)(a->nspans - i - 1) * sizeof(*a->spans));
+	a->nspans--;
+	a->forgot_spans++;
+}
+
 static void on_probe_enter(struct ot_analysis *a, const struct ot_event *ev)
 {
 	struct span *s;
 
+	if (a->limits.max_spans && a->nspans >= a->limits.max_spans)
+		forget_span(a, 0);	/* spans are in start order: 0 is the oldest */
 	if (!grow((void **)&a->spans, &a->capspans, a->nspans + 1, sizeof(*a->spans)))
 		return;
 	s = &a->spans[a->nspans++];
@@ -618,6 +671,8 @@ static void on_remove_exit(struct ot_analysis *a, const struct ot_event *ev)
 	struct ot_anomaly an;
 	struct use *u;
 
+	if (g)
+		g->last_ns = ev->ts_ns;
 	u = g ? find_use(g, ev->device) : NULL;
 	if (u) {
 		anomaly_init(&an, OT_AN_REMOVE_KEPT_USE, ev);
@@ -697,6 +752,7 @@ void ot_analysis_event(struct ot_analysis *a, const struct ot_event *ev)
 	g = group_of(a, ev->group_id);
 	if (!g)
 		return;
+	g->last_ns = ev->ts_ns;
 	observe(a, g, ev);
 	switch (p) {
 	case OT_POINT_USE_DEFAULT_DOMAIN:
@@ -752,6 +808,48 @@ int ot_analysis_outstanding_uses(const struct ot_analysis *a, struct ot_outstand
 			out[n].since_ns = u->ts_ns;
 			n++;
 		}
+	return n;
+}
+
+void ot_analysis_set_limits(struct ot_analysis *a, const struct ot_analysis_limits *limits)
+{
+	a->limits = *limits;
+}
+
+void ot_analysis_expire(struct ot_analysis *a, uint64_t now_ns)
+{
+	uint64_t idle = a->limits.idle_ns;
+
+	if (!idle || now_ns < idle)
+		return;
+	for (int i = a->ngroups - 1; i >= 0; i--)
+		if (group_idle(&a->groups[i]) && a->groups[i].last_ns < now_ns - idle)
+			forget_group(a, i);
+	for (int i = a->nspans - 1; i >= 0; i--)
+		if (a->spans[i].ts_ns < now_ns - idle)
+			forget_span(a, i);
+}
+
+void ot_analysis_footprint(const struct ot_analysis *a, struct ot_analysis_footprint *out)
+{
+	*out = (struct ot_analysis_footprint){
+		.groups = a->ngroups, .spans = a->nspans, .forgot_groups = a->forgot_groups,
+		.forgot_uses = a->forgot_uses, .forgot_spans = a->forgot_spans,
+	};
+	for (int i = 0; i < a->ngroups; i++)
+		out->uses += a->groups[i].nuses;
+}
+
+int ot_analysis_groups(const struct ot_analysis *a, struct ot_group_state *out, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < a->ngroups && n < max; i++, n++)
+		out[n] = (struct ot_group_state){
+			.group = a->groups[i].id,
+			.claims = a->groups[i].claim.held ? a->groups[i].claim.depth : 0,
+			.uses = (unsigned int)a->groups[i].nuses,
+		};
 	return n;
 }
 

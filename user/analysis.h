@@ -98,6 +98,50 @@ int ot_analysis_outstanding_claims(const struct ot_analysis *a, struct ot_outsta
 int ot_analysis_outstanding_uses(const struct ot_analysis *a, struct ot_outstanding_use *out, int max);
 
 /*
+ * Bounded memory for long runs (the daemon). Without limits (the default)
+ * the shadow keeps every group it has seen for the whole run. With them:
+ *  - a group holding no claim and no default-domain use is forgotten after
+ *    idle_ns without an event; its next event re-learns it from the
+ *    kernel's before-values, so what is lost is only the divergence check
+ *    of that first event and the underflow pairing with its last release;
+ *  - a probe/remove still in flight after idle_ns is forgotten (its exit was
+ *    lost): a later dma_configure/cleanup of it is no longer attributed;
+ *  - past max_groups, the group touched longest ago is forgotten, idle ones
+ *    first, then ones holding state (their later leaks go unreported);
+ *  - past max_uses_per_group or max_spans, the oldest entry is forgotten.
+ * Time is event time (ts_ns), so replays and tests age the same way.
+ * 0 in a field: no limit of that kind.
+ */
+struct ot_analysis_limits {
+	uint64_t idle_ns;
+	int max_groups;
+	int max_uses_per_group;
+	int max_spans;
+};
+
+void ot_analysis_set_limits(struct ot_analysis *a, const struct ot_analysis_limits *limits);
+/* Apply idle_ns at event time now_ns (cheap enough to call every second). */
+void ot_analysis_expire(struct ot_analysis *a, uint64_t now_ns);
+
+/* What the shadow holds now, and what it has forgotten so far. */
+struct ot_analysis_footprint {
+	int groups, uses, spans;
+	uint64_t forgot_groups, forgot_uses, forgot_spans;
+};
+
+void ot_analysis_footprint(const struct ot_analysis *a, struct ot_analysis_footprint *out);
+
+/* One group of the shadow: its claim depth (0: not claimed) and default-domain uses seen taken. */
+struct ot_group_state {
+	int group;
+	unsigned int claims;
+	unsigned int uses;
+};
+
+/* Every group the shadow knows, in first-seen order; returns the number written (<= max). */
+int ot_analysis_groups(const struct ot_analysis *a, struct ot_group_state *out, int max);
+
+/*
  * Why the kernel refused a claim or a use, in words, for a failed
  * (ret < 0) ownership event; NULL if the event is not a refusal.
  */

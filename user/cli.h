@@ -22,7 +22,7 @@ enum {
 	OT_EXIT_CMD_FAILED = 4,
 };
 
-enum ot_command { OT_CMD_TRACE, OT_CMD_RECORD, OT_CMD_REPLAY, OT_CMD_RUN, OT_CMD_DIFF };
+enum ot_command { OT_CMD_TRACE, OT_CMD_RECORD, OT_CMD_REPLAY, OT_CMD_RUN, OT_CMD_DIFF, OT_CMD_DAEMON };
 
 struct ot_cli {
 	enum ot_command command;
@@ -51,6 +51,8 @@ struct ot_cli {
 	const char *baseline_path;	/* diff BASELINE, or a live run's --baseline */
 	const char *candidate_path;	/* diff CANDIDATE */
 	struct ot_diff_opts diff;
+	const char *prometheus_path;	/* --prometheus FILE: node_exporter textfile metrics */
+	double metrics_interval_s;	/* rewrite it this often (0: the default) */
 };
 
 /* -o FILE, or stdout; NULL (and said why) when FILE cannot be written. */

@@ -29,6 +29,7 @@
 #include "pipeline.h"
 #include "preflight.h"
 #include "profile.h"
+#include "prometheus.h"
 #include "recording.h"
 #include "stacks.h"
 
@@ -174,7 +175,7 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 	const struct ot_cli *cli = lv->cli;
 	struct ring_buffer *rb;
 	uint64_t last_check = start, reported_drops = 0;
-	uint64_t counters[OT_CNT_COUNT];
+	uint64_t *counters = lv->pipe.stats.bpf;	/* kept current for the --prometheus file */
 	bool child_signalled = false;
 	int err = 0;
 
@@ -226,6 +227,7 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 		}
 		if (now - last_check >= 1000000000ULL) {
 			last_check = now;
+			lv->pipe.stats.kretprobe_misses = ot_tracer_kretprobe_misses(&lv->tracer);
 			if (!ot_tracer_read_counters(&lv->tracer, counters) &&
 			    counters[OT_CNT_RINGBUF_DROPS] > reported_drops) {
 				reported_drops = counters[OT_CNT_RINGBUF_DROPS];
@@ -257,6 +259,7 @@ int ot_run_live(const struct ot_cli *cli)
 	struct ot_rec_writer writer;
 	struct ot_rec_header header;
 	struct btf *btf = NULL;
+	struct ot_prom *prom = NULL;
 	FILE *out = NULL;
 	char err[1024];
 	int ret = OT_EXIT_CANNOT_RUN, child_status = 0, rc;
@@ -333,7 +336,7 @@ int ot_run_live(const struct ot_cli *cli)
 	if (lv.live_stacks)
 		lv.ksyms = NULL;	/* owned by live_stacks now */
 	lv.pipe.filter = &filter;	/* a copy: matching learns groups */
-	lv.pipe.print_events = cli->command != OT_CMD_RECORD && !cli->hist_only;
+	lv.pipe.print_events = cli->command != OT_CMD_RECORD && cli->command != OT_CMD_DAEMON && !cli->hist_only;
 	lv.pipe.hist_by = cli->hist_by;
 	if (cli->hist) {
 		lv.pipe.hists = ot_hist_table_new(ot_hist_kind_names, OT_HIST_KIND_COUNT);
@@ -360,6 +363,16 @@ int ot_run_live(const struct ot_cli *cli)
 		}
 		sink = ot_profile_sink(lv.profile);
 		ot_pipeline_add_sink(&lv.pipe, &sink);
+	}
+	lv.pipe.live_stacks = lv.live_stacks;
+	lv.pipe.stats.kretprobe_misses = ot_tracer_kretprobe_misses(&lv.tracer);
+	if (cli->command == OT_CMD_DAEMON)
+		ot_pipeline_bound(&lv.pipe);
+	if (cli->prometheus_path) {
+		prom = ot_prom_add_sink(&lv.pipe, cli->prometheus_path, cli->metrics_interval_s, cli->hist_by);
+		/* a path that cannot be written fails now, not one interval into the run */
+		if (!prom || ot_prom_write(prom, &lv.pipe))
+			goto out;
 	}
 
 	signal(SIGINT, on_signal);
@@ -426,6 +439,7 @@ detach:
 	ot_hist_table_free(lv.pipe.hists);
 out:
 	ot_perfetto_free(lv.perfetto);
+	ot_prom_free(prom);
 	if (out && out != stdout)
 		fclose(out);
 	ot_profile_free(lv.profile);

@@ -21,6 +21,9 @@ struct ot_live_stacks {
 	struct slot *slots;
 	size_t cap, count;
 	int32_t next_id;
+	size_t limit;		/* most distinct stacks kept, 0 = no limit */
+	int32_t dropped_id;	/* the "stack dropped" stack, -1 until needed */
+	uint64_t dropped;	/* events whose new stack was not kept */
 };
 
 struct ot_live_stacks *ot_live_stacks_new(struct ot_stacks *cache, struct ot_ksyms *ksyms)
@@ -39,6 +42,7 @@ struct ot_live_stacks *ot_live_stacks_new(struct ot_stacks *cache, struct ot_ksy
 		ls->slots[i].id = -1;
 	ls->cache = cache;
 	ls->ksyms = ksyms;
+	ls->dropped_id = -1;
 	ls->ksyms_loaded_ns = ot_now_ns();
 	return ls;
 }
@@ -144,6 +148,36 @@ static int symbolize(struct ot_live_stacks *ls, int32_t id, const uint64_t *ips,
 	return ot_stacks_put(ls->cache, id, ptrs, nf);
 }
 
+/* One shared stack stands for every stack past the limit, so output says why it has none. */
+static int32_t stack_dropped(struct ot_live_stacks *ls)
+{
+	static const char frame[] = "(stack dropped: ownertrace keeps a limited number of distinct stacks)";
+	const char *frames[] = { frame };
+
+	ls->dropped++;
+	if (ls->dropped_id < 0) {
+		if (ot_stacks_put(ls->cache, ls->next_id, frames, 1))
+			return -1;
+		ls->dropped_id = ls->next_id++;
+	}
+	return ls->dropped_id;
+}
+
+void ot_live_stacks_set_limit(struct ot_live_stacks *ls, size_t max)
+{
+	ls->limit = max;
+}
+
+size_t ot_live_stacks_count(const struct ot_live_stacks *ls)
+{
+	return ls->count;
+}
+
+uint64_t ot_live_stacks_dropped(const struct ot_live_stacks *ls)
+{
+	return ls->dropped;
+}
+
 int32_t ot_live_stacks_intern(struct ot_live_stacks *ls, const uint64_t *ips, uint32_t n)
 {
 	uint64_t hash;
@@ -155,6 +189,8 @@ int32_t ot_live_stacks_intern(struct ot_live_stacks *ls, const uint64_t *ips, ui
 	s = find(ls->slots, ls->cap, hash, ips, n);
 	if (s->id >= 0)
 		return s->id;
+	if (ls->limit && ls->count >= ls->limit)
+		return stack_dropped(ls);
 	if ((ls->count + 1) * 2 > ls->cap) {
 		if (grow(ls))
 			return -1;

@@ -5,6 +5,7 @@
 #ifndef OT_LIVE_STACKS_H
 #define OT_LIVE_STACKS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct ot_stacks;
@@ -17,5 +18,14 @@ void ot_live_stacks_free(struct ot_live_stacks *ls);
 
 /* The id of this stack, interning it on first sight; -1 if n == 0 or out of memory. */
 int32_t ot_live_stacks_intern(struct ot_live_stacks *ls, const uint64_t *ips, uint32_t n);
+
+/*
+ * Keep at most max distinct stacks (0, the default: no limit). Past it, a
+ * new stack is not stored: its events get one shared stack whose single
+ * frame says the stack was dropped. Stacks already kept still resolve.
+ */
+void ot_live_stacks_set_limit(struct ot_live_stacks *ls, size_t max);
+size_t ot_live_stacks_count(const struct ot_live_stacks *ls);		/* distinct stacks kept */
+uint64_t ot_live_stacks_dropped(const struct ot_live_stacks *ls);	/* events given the dropped stack */
 
 #endif

@@ -9,6 +9,7 @@
  *   ownertrace record [OPTIONS] FILE    live, into a recording
  *   ownertrace replay [OPTIONS] FILE    analyse a recording
  *   ownertrace run [OPTIONS] -- CMD...  trace while CMD runs (CI gate)
+ *   ownertrace daemon [OPTIONS]         long-running: anomalies and metrics only
  */
 #include <argp.h>
 #include <errno.h>
@@ -43,7 +44,8 @@ static const char args_doc[] =
 	"record FILE\n"
 	"replay FILE\n"
 	"run -- CMD [ARG...]\n"
-	"diff BASELINE CANDIDATE";
+	"diff BASELINE CANDIDATE\n"
+	"daemon";
 static const char doc[] =
 	"Trace the IOMMU DMA-ownership lifecycle of every device (driver probe and remove, bus "
 	"dma_configure/dma_cleanup, default-domain uses, VFIO/iommufd claims of struct iommu_group) and "
@@ -54,6 +56,8 @@ static const char doc[] =
 	"  ownertrace replay FILE    analyse a recording: same output as the live run\n"
 	"  ownertrace run -- CMD     trace while CMD runs, then exit with a verdict\n"
 	"  ownertrace diff BASE CAND compare two recordings: did ownership or latency regress?\n"
+	"  ownertrace daemon         run as a service: print only anomalies, keep memory bounded, write "
+	"--prometheus metrics\n"
 	"\n"
 	"Tracing needs root and a kernel with BTF; fentry/fexit is used, kprobe/kretprobe the fallback.\n"
 	"\n"
@@ -75,6 +79,7 @@ static const char doc[] =
 	"  ownertrace diff good.otr new.otr     CI gate: exit 3 if new.otr regressed\n"
 	"  ownertrace run --baseline good.otr -w new.otr -- ./bind-test.sh\n"
 	"                                       the same gate on a live run\n"
+	"  ownertrace daemon --prometheus /var/lib/prometheus/node-exporter/ownertrace.prom\n"
 	"\n"
 	"OPTIONS:";
 
@@ -95,6 +100,8 @@ enum {
 	OPT_MIN_SAMPLES,
 	OPT_MIN_CHANGE,
 	OPT_PERFETTO,
+	OPT_PROMETHEUS,
+	OPT_METRICS_INTERVAL,
 };
 
 static const struct argp_option options[] = {
@@ -123,6 +130,10 @@ static const struct argp_option options[] = {
 	{ "msec", 'm', NULL, 0, "Same as --unit msec", 0 },
 	{ "interval", 'i', "SECONDS", 0, "Print and reset the histograms every SECONDS; an optional COUNT "
 	  "argument after it stops after COUNT intervals", 0 },
+	{ "prometheus", OPT_PROMETHEUS, "FILE", 0, "Keep FILE updated with metrics in the Prometheus text format "
+	  "(for node_exporter's textfile collector), rewritten atomically every --metrics-interval and at the end", 0 },
+	{ "metrics-interval", OPT_METRICS_INTERVAL, "SECONDS", 0, "Rewrite the --prometheus file every SECONDS "
+	  "(default 15)", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's log", 0 },
 	{ NULL, 0, NULL, 0, "Regression gate (diff, or a live run with --baseline):", 1 },
 	{ "baseline", OPT_BASELINE, "FILE", 0, "Compare this live run (trace, record, run) with the recording FILE "
@@ -261,6 +272,15 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--interval wants a positive number of seconds, got '%s'", arg);
 		env.hist = true;
 		break;
+	case OPT_PROMETHEUS:
+		env.prometheus_path = arg;
+		break;
+	case OPT_METRICS_INTERVAL:
+		errno = 0;
+		env.metrics_interval_s = strtod(arg, &end);
+		if (errno || end == arg || *end || !(env.metrics_interval_s >= 0.1 && env.metrics_interval_s <= 86400))
+			argp_error(state, "--metrics-interval wants seconds from 0.1 to 86400, got '%s'", arg);
+		break;
 	case OPT_RAW_POINTERS:
 		env.raw_pointers = true;
 		break;
@@ -343,6 +363,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				env.command = OT_CMD_DIFF;
 				break;
 			}
+			if (!strcmp(arg, "daemon")) {
+				env.command = OT_CMD_DAEMON;
+				break;
+			}
 		}
 		if (env.interval_s > 0 && !env.interval_count && parse_ulong(arg, 1, ULONG_MAX, &v)) {
 			env.interval_count = v;	/* -i SECONDS COUNT */
@@ -368,6 +392,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "diff needs two recordings: BASELINE CANDIDATE");
 		if (env.command == OT_CMD_DIFF && (env.dry_run || env.force_kprobes || env.duration_s > 0 ||
 						   env.interval_s > 0 || env.write_path || env.hist ||
+						   env.perfetto_path || env.prometheus_path ||
 						   ot_filter_active(&env.filter)))
 			argp_error(state, "diff compares whole recordings; only --json, --output and the gate "
 					  "options apply");
@@ -388,6 +413,20 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--interval does not apply to replay");
 		if (env.perfetto_path && (env.dry_run || env.hist_only))
 			argp_error(state, "--perfetto draws events; --dry-run and --hist-only have none");
+		if (env.metrics_interval_s > 0 && !env.prometheus_path)
+			argp_error(state, "--metrics-interval needs --prometheus FILE");
+		if (env.command == OT_CMD_REPLAY && env.metrics_interval_s > 0)
+			argp_error(state, "replay writes the --prometheus file once, at the end; --metrics-interval "
+					  "does not apply");
+		/* the daemon's memory must stay bounded: nothing that keeps every duration or event */
+		if (env.command == OT_CMD_DAEMON && (env.baseline_path || env.perfetto_path))
+			argp_error(state, "daemon keeps its memory and files bounded; --baseline (every duration "
+					  "kept for the comparison) and --perfetto (a timeline growing until the end) "
+					  "belong to runs that end: trace -t, record, run");
+		if (env.command == OT_CMD_DAEMON && (env.hist || env.write_path))
+			argp_error(state, "daemon keeps its memory bounded, so --hist, --hist-only, --interval "
+					  "(exact durations) and --write (a growing recording) do not apply; its "
+					  "latency histograms are in the --prometheus file");
 
 		break;
 	default:

@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "owner_tokens.h"
 
 /* Open addressing; owners are few (one per VFIO group or iommufd context). */
@@ -13,7 +14,10 @@ struct slot {
 struct ot_owner_tokens {
 	struct slot *slots;
 	size_t cap;		/* power of two */
-	size_t count;
+	size_t count;		/* tokens issued */
+	size_t live;		/* owners in the table */
+	size_t limit;		/* most owners remembered, 0 = no limit */
+	uint64_t forgotten;
 };
 
 struct ot_owner_tokens *ot_owner_tokens_new(void)
@@ -81,19 +85,42 @@ unsigned int ot_owner_token(struct ot_owner_tokens *t, uint64_t owner)
 	s = find(t->slots, t->cap, owner);
 	if (s->owner)
 		return s->token;
-	if ((t->count + 1) * 2 > t->cap) {
+	if (t->limit && t->live >= t->limit) {
+		/* start a new generation rather than evict one by one: owners
+		 * are short-lived VFIO/iommufd contexts, rarely seen again */
+		memset(t->slots, 0, t->cap * sizeof(*t->slots));
+		t->forgotten += t->live;
+		t->live = 0;
+	}
+	if ((t->live + 1) * 2 > t->cap) {
 		if (grow(t))
 			return 0;
 		s = find(t->slots, t->cap, owner);
 	}
 	s->owner = owner;
 	s->token = ++t->count;
+	t->live++;
 	return s->token;
 }
 
 size_t ot_owner_tokens_count(const struct ot_owner_tokens *t)
 {
 	return t->count;
+}
+
+void ot_owner_tokens_set_limit(struct ot_owner_tokens *t, size_t max)
+{
+	t->limit = max;
+}
+
+size_t ot_owner_tokens_live(const struct ot_owner_tokens *t)
+{
+	return t->live;
+}
+
+uint64_t ot_owner_tokens_forgotten(const struct ot_owner_tokens *t)
+{
+	return t->forgotten;
 }
 
 const char *ot_owner_format(struct ot_owner_tokens *t, uint64_t owner, bool raw, char *buf, size_t len)

@@ -18,6 +18,16 @@ unsigned int ot_owner_token(struct ot_owner_tokens *t, uint64_t owner);
 size_t ot_owner_tokens_count(const struct ot_owner_tokens *t);
 
 /*
+ * Remember at most max owners (0, the default: no limit). When full the
+ * table is emptied and numbering goes on, so memory stays bounded and a
+ * token is never reused; the cost is that an owner seen again after that
+ * gets a second token.
+ */
+void ot_owner_tokens_set_limit(struct ot_owner_tokens *t, size_t max);
+size_t ot_owner_tokens_live(const struct ot_owner_tokens *t);		/* owners remembered now */
+uint64_t ot_owner_tokens_forgotten(const struct ot_owner_tokens *t);	/* owners forgotten so far */
+
+/*
  * Text for an owner: "-" for NULL, "owner#N", or with raw set, "0x..."
  * (only behind the --raw-pointers flag). Returns buf.
  */

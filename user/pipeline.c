@@ -3,6 +3,7 @@
 #include <string.h>
 #include "hist.h"
 #include "json.h"
+#include "live_stacks.h"
 #include "owner_tokens.h"
 #include "pipeline.h"
 
@@ -154,6 +155,10 @@ void ot_pipeline_event(struct ot_pipeline *p, const struct ot_event *ev)
 
 	ot_stats_count(&p->stats, ev);
 	account(p, ev);
+	if (p->bounded && ev->ts_ns >= p->last_expire_ns + 1000000000ULL) {
+		ot_analysis_expire(p->analysis, ev->ts_ns);
+		p->last_expire_ns = ev->ts_ns;
+	}
 	if (p->recorder) {
 		record_stack(p, ev->stack_id);
 		ot_rec_write_event(p->recorder, ev);
@@ -207,6 +212,43 @@ int ot_pipeline_feed_recording(struct ot_pipeline *p, struct ot_rec_reader *r, s
 		}
 	}
 	return rc < 0 ? -EINVAL : 0;
+}
+
+void ot_pipeline_bound(struct ot_pipeline *p)
+{
+	struct ot_analysis_limits limits = {
+		.idle_ns = OT_BOUND_IDLE_S * 1000000000ULL,
+		.max_groups = OT_BOUND_GROUPS,
+		.max_uses_per_group = OT_BOUND_USES_PER_GROUP,
+		.max_spans = OT_BOUND_SPANS,
+	};
+
+	p->bounded = true;
+	ot_analysis_set_limits(p->analysis, &limits);
+	if (p->out.tokens)
+		ot_owner_tokens_set_limit(p->out.tokens, OT_BOUND_OWNERS);
+	if (p->live_stacks)
+		ot_live_stacks_set_limit(p->live_stacks, OT_BOUND_STACKS);
+}
+
+const char *const ot_forgotten_names[OT_FORGOT_COUNT] = {
+	[OT_FORGOT_GROUPS] = "group",
+	[OT_FORGOT_USES] = "default_domain_use",
+	[OT_FORGOT_SPANS] = "probe_or_remove",
+	[OT_FORGOT_OWNERS] = "owner_token",
+	[OT_FORGOT_STACKS] = "stack",
+};
+
+void ot_pipeline_forgotten(const struct ot_pipeline *p, uint64_t out[OT_FORGOT_COUNT])
+{
+	struct ot_analysis_footprint fp;
+
+	ot_analysis_footprint(p->analysis, &fp);
+	out[OT_FORGOT_GROUPS] = fp.forgot_groups;
+	out[OT_FORGOT_USES] = fp.forgot_uses;
+	out[OT_FORGOT_SPANS] = fp.forgot_spans;
+	out[OT_FORGOT_OWNERS] = p->out.tokens ? ot_owner_tokens_forgotten(p->out.tokens) : 0;
+	out[OT_FORGOT_STACKS] = p->live_stacks ? ot_live_stacks_dropped(p->live_stacks) : 0;
 }
 
 int ot_pipeline_add_sink(struct ot_pipeline *p, const struct ot_sink *sink)

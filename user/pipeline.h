@@ -14,6 +14,7 @@
 #include "stacks.h"
 
 struct ot_hist_table;
+struct ot_live_stacks;
 struct ot_pipeline;
 
 /*
@@ -48,7 +49,33 @@ struct ot_pipeline {
 	unsigned char stack_written[65536 / 8];
 	struct ot_sink sinks[OT_PIPELINE_MAX_SINKS];
 	int nsinks;
+	bool bounded;			/* set by ot_pipeline_bound() */
+	uint64_t last_expire_ns;
+	struct ot_live_stacks *live_stacks;	/* live runs, for ot_pipeline_bound(); NULL in replay */
 };
+
+/*
+ * The daemon's memory bound: however long it runs, the state kept is at
+ * most these many entries (policy and its cost in README.md and
+ * ownertrace(8), DAEMON). The display filter's learned groups are bounded
+ * always (OT_FILTER_MAX_LEARNED); exact-duration histograms are refused by
+ * the daemon (the Prometheus histograms have fixed buckets).
+ */
+#define OT_BOUND_IDLE_S 600		/* forget idle groups and lost probes/removes after 10 min */
+#define OT_BOUND_GROUPS 1024
+#define OT_BOUND_USES_PER_GROUP 64
+#define OT_BOUND_SPANS 1024
+#define OT_BOUND_OWNERS 4096
+#define OT_BOUND_STACKS 2048
+
+/* Apply the bound; after ot_pipeline_init(), with live_stacks set when live. */
+void ot_pipeline_bound(struct ot_pipeline *p);
+
+/* What the bound made the pipeline forget so far, by ot_forgotten_names. */
+enum ot_forgotten { OT_FORGOT_GROUPS, OT_FORGOT_USES, OT_FORGOT_SPANS, OT_FORGOT_OWNERS, OT_FORGOT_STACKS,
+		    OT_FORGOT_COUNT };
+extern const char *const ot_forgotten_names[OT_FORGOT_COUNT];
+void ot_pipeline_forgotten(const struct ot_pipeline *p, uint64_t out[OT_FORGOT_COUNT]);
 
 /* out, filter, stacks, recorder and print_events set by the caller first. */
 int ot_pipeline_init(struct ot_pipeline *p);

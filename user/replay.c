@@ -11,6 +11,7 @@
 #include "owner_tokens.h"
 #include "perfetto.h"
 #include "pipeline.h"
+#include "prometheus.h"
 #include "recording.h"
 #include "stacks.h"
 
@@ -21,6 +22,7 @@ int ot_run_replay(const struct ot_cli *cli)
 	struct ot_filter filter = cli->filter;
 	struct ot_rec_reader reader;
 	struct ot_perfetto *perfetto = NULL;
+	struct ot_prom *prom = NULL;
 	char err[512];
 	FILE *out;
 	int rc, ret, ret_sinks = 0;
@@ -59,6 +61,11 @@ int ot_run_replay(const struct ot_cli *cli)
 		ot_rec_reader_close(&reader);
 		return OT_EXIT_CANNOT_RUN;
 	}
+	if (cli->prometheus_path &&
+	    !(prom = ot_prom_add_sink(&pipe, cli->prometheus_path, 0, cli->hist_by))) {
+		ot_rec_reader_close(&reader);
+		return OT_EXIT_CANNOT_RUN;
+	}
 	rc = ot_pipeline_feed_recording(&pipe, &reader, &bindings, err, sizeof(err));
 	pipe.stats.mode = ot_mode_name(reader.header.attach_mode);
 	memcpy(pipe.stats.bpf, reader.end.bpf, sizeof(pipe.stats.bpf));
@@ -83,6 +90,7 @@ int ot_run_replay(const struct ot_cli *cli)
 	ot_owner_tokens_free(pipe.out.tokens);
 	ot_stacks_free(pipe.stacks);
 	ot_hist_table_free(pipe.hists);
+	ot_prom_free(prom);
 	ot_rec_reader_close(&reader);
 	if (out != stdout)
 		fclose(out);
