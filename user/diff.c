@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "diff.h"
+#include "grow.h"
 #include "hist.h"
 #include "json.h"
 
@@ -78,16 +79,9 @@ static struct ot_diff_finding *add_finding(struct builder *b, enum ot_diff_categ
 {
 	struct ot_diff *d = b->d;
 
-	if (d->nfindings == b->cap_findings) {
-		int cap = b->cap_findings ? b->cap_findings * 2 : 16;
-		struct ot_diff_finding *grown = realloc(d->findings, cap * sizeof(*grown));
-
-		if (!grown) {
-			b->failed = -ENOMEM;
-			return NULL;
-		}
-		d->findings = grown;
-		b->cap_findings = cap;
+	if (ot_grow(&d->findings, &b->cap_findings, d->nfindings, sizeof(*d->findings), 16)) {
+		b->failed = -ENOMEM;
+		return NULL;
 	}
 	struct ot_diff_finding *f = &d->findings[d->nfindings++];
 
@@ -104,16 +98,9 @@ static int add_shape(struct builder *b, const char *shape, uint64_t base, uint64
 {
 	struct ot_diff *d = b->d;
 
-	if (d->nshapes == b->cap_shapes) {
-		int cap = b->cap_shapes ? b->cap_shapes * 2 : 32;
-		struct ot_diff_shape *grown = realloc(d->shapes, cap * sizeof(*grown));
-
-		if (!grown) {
-			b->failed = -ENOMEM;
-			return -ENOMEM;
-		}
-		d->shapes = grown;
-		b->cap_shapes = cap;
+	if (ot_grow(&d->shapes, &b->cap_shapes, d->nshapes, sizeof(*d->shapes), 32)) {
+		b->failed = -ENOMEM;
+		return -ENOMEM;
 	}
 	d->shapes[d->nshapes++] = (struct ot_diff_shape){ .shape = shape, .base = base, .cand = cand };
 	return 0;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "grow.h"
 #include "hist.h"
 #include "output.h"
 #include "points.h"
@@ -66,15 +67,8 @@ static struct ot_tally_entry *tally_add(struct tally *t, const char *subject, co
 			return e;
 		}
 	}
-	if (t->count == t->cap) {
-		int cap = t->cap ? t->cap * 2 : 32;
-		struct ot_tally_entry *grown = realloc(t->entries, cap * sizeof(*grown));
-
-		if (!grown)
-			return NULL;
-		t->entries = grown;
-		t->cap = cap;
-	}
+	if (ot_grow(&t->entries, &t->cap, t->count, sizeof(*t->entries), 32))
+		return NULL;
 	e = &t->entries[t->count];
 	*e = (struct ot_tally_entry){ .subject = strdup(subject), .what = strdup(what), .count = n,
 				      .example = example ? strdup(example) : NULL };
@@ -171,15 +165,8 @@ static struct task_spans *task_of(struct ot_profile *p, uint32_t tid, bool creat
 			p->tasks[i].tid = tid;
 			return &p->tasks[i];
 		}
-	if (p->ntasks == p->tasks_cap) {
-		int cap = p->tasks_cap ? p->tasks_cap * 2 : 16;
-		struct task_spans *grown = realloc(p->tasks, cap * sizeof(*grown));
-
-		if (!grown)
-			return NULL;
-		p->tasks = grown;
-		p->tasks_cap = cap;
-	}
+	if (ot_grow(&p->tasks, &p->tasks_cap, p->ntasks, sizeof(*p->tasks), 16))
+		return NULL;
 	p->tasks[p->ntasks] = (struct task_spans){ .tid = tid };
 	return &p->tasks[p->ntasks++];
 }
