@@ -271,7 +271,7 @@ def main():
     ap.add_argument("--smp", type=int, default=int(env("SMP", "2")))
     ap.add_argument("--memory", default=env("MEMORY", "2G"))
     ap.add_argument("--replay-events", type=int, default=int(env("REPLAY_EVENTS", "10000000")))
-    ap.add_argument("--replay-runs", type=int, default=int(env("REPLAY_RUNS", "5")))
+    ap.add_argument("--replay-runs", type=int, default=int(env("REPLAY_RUNS", "3")))
     ap.add_argument("--only", choices=["vm", "replay"], default=env("ONLY", None) or None)
     ap.add_argument("--reuse-guest", action="store_true",
                     help="analyse build/bench/guest from the last VM run instead of booting")
