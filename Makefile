@@ -38,7 +38,7 @@ TRACER_OBJS   := $(patsubst user/%.c,$(OUTPUT)/%.o,$(TRACER_SRCS))
 
 UNIT_TESTS    := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: install fuzz all clean vmlinux check check-all check-unit check-vm trace demo deps helpers
+.PHONY: install fuzz all clean vmlinux check check-all check-unit check-vm trace demo deps helpers bench bench-deps
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/ownertrace
@@ -134,6 +134,29 @@ check-vm: all helpers
 trace: deps
 	$(Q)$(MAKE) --no-print-directory all helpers
 	$(Q)bash scripts/trace.sh $(ARGS)
+
+# Benchmarks (not tests: minutes, not seconds): storm, BPF cost, startup,
+# RSS and bind/unbind overhead in the TCG VM side by side with bpftrace,
+# replay throughput on the host; writes BENCHMARKS.md. Parameters:
+# BENCH_T BENCH_N BENCH_VFIO BENCH_REPEATS BENCH_CYCLES BENCH_TOOLS
+# BENCH_REPLAY_EVENTS BENCH_REPLAY_RUNS BENCH_ONLY=vm|replay (bench/run.py).
+$(OUTPUT)/bench/benchtool: bench/benchtool.c | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(OUTPUT)/bench
+	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -static $< -o $@
+
+$(OUTPUT)/bench/gen_recording: bench/gen_recording.c $(ANALYSIS_OBJS) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(OUTPUT)/bench
+	$(Q)$(CC) $(USER_CFLAGS) $< $(ANALYSIS_OBJS) -lbpf -o $@
+
+bench-deps: deps
+	$(Q)bash bench/install-deps.sh
+
+bench: bench-deps
+	$(Q)$(MAKE) --no-print-directory all helpers $(OUTPUT)/bench/benchtool $(OUTPUT)/bench/gen_recording
+	$(Q)$(PYTHON) bench/run.py
+	$(Q)$(PYTHON) bench/report.py
 
 # The VM demo alone, whatever the host can do.
 demo: all helpers

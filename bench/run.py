@@ -1,0 +1,296 @@
+#!/usr/bin/python3
+"""ownertrace benchmarks: `make bench` runs this, then bench/report.py.
+
+Two parts, both written to build/bench/results.json:
+  vm      one boot of the TCG testbed (tests/vm/harness.py) running
+          bench/guest/bench.sh: storm, BPF cost, startup, RSS, bind/unbind
+          overhead, for ownertrace and bpftrace side by side;
+  replay  on the host: events/s of `ownertrace replay` over a generated
+          recording, human and --json output, one core.
+Every parameter has a BENCH_* environment twin so `make bench` can pass them.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests" / "vm"))
+import harness  # noqa: E402
+
+BUILD = REPO / "build"
+OUT = BUILD / "bench"
+TOOLS = "ot-fentry ot-kprobe bt-kfunc bt-kprobe"
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def env(name, default):
+    return os.environ.get(f"BENCH_{name}", default)
+
+
+# --------------------------------------------------------------------------
+# VM part
+
+def topology(shared_e1000: int, vfio_edus: int, results_dir: Path) -> list:
+    """The default topology plus: more e1000s behind the bridge (one shared
+    IOMMU group), edus on pcie.0 (a group each, for VFIO), the host root
+    read-only (bpftrace runs from it) and the results directory, over 9p."""
+    args = []
+    for i in range(shared_e1000 - 1):          # the default topology has one
+        nd, addr = f"bn{i}", 0x3 + i
+        args += ["-netdev", f"user,id={nd},restrict=on",
+                 "-device", f"e1000,netdev={nd},bus=br0,addr={addr:#x},mac=52:54:00:00:02:{addr:02x}"]
+    for i in range(vfio_edus):
+        args += ["-device", f"edu,bus=pcie.0,addr={0x10 + i:#x}"]
+    args += ["-fsdev", "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap",
+             "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot,bus=pcie.0,addr=0x8",
+             "-fsdev", f"local,id=results,path={results_dir},security_model=none",
+             "-device", "virtio-9p-pci,fsdev=results,mount_tag=results,bus=pcie.0,addr=0x9"]
+    return args
+
+
+def run_vm(a) -> Path:
+    guest = OUT / "guest"
+    guest.mkdir(parents=True, exist_ok=True)
+    for f in guest.iterdir():
+        f.unlink()
+    conf = OUT / "ot-bench.conf"
+    conf.write_text(f"STORM_SECONDS={a.seconds}\nSTORM_VFIO={a.vfio}\nREPEATS={a.repeats}\n"
+                    f"CYCLES={a.cycles}\nTOOLS='{a.tools}'\n")
+    needed = [BUILD / "ownertrace", BUILD / "helpers" / "vfio_group_open", OUT / "benchtool"]
+    for f in needed:
+        if not f.is_file():
+            sys.exit(f"bench: {f} missing: run `make bench` (it builds everything first)")
+    if not Path("/usr/bin/bpftrace").is_file():
+        sys.exit("bench: /usr/bin/bpftrace missing on the host: `make bench-deps` (apt-get install bpftrace)")
+    # warm-up launch + rounds, each a few bind cycles and one or two tracer
+    # starts (bpftrace's take ~10-60 s under TCG), plus the storm
+    ntools = len(a.tools.split())
+    timeout = 240 + a.seconds + ntools * (a.repeats + 1) * (150 + a.cycles * 3)
+    log(f"VM run: kernel {a.kernel}, smp {a.smp}, storm {a.seconds}s with {a.shared_e1000 + 1} e1000 loops "
+        f"({a.shared_e1000} in one group) + {a.vfio} VFIO loops; {a.repeats} rounds x {a.cycles} cycles "
+        f"of {a.tools} (guest limit {timeout}s)")
+    t0 = time.monotonic()
+    res = harness.run(kernel=a.kernel, scenario=str(REPO / "bench" / "guest" / "bench.sh"),
+                      smp=a.smp, timeout=timeout, memory=a.memory,
+                      qemu_args=topology(a.shared_e1000, a.vfio, guest),
+                      modules=["9p", "9pnet_virtio", "virtio_pci"],
+                      guest_files=[(OUT / "benchtool", "/bin/benchtool"),
+                                   (BUILD / "helpers" / "vfio_group_open", "/bin/vfio_group_open"),
+                                   (REPO / "bench" / "guest" / "gen-bpftrace.sh", "/lib/ot/bench/gen-bpftrace.sh"),
+                                   (conf, "/etc/ot-bench.conf")],
+                      out_dir=OUT / "vm-run")
+    log(f"VM run {'passed' if res.ok else 'FAILED'} in {time.monotonic() - t0:.0f}s: {res.reason}")
+    if not res.ok:
+        print(res.failure_report(), file=sys.stderr)
+        sys.exit(f"bench: the VM run failed; see {res.out_dir}/console.log and {guest}/")
+    if res.splats:
+        sys.exit(f"bench: kernel splats in the VM run: {res.splats[:3]}")
+    return guest
+
+
+def read_json(path: Path):
+    return json.loads(path.read_text())
+
+
+def read_launch(path: Path) -> dict:
+    return dict(kv.split("=") for kv in path.read_text().split())
+
+
+def read_rss_kb(path: Path) -> dict:
+    out = {}
+    for line in path.read_text().splitlines():
+        k, v = line.split(":", 1)
+        out[k] = int(v.split()[0])
+    return out
+
+
+def attached_functions(dry_run: Path) -> list:
+    return [l.split()[1] for l in dry_run.read_text().splitlines()
+            if len(l.split()) > 2 and l.split()[2] == "attached"]
+
+
+def analyse_storm(g: Path) -> dict:
+    """Expected events from the loops' own counts vs what ownertrace sent."""
+    attached = set(attached_functions(g / "dry-run-fentry.txt"))
+    summary, received = None, {}
+    for line in (g / "storm.jsonl").read_text().splitlines():
+        o = json.loads(line)
+        if o.get("type") == "event":
+            subject = o["device"] if o.get("device") else f"group {o['group']}"
+            key = (o["event"], subject)
+            received[key] = received.get(key, 0) + 1
+        elif o.get("type") == "summary":
+            summary = o
+    if summary is None:
+        raise SystemExit(f"bench: {g}/storm.jsonl has no summary: the tracer did not finish cleanly")
+    # what the kernel calls, per successful sysfs unbind / bind / VFIO open+close
+    per_unbind = {"remove_enter": "device_release_driver_internal", "remove_exit": "device_release_driver_internal",
+                  "unbind_cleanup": "device_unbind_cleanup", "unuse_default_domain": "iommu_device_unuse_default_domain",
+                  "dma_cleanup": "pci_dma_cleanup"}
+    per_bind = {"probe_enter": "really_probe", "probe_exit": "really_probe",
+                "use_default_domain": "iommu_device_use_default_domain", "dma_configure": "pci_dma_configure"}
+    per_vfio = {"group_claim": "iommu_group_claim_dma_owner", "group_release": "iommu_group_release_dma_owner"}
+    expected, loops, failures = {}, [], 0
+    for f in sorted(g.glob("storm-cycles-*.json")):
+        c = read_json(f)
+        loops.append({k: c[k] for k in ("bdf", "cycles", "unbinds", "binds", "failures")})
+        failures += c["failures"]
+        for ev, fn in per_unbind.items():
+            if fn in attached:
+                expected[(ev, c["bdf"])] = c["unbinds"]
+        for ev, fn in per_bind.items():
+            if fn in attached:
+                expected[(ev, c["bdf"])] = c["binds"]
+    for f in sorted(g.glob("storm-vfio-*.json")):
+        v = read_json(f)
+        loops.append({"group": v["group"], "opens": v["opens"], "failures": v["failures"]})
+        failures += v["failures"]
+        for ev, fn in per_vfio.items():
+            if fn in attached:
+                expected[(ev, f"group {v['group']}")] = v["opens"]
+    mismatches = [{"event": k[0], "subject": k[1], "expected": expected.get(k, 0), "received": received.get(k, 0)}
+                  for k in sorted(set(expected) | set(received)) if expected.get(k, 0) != received.get(k, 0)]
+    return {
+        "loops": loops, "loop_failures": failures,
+        "events_expected": sum(expected.values()), "events_received": sum(received.values()),
+        "mismatches": mismatches,
+        "ringbuf_drops": summary["ringbuf_drops"], "inflight_full": summary["inflight_full"],
+        "exit_without_entry": summary["exit_without_entry"],
+        "anomalies": summary["anomalies_total"], "anomaly_kinds": {k: v for k, v in summary["anomalies"].items() if v},
+        "duration_s": summary["duration_s"],
+        "launch": read_launch(g / "storm.launch"),
+    }
+
+
+def new_progs(before: Path, after: Path) -> list:
+    """The tool's programs: loaded between the two snapshots."""
+    old = {json.loads(l)["id"] for l in before.read_text().splitlines() if l}
+    return [p for p in map(json.loads, after.read_text().splitlines()) if p and p["id"] not in old]
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def analyse_tool(g: Path, tool: str, repeats: int) -> dict:
+    rounds, untraced, traced = [], [], []
+    per_prog = {}
+    for rep in range(1, repeats + 1):
+        p = f"{tool}-{rep}"
+        progs = new_progs(g / f"{p}.progs-before.jsonl", g / f"{p}.progs-after.jsonl")
+        run_ns = sum(x["run_time_ns"] for x in progs)
+        run_cnt = sum(x["run_cnt"] for x in progs)
+        for x in progs:
+            acc = per_prog.setdefault(x["name"], [0, 0])
+            acc[0] += x["run_time_ns"]
+            acc[1] += x["run_cnt"]
+        u, t = read_json(g / f"{p}.untraced.json"), read_json(g / f"{p}.traced.json")
+        untraced += u["cycle_ns"]
+        traced += t["cycle_ns"]
+        launch = read_launch(g / f"{p}.launch")
+        rss = read_rss_kb(g / f"{p}.rss")
+        rounds.append({
+            "programs": len(progs), "bpf_run_ns": run_ns, "bpf_run_cnt": run_cnt,
+            "ns_per_run": run_ns / run_cnt if run_cnt else None,
+            "attach_ms": int(launch["attach_ns"]) / 1e6, "vm_hwm_kb": rss.get("VmHWM"),
+            "untraced_cycle_ms": median(u["cycle_ns"]) / 1e6, "traced_cycle_ms": median(t["cycle_ns"]) / 1e6,
+        })
+    warm = g / f"warmup-{tool}.launch"
+    return {
+        "rounds": rounds,
+        "ns_per_run": median([r["ns_per_run"] for r in rounds if r["ns_per_run"]]),
+        "runs_per_round": median([r["bpf_run_cnt"] for r in rounds]),
+        "attach_ms": median([r["attach_ms"] for r in rounds]),
+        "first_attach_ms": int(read_launch(warm)["attach_ns"]) / 1e6 if warm.exists() else None,
+        "vm_hwm_kb": median([r["vm_hwm_kb"] for r in rounds]),
+        "untraced_cycle_ms": median(untraced) / 1e6, "traced_cycle_ms": median(traced) / 1e6,
+        "cycle_ratio": median(traced) / median(untraced),
+        "per_program": {n: {"ns_per_run": v[0] / v[1] if v[1] else None, "runs": v[1]}
+                        for n, v in sorted(per_prog.items())},
+    }
+
+
+def analyse_vm(g: Path, a) -> dict:
+    return {
+        "kernel": (g / "kernel").read_text().strip(), "guest_cpus": int((g / "cpus").read_text()),
+        "functions": attached_functions(g / "dry-run-fentry.txt"),
+        "params": {"storm_seconds": a.seconds, "e1000_loops": a.shared_e1000 + 1,
+                   "shared_group_e1000": a.shared_e1000, "vfio_loops": a.vfio,
+                   "repeats": a.repeats, "cycles": a.cycles, "smp": a.smp, "memory": a.memory},
+        "storm": analyse_storm(g),
+        "tools": {t: analyse_tool(g, t, a.repeats) for t in a.tools.split()},
+    }
+
+
+# --------------------------------------------------------------------------
+# replay part
+
+def run_replay(a) -> dict:
+    rec = OUT / f"replay-{a.replay_events}.otr"
+    if not rec.exists():
+        log(f"generating a {a.replay_events}-event recording ({rec})")
+        subprocess.run([str(OUT / "gen_recording"), str(a.replay_events), str(rec) + ".tmp"], check=True)
+        os.replace(str(rec) + ".tmp", rec)
+    result = {"events": a.replay_events, "file_bytes": rec.stat().st_size, "runs": a.replay_runs,
+              "cpu": os.environ.get("BENCH_REPLAY_CPU", "0")}
+    for name, extra in (("human", []), ("json", ["--json"])):
+        times = []
+        for i in range(a.replay_runs):
+            cmd = ["taskset", "-c", result["cpu"], str(BUILD / "ownertrace"), "replay", *extra,
+                   "-o", "/dev/null", str(rec)]
+            t0 = time.monotonic()
+            p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            dt = time.monotonic() - t0
+            if p.returncode != 0:
+                sys.exit(f"bench: replay exited {p.returncode}: {p.stderr[-500:]}")
+            times.append(dt)
+            log(f"replay {name} run {i + 1}/{a.replay_runs}: {dt:.2f}s ({a.replay_events / dt / 1e6:.2f} M events/s)")
+        result[name] = {"seconds": times, "median_s": median(times),
+                        "events_per_s": a.replay_events / median(times)}
+    return result
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kernel", default=env("KERNEL", "6.1"))
+    ap.add_argument("--seconds", type=int, default=int(env("T", "30")), help="storm duration T")
+    ap.add_argument("--shared-e1000", type=int, default=int(env("N", "3")),
+                    help="e1000s sharing the bridge's IOMMU group (plus one alone: M = N+1 loops)")
+    ap.add_argument("--vfio", type=int, default=int(env("VFIO", "1")), help="VFIO open/close loops")
+    ap.add_argument("--repeats", type=int, default=int(env("REPEATS", "3")))
+    ap.add_argument("--cycles", type=int, default=int(env("CYCLES", "10")), help="bind/unbind cycles per measurement")
+    ap.add_argument("--tools", default=env("TOOLS", TOOLS))
+    ap.add_argument("--smp", type=int, default=int(env("SMP", "2")))
+    ap.add_argument("--memory", default=env("MEMORY", "2G"))
+    ap.add_argument("--replay-events", type=int, default=int(env("REPLAY_EVENTS", "10000000")))
+    ap.add_argument("--replay-runs", type=int, default=int(env("REPLAY_RUNS", "3")))
+    ap.add_argument("--only", choices=["vm", "replay"], default=env("ONLY", None) or None)
+    ap.add_argument("--reuse-guest", action="store_true",
+                    help="analyse build/bench/guest from the last VM run instead of booting")
+    a = ap.parse_args()
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    results_file = OUT / "results.json"
+    results = json.loads(results_file.read_text()) if results_file.exists() else {}
+    results["host"] = {"cpus": os.cpu_count(), "load_at_start": os.getloadavg()[0],
+                       "uname": " ".join(os.uname()), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    if a.only in (None, "replay"):
+        results["replay"] = run_replay(a)
+    if a.only in (None, "vm"):
+        guest = OUT / "guest" if a.reuse_guest else run_vm(a)
+        results["vm"] = analyse_vm(guest, a)
+    results["host"]["load_at_end"] = os.getloadavg()[0]
+    results_file.write_text(json.dumps(results, indent=1) + "\n")
+    log(f"results: {results_file}")
+
+
+if __name__ == "__main__":
+    main()
