@@ -150,8 +150,11 @@ $(OUTPUT)/bench/gen_recording: bench/gen_recording.c $(ANALYSIS_OBJS) | $(OUTPUT
 	$(Q)mkdir -p $(OUTPUT)/bench
 	$(Q)$(CC) $(USER_CFLAGS) $< $(ANALYSIS_OBJS) -lbpf -o $@
 
+# bpftrace: the baseline (the guest runs the host's copy over 9p);
+# util-linux: taskset pins replay to one core
+BENCH_PACKAGES := bpftrace util-linux
 bench-deps: deps
-	$(Q)bash bench/install-deps.sh
+	$(Q)bash scripts/install-deps.sh $(BENCH_PACKAGES)
 
 bench: bench-deps
 	$(Q)$(MAKE) --no-print-directory all helpers $(OUTPUT)/bench/benchtool $(OUTPUT)/bench/gen_recording

@@ -2,6 +2,9 @@
 # Install everything ownertrace needs to build and to run its VM tests on
 # Debian bookworm. Idempotent: packages already present are skipped, and
 # `apt-get update` only runs when something is actually missing.
+#
+#   install-deps.sh              the build and test packages below
+#   install-deps.sh PACKAGE...   just these (e.g. what `make bench` adds)
 set -euo pipefail
 
 PACKAGES=(
@@ -18,6 +21,8 @@ PACKAGES=(
   # test module kbuild host tools
   bc flex bison libssl-dev
 )
+
+[ $# -gt 0 ] && PACKAGES=("$@")
 
 missing=()
 for p in "${PACKAGES[@]}"; do
