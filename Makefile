@@ -30,7 +30,7 @@ endif
 
 # Userspace split: ANALYSIS_OBJS have no libbpf dependency and are linked
 # into the unit tests as well.
-ANALYSIS_SRCS := user/prometheus.c user/profile.c user/diff.c user/live_stacks.c user/analysis.c user/pipeline.c user/recording.c user/stacks.c user/points.c user/owner_tokens.c user/errnames.c user/ksyms.c \
+ANALYSIS_SRCS := user/atomic_file.c user/prometheus.c user/profile.c user/diff.c user/live_stacks.c user/analysis.c user/pipeline.c user/recording.c user/stacks.c user/points.c user/owner_tokens.c user/errnames.c user/ksyms.c \
                  user/output.c user/json.c user/filter.c user/hist.c user/perfetto.c
 TRACER_SRCS   := user/attach.c user/preflight.c user/live.c user/replay.c user/diff_cmd.c user/main.c
 ANALYSIS_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(ANALYSIS_SRCS))

@@ -5,8 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/stat.h>
+#include "atomic_file.h"
 #include "json.h"
 #include "owner_tokens.h"
 #include "perfetto.h"
@@ -42,11 +41,11 @@ struct pf_claim {
 
 struct ot_perfetto {
 	struct ot_pipeline *pipe;	/* its out (start, tokens, bindings) and stacks */
-	char *path, *tmp_path;
-	FILE *f;
+	char *path;
+	struct ot_atomic_file file;	/* the trace grows here until the end */
+	FILE *f;			/* file.f */
 	uint64_t nwritten;		/* trace events so far: a comma before every later one */
 	int error;			/* errno of the first failure to remember state */
-	bool finished;
 
 	struct pf_track *tracks;
 	int ntracks, cap_tracks;
@@ -456,6 +455,7 @@ static int finish(void *ctx, const struct ot_pipeline *p, uint64_t end_ns)
 {
 	struct ot_perfetto *pf = ctx;
 	struct ot_json other;
+	const char *step;
 	int err;
 
 	(void)p;
@@ -478,17 +478,11 @@ static int finish(void *ctx, const struct ot_pipeline *p, uint64_t end_ns)
 	ot_json_close(&other);
 	fputs("\n}\n", pf->f);
 
-	err = fflush(pf->f) || ferror(pf->f) ? errno ? errno : EIO : 0;
-	if (!err && fsync(fileno(pf->f)))
-		err = errno;
-	if (fclose(pf->f) && !err)
-		err = errno;
 	pf->f = NULL;
+	err = ot_atomic_file_commit(&pf->file, pf->path, &step);
 	if (err)
-		return fail(pf, "writing it failed (disk full?)", err);
-	if (rename(pf->tmp_path, pf->path))
-		return fail(pf, "cannot rename the temporary file into place", errno);
-	pf->finished = true;
+		return fail(pf, !strcmp(step, "rename") ? "cannot rename the temporary file into place" :
+				"writing it failed (disk full?)", -err);
 	return 0;
 }
 
@@ -496,36 +490,22 @@ struct ot_perfetto *ot_perfetto_attach(struct ot_pipeline *p, const char *path)
 {
 	struct ot_perfetto *pf = calloc(1, sizeof(*pf));
 	struct ot_sink sink = { .event = on_event, .anomaly = on_anomaly, .finish = finish };
-	mode_t mask;
-	int fd;
+	int err;
 
-	if (!pf || !(pf->path = strdup(path)) || asprintf(&pf->tmp_path, "%s.XXXXXX", path) < 0) {
+	if (!pf || !(pf->path = strdup(path))) {
 		fprintf(stderr, "ownertrace: out of memory\n");
-		if (pf)
-			pf->tmp_path = NULL;
 		ot_perfetto_free(pf);
 		return NULL;
 	}
 	pf->pipe = p;
-	/* beside the target, so the final rename cannot cross file systems */
-	fd = mkstemp(pf->tmp_path);
-	if (fd < 0) {
+	err = ot_atomic_file_open(&pf->file, path);
+	if (err) {
 		fprintf(stderr, "ownertrace: cannot write the Perfetto trace %s: %s (does its directory exist, "
-				"and may this user write there?)\n", path, strerror(errno));
-		free(pf->tmp_path);
-		pf->tmp_path = NULL;
+				"and may this user write there?)\n", path, strerror(-err));
 		ot_perfetto_free(pf);
 		return NULL;
 	}
-	/* mkstemp makes it 0600; the finished file gets what a new file would */
-	mask = umask(0);
-	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) || !(pf->f = fdopen(fd, "w"))) {
-		fprintf(stderr, "ownertrace: cannot write the Perfetto trace %s: %s\n", path, strerror(errno));
-		close(fd);
-		ot_perfetto_free(pf);
-		return NULL;
-	}
+	pf->f = pf->file.f;
 	fputs("{\"traceEvents\":[", pf->f);
 	sink.ctx = pf;
 	if (ot_pipeline_add_sink(p, &sink)) {
@@ -540,11 +520,7 @@ void ot_perfetto_free(struct ot_perfetto *pf)
 {
 	if (!pf)
 		return;
-	if (pf->f)
-		fclose(pf->f);
-	if (pf->tmp_path && !pf->finished)
-		unlink(pf->tmp_path);
-	free(pf->tmp_path);
+	ot_atomic_file_abort(&pf->file);	/* nothing left to abort once committed */
 	free(pf->path);
 	free(pf->tracks);
 	free(pf->calls);

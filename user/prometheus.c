@@ -7,14 +7,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "analysis.h"
+#include "atomic_file.h"
 #include "points.h"
 #include "prometheus.h"
 
@@ -73,7 +71,6 @@ struct label_table {
 
 struct ot_prom {
 	char *path;
-	char *tmp_path;
 	uint64_t interval_ns;
 	uint64_t next_write_ns;
 	unsigned int hist_by;
@@ -162,9 +159,7 @@ struct ot_prom *ot_prom_new(const char *path, double interval_s, unsigned int hi
 	if (!m)
 		return NULL;
 	m->path = strdup(path);
-	if (m->path && asprintf(&m->tmp_path, "%s.tmp", path) < 0)
-		m->tmp_path = NULL;
-	if (!m->path || !m->tmp_path) {
+	if (!m->path) {
 		ot_prom_free(m);
 		return NULL;
 	}
@@ -182,7 +177,6 @@ void ot_prom_free(struct ot_prom *m)
 	label_table_free(&m->drivers);
 	label_table_free(&m->keys);
 	free(m->path);
-	free(m->tmp_path);
 	free(m);
 }
 
@@ -405,63 +399,27 @@ void ot_prom_render(struct ot_prom *m, const struct ot_pipeline *p, FILE *f)
 
 /* ---- writing ----------------------------------------------------------- */
 
-/* The rename is only durable once the directory is synced too. */
-static int sync_directory_of(const char *path)
-{
-	char *copy = strdup(path);
-	int fd, err = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd))
-		err = -errno;
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return err;
-}
-
 int ot_prom_write(struct ot_prom *m, const struct ot_pipeline *p)
 {
+	struct ot_atomic_file file;
 	const char *step = "create";
-	int fd, err = 0;
-	FILE *f;
+	int err;
 
-	fd = open(m->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		err = -errno;
-		if (fd >= 0)
-			close(fd);
-		goto fail;
+	err = ot_atomic_file_open(&file, m->path);
+	if (!err) {
+		ot_prom_render(m, p, file.f);
+		err = ot_atomic_file_commit(&file, m->path, &step);
 	}
-	ot_prom_render(m, p, f);
-	step = "write";
-	if (fflush(f) || ferror(f) || fsync(fd))
-		err = -(errno ? errno : EIO);
-	if (fclose(f) && !err)
-		err = -errno;
-	if (err)
-		goto fail;
-	step = "rename";
-	if (rename(m->tmp_path, m->path)) {
-		err = -errno;
-		goto fail;
+	if (!err) {
+		if (m->failing)
+			fprintf(stderr, "ownertrace: metrics written to %s again\n", m->path);
+		m->failing = false;
+		return 0;
 	}
-	/* the file is in place; a failed directory sync only weakens crash safety */
-	sync_directory_of(m->path);
-	if (m->failing)
-		fprintf(stderr, "ownertrace: metrics written to %s again\n", m->path);
-	m->failing = false;
-	return 0;
-fail:
-	if (strcmp(step, "create"))
-		unlink(m->tmp_path);
 	if (!m->failing)
 		fprintf(stderr, "ownertrace: cannot %s metrics file %s: %s; check that the directory exists and "
 				"ownertrace may write there (the systemd unit needs it in ReadWritePaths=)\n",
-			step, strcmp(step, "rename") ? m->tmp_path : m->path, strerror(-err));
+			step, m->path, strerror(-err));
 	m->failing = true;
 	return err;
 }
