@@ -40,6 +40,15 @@ int ot_hist_kind_of(const struct ot_event *ev)
 	return -1;
 }
 
+const char *ot_hist_key_of(const struct ot_event *ev, unsigned int by, size_t *len)
+{
+	if (by == OT_HIST_BY_BUS)
+		return *len = sizeof(ev->bus), ev->bus;
+	if (by == OT_HIST_BY_DEVICE)
+		return *len = sizeof(ev->device), ev->device;
+	return *len = sizeof(ev->driver), ev->driver;
+}
+
 static void account(struct ot_pipeline *p, const struct ot_event *ev)
 {
 	int kind = p->hists ? ot_hist_kind_of(ev) : -1;
@@ -48,12 +57,7 @@ static void account(struct ot_pipeline *p, const struct ot_event *ev)
 
 	if (kind < 0 || ev->ts_ns < ev->entry_ns)
 		return;
-	if (p->hist_by == OT_HIST_BY_BUS)
-		key = ev->bus, len = sizeof(ev->bus);
-	else if (p->hist_by == OT_HIST_BY_DEVICE)
-		key = ev->device, len = sizeof(ev->device);
-	else
-		key = ev->driver, len = sizeof(ev->driver);
+	key = ot_hist_key_of(ev, p->hist_by, &len);
 	char name[OT_DEV_NAME_LEN + 1];
 
 	snprintf(name, sizeof(name), "%.*s", (int)len, key);

@@ -103,6 +103,8 @@ void ot_pipeline_print_hists(struct ot_pipeline *p, enum ot_hist_unit unit, int 
 
 /* Histogram kind of a finished call, -1 if none (mirrors the BPF side). */
 int ot_hist_kind_of(const struct ot_event *ev);
+/* The event's name under --hist-by (driver, bus or device), not NUL-terminated: *len bytes at most. */
+const char *ot_hist_key_of(const struct ot_event *ev, unsigned int by, size_t *len);
 extern const char *const ot_hist_kind_names[OT_HIST_KIND_COUNT];
 const char *ot_hist_by_name(unsigned int by);
 

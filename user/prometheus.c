@@ -228,12 +228,7 @@ static void on_event(void *ctx, const struct ot_event *ev)
 		d->events[ev->point][ev->phase == OT_PHASE_EXIT]++;
 	if (ev->ts_ns < ev->entry_ns)
 		return;
-	if (m->hist_by == OT_HIST_BY_BUS)
-		key = ev->bus, keylen = sizeof(ev->bus);
-	else if (m->hist_by == OT_HIST_BY_DEVICE)
-		key = ev->device, keylen = sizeof(ev->device);
-	else
-		key = ev->driver, keylen = sizeof(ev->driver);
+	key = ot_hist_key_of(ev, m->hist_by, &keylen);
 	add_duration(m, ot_hist_kind_of(ev), key, keylen, ev->ts_ns - ev->entry_ns);
 }
 
