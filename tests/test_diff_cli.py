@@ -29,6 +29,7 @@ def run(cmd):
     (["trace", "--fail-on", "all"], "set the gate of diff or --baseline"),
     (["diff", "--prometheus", "m.prom", "a", "b"], "only --json, --output and the gate options apply"),
     (["daemon", "--baseline", "a.otr"], "--baseline (every duration kept"),
+    (["run", "--baseline", "a.otr", "-D", "e1000", "--", "true"], "--baseline compares whole runs"),
 ])
 def test_diff_usage_errors_exit_2(ownertrace, args, needle):
     p = run([ownertrace] + args)

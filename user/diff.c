@@ -211,6 +211,14 @@ static bool regressed(uint64_t base, uint64_t cand, double max, uint64_t min_cha
 	return base == 0 || (double)(cand - base) / (double)base > max;
 }
 
+static double growth(const struct ot_diff_latency *l)
+{
+	double r50 = l->base_p50 ? (double)l->cand_p50 / (double)l->base_p50 : 0;
+	double r99 = l->base_p99 ? (double)l->cand_p99 / (double)l->base_p99 : 0;
+
+	return r50 > r99 ? r50 : r99;
+}
+
 static void compare_latency(struct builder *b, const struct ot_diff_opts *o, struct ot_hist_table *bt,
 			    struct ot_hist_table *ct)
 {
@@ -259,38 +267,21 @@ static void compare_latency(struct builder *b, const struct ot_diff_opts *o, str
 			f->base = l->base_n;
 			f->cand = l->cand_n;
 			f->latency = b->d->nlatency;
+			f->growth = growth(l);
 		}
 		b->d->nlatency++;
 	}
 }
 
-static double worst_latency_ratio(const struct ot_diff *d, const struct ot_diff_finding *f)
-{
-	const struct ot_diff_latency *l;
-	double r50, r99;
-
-	if (f->latency < 0)
-		return 0;
-	l = &d->latency[f->latency];
-	r50 = l->base_p50 ? (double)l->cand_p50 / (double)l->base_p50 : 0;
-	r99 = l->base_p99 ? (double)l->cand_p99 / (double)l->base_p99 : 0;
-	return r50 > r99 ? r50 : r99;
-}
-
-static const struct ot_diff *sorting;
-
 /* By category (importance), the worst latency first, else in subject order. */
 static int finding_cmp(const void *a, const void *b)
 {
 	const struct ot_diff_finding *x = a, *y = b;
-	double rx, ry;
 
 	if (x->category != y->category)
 		return (int)x->category - (int)y->category;
-	rx = worst_latency_ratio(sorting, x);
-	ry = worst_latency_ratio(sorting, y);
-	if (rx != ry)
-		return rx < ry ? 1 : -1;
+	if (x->growth != y->growth)
+		return x->growth < y->growth ? 1 : -1;
 	return x->order - y->order;
 }
 
@@ -302,21 +293,23 @@ int ot_diff_compare(struct ot_profile *base, struct ot_profile *cand, const stru
 	int bn, cn;
 
 	memset(out, 0, sizeof(*out));
-	be = ot_profile_anomalies(base, &bn);
-	ce = ot_profile_anomalies(cand, &cn);
-	walk_subjects(&b, opts, be, bn, ce, cn, visit_anomalies);
-	be = ot_profile_episodes(base, &bn);
-	ce = ot_profile_episodes(cand, &cn);
-	walk_subjects(&b, opts, be, bn, ce, cn, visit_episodes);
+	/* with no events on a side, every sequence of the other would look gone */
+	out->ownership_compared = ot_profile_event_count(base) && ot_profile_event_count(cand);
+	if (out->ownership_compared) {
+		be = ot_profile_anomalies(base, &bn);
+		ce = ot_profile_anomalies(cand, &cn);
+		walk_subjects(&b, opts, be, bn, ce, cn, visit_anomalies);
+		be = ot_profile_episodes(base, &bn);
+		ce = ot_profile_episodes(cand, &cn);
+		walk_subjects(&b, opts, be, bn, ce, cn, visit_episodes);
+	}
 	if (!b.failed)
 		compare_latency(&b, opts, ot_profile_latency(base), ot_profile_latency(cand));
 	if (b.failed) {
 		ot_diff_free(out);
 		return b.failed;
 	}
-	sorting = out;
 	qsort(out->findings, out->nfindings, sizeof(*out->findings), finding_cmp);
-	sorting = NULL;
 	return 0;
 }
 
@@ -451,6 +444,10 @@ void ot_diff_print(FILE *f, const struct ot_diff *d, const struct ot_diff_opts *
 	fprintf(f, "  candidate: %s (kernel %s, %" PRIu64 " events)\n", cand->label,
 		cand->kernel && *cand->kernel ? cand->kernel : "unknown", cand->events);
 	print_gate(f, o);
+	if (!d->ownership_compared)
+		fprintf(f, "  ownership sequences and anomalies not compared: %s has no events "
+			   "(a --hist-only recording); latency only\n",
+			base->events ? "the candidate" : "the baseline");
 	while (i < d->nfindings) {
 		enum ot_diff_category c = d->findings[i].category;
 		int shown = 0, start = i;
@@ -565,5 +562,6 @@ void ot_diff_print_json(FILE *f, const struct ot_diff *d, const struct ot_diff_o
 			fputc(',', f);
 		json_latency(f, &d->latency[i]);
 	}
-	fprintf(f, "],\"subjects\":%d,\"subjects_unchanged\":%d}\n", d->subjects, d->subjects_same);
+	fprintf(f, "],\"ownership_compared\":%s,\"subjects\":%d,\"subjects_unchanged\":%d}\n",
+		d->ownership_compared ? "true" : "false", d->subjects, d->subjects_same);
 }

@@ -80,6 +80,7 @@ struct ot_diff_finding {
 	uint64_t base, cand;		/* counts: anomalies, or episodes of the subject */
 	int first_shape, nshapes;	/* sequence/count changes: shapes[first..first+n) */
 	int latency;			/* latency/inconclusive: index into latency[] */
+	double growth;			/* latency: the larger of the p50 and p99 candidate/baseline ratios */
 	int order;			/* found in this order: ties keep it */
 };
 
@@ -92,6 +93,8 @@ struct ot_diff {
 	int nlatency;
 	int gated[OT_DIFF_CATEGORY_COUNT];	/* failing findings per category */
 	int subjects, subjects_same;		/* compared, and with nothing changed */
+	/* false: a side has no events (a --hist-only recording): only latency was compared */
+	bool ownership_compared;
 	bool fail;
 };
 

@@ -396,6 +396,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 						   ot_filter_active(&env.filter)))
 			argp_error(state, "diff compares whole recordings; only --json, --output and the gate "
 					  "options apply");
+		/* the candidate's profile sees only what the filters pass; the baseline has everything */
+		if (env.baseline_path && ot_filter_active(&env.filter))
+			argp_error(state, "--baseline compares whole runs; --device, --driver and --group would "
+					  "make everything else look gone");
 		if (env.command == OT_CMD_REPLAY && env.baseline_path)
 			argp_error(state, "to compare a recording with a baseline: ownertrace diff BASELINE FILE");
 		if (diff_option_given && env.command != OT_CMD_DIFF && !env.baseline_path)

@@ -239,6 +239,7 @@ static void test_same_scenario_other_boot_passes(void)
 	CHECK(d.nfindings == 0);
 	CHECK(d.subjects == 4);		/* A, B, C, and the group of B+C */
 	CHECK(d.subjects_same == 4);
+	CHECK(d.ownership_compared);
 	CHECK(d.nlatency >= 4);		/* probe_ok e1000 / vfio-pci, remove ..., claim, release */
 	ot_diff_free(&d);
 }
@@ -422,6 +423,41 @@ static void test_thresholds(void)
 	ot_diff_opts_default(&opts);
 }
 
+/* A --hist-only recording has durations, no events: only latency compares. */
+static void test_hist_only_side_compares_latency_only(void)
+{
+	static struct ot_bindings bindings;
+	struct ot_pipeline pipe = { 0 };
+	struct ot_profile *hist_only = ot_profile_new();
+	struct ot_sink sink = ot_profile_sink(hist_only);
+	struct ot_sample s = { .kind = OT_HIST_PROBE_OK, .duration_ns = 2000000 };
+	struct ot_diff d;
+
+	snprintf(s.name, sizeof(s.name), "e1000");
+	pipe.stacks = ot_stacks_new();
+	pipe.out.tokens = ot_owner_tokens_new();
+	pipe.out.bindings = &bindings;
+	CHECK(!ot_pipeline_init(&pipe) && !ot_pipeline_add_sink(&pipe, &sink));
+	for (int i = 0; i < 12; i++)
+		ot_pipeline_sample(&pipe, &s);
+	CHECK(!ot_profile_finish(hist_only));
+	free_last_pair();
+	last_pair[0] = run((struct knobs){ 0 });
+	last_pair[1] = hist_only;
+	CHECK(!ot_diff_compare(last_pair[0], hist_only, &opts, &d));
+	CHECK(!d.ownership_compared);
+	CHECK(!d.fail && count_of(&d, OT_DIFF_SEQUENCE_CHANGE) == 0);
+	CHECK(d.nlatency == 1 && d.latency[0].enough && !strcmp(d.latency[0].name, "e1000"));
+	ot_diff_free(&d);
+	/* whichever side is the histogram-only one */
+	CHECK(!ot_diff_compare(hist_only, last_pair[0], &opts, &d));
+	CHECK(!d.ownership_compared && !d.fail);
+	ot_diff_free(&d);
+	ot_pipeline_fini(&pipe);
+	ot_owner_tokens_free(pipe.out.tokens);
+	ot_stacks_free(pipe.stacks);
+}
+
 static void test_parse_fail_on(void)
 {
 	unsigned int m = 0;
@@ -450,6 +486,7 @@ int main(void)
 	test_fail_on_selects_what_gates();
 	test_p99_gated_with_enough_samples();
 	test_thresholds();
+	test_hist_only_side_compares_latency_only();
 	test_parse_fail_on();
 	free_last_pair();
 	return unit_report("test_diff");
