@@ -28,15 +28,29 @@ else
   msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-# Userspace split: ANALYSIS_OBJS have no libbpf dependency and are linked
-# into the unit tests as well.
-ANALYSIS_SRCS := user/atomic_file.c user/prometheus.c user/profile.c user/diff.c user/live_stacks.c user/analysis.c user/pipeline.c user/recording.c user/stacks.c user/points.c user/owner_tokens.c user/errnames.c user/ksyms.c \
-                 user/output.c user/json.c user/filter.c user/hist.c user/perfetto.c
-TRACER_SRCS   := user/attach.c user/preflight.c user/live.c user/replay.c user/diff_cmd.c user/main.c
-ANALYSIS_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(ANALYSIS_SRCS))
-TRACER_OBJS   := $(patsubst user/%.c,$(OUTPUT)/%.o,$(TRACER_SRCS))
+# Userspace, by folder along the data path (docs/ARCHITECTURE.md):
+#   util/ core/ analysis/ output/ session/   no libbpf, no kernel: the
+#       LIBBPF_FREE set, which the unit tests and the fuzzer link, so replay
+#       and analysis are tested on recordings without a kernel
+#   kernel/   needs the running kernel (preflight, BTF discovery, attach,
+#       tracefs kretprobes, ksyms, live stacks)
+#   cli/ cmd/ main.c   the command line and one file per command
+LIBBPF_FREE_DIRS := util core analysis output session
+KERNEL_DIRS      := kernel
+PROGRAM_DIRS     := cli cmd
+LIBBPF_FREE_SRCS := $(foreach d,$(LIBBPF_FREE_DIRS),$(wildcard user/$(d)/*.c))
+KERNEL_SRCS      := $(foreach d,$(KERNEL_DIRS),$(wildcard user/$(d)/*.c))
+PROGRAM_SRCS     := $(foreach d,$(PROGRAM_DIRS),$(wildcard user/$(d)/*.c)) user/main.c
+LIBBPF_FREE_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIBBPF_FREE_SRCS))
+KERNEL_OBJS      := $(patsubst user/%.c,$(OUTPUT)/%.o,$(KERNEL_SRCS))
+PROGRAM_OBJS     := $(patsubst user/%.c,$(OUTPUT)/%.o,$(PROGRAM_SRCS))
+USER_HDRS        := $(wildcard user/*/*.h)
 
-UNIT_TESTS    := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
+# Unit tests: tests/unit/ link the libbpf-free set only; tests/unit/kernel/
+# test kernel/'s parsers (BTF discovery, kallsyms, stack interning) on
+# canned input and link kernel/ and libbpf as well.
+UNIT_TESTS        := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
+KERNEL_UNIT_TESTS := $(patsubst tests/unit/kernel/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/kernel/test_*.c))
 
 .PHONY: install fuzz all clean vmlinux check check-all check-unit check-vm trace demo deps helpers bench bench-deps
 .DELETE_ON_ERROR:
@@ -55,19 +69,24 @@ $(OUTPUT)/ownertrace.skel.h: $(OUTPUT)/ownertrace.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name ownertrace_bpf > $@
 
-$(TRACER_OBJS): $(OUTPUT)/ownertrace.skel.h
+$(KERNEL_OBJS) $(PROGRAM_OBJS): $(OUTPUT)/ownertrace.skel.h
 
-$(OUTPUT)/%.o: user/%.c $(wildcard user/*.h) bpf/ownertrace.h | $(OUTPUT)
+$(OUTPUT)/%.o: user/%.c $(USER_HDRS) bpf/ownertrace.h | $(OUTPUT)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/ownertrace: $(ANALYSIS_OBJS) $(TRACER_OBJS)
+$(OUTPUT)/ownertrace: $(LIBBPF_FREE_OBJS) $(KERNEL_OBJS) $(PROGRAM_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(ANALYSIS_OBJS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBBPF_FREE_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -Itests/unit $< $(ANALYSIS_OBJS) -lbpf -o $@
+	$(Q)$(CC) $(USER_CFLAGS) -Itests/unit $< $(LIBBPF_FREE_OBJS) -o $@
+
+$(KERNEL_UNIT_TESTS): $(OUTPUT)/tests/%: tests/unit/kernel/%.c tests/unit/unit.h $(LIBBPF_FREE_OBJS) $(KERNEL_OBJS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -Itests/unit $< $(LIBBPF_FREE_OBJS) $(KERNEL_OBJS) $(LDLIBS) -o $@
 
 # make install [PREFIX=/usr/local] [DESTDIR=...]: the binary, ownertrace(8)
 # and the daemon's systemd unit (ExecStart pointing at PREFIX/sbin; metrics
@@ -85,11 +104,11 @@ install: $(OUTPUT)/ownertrace
 
 # libFuzzer + ASan/UBSan build of the recording reader and the replay path.
 FUZZ_SECONDS ?= 60
-$(OUTPUT)/fuzz/fuzz_replay: tests/fuzz/fuzz_replay.c $(ANALYSIS_SRCS) $(wildcard user/*.h) | $(OUTPUT)
+$(OUTPUT)/fuzz/fuzz_replay: tests/fuzz/fuzz_replay.c $(LIBBPF_FREE_SRCS) $(USER_HDRS) | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(OUTPUT)/fuzz
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-Ibpf -Iuser $< $(ANALYSIS_SRCS) -lbpf -o $@
+		-Ibpf -Iuser $< $(LIBBPF_FREE_SRCS) -o $@
 
 fuzz: $(OUTPUT)/fuzz/fuzz_replay
 	$(Q)mkdir -p $(OUTPUT)/fuzz/corpus
@@ -118,10 +137,10 @@ helpers:
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-all
 
-check-all: all helpers $(UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_replay
+check-all: all helpers $(UNIT_TESTS) $(KERNEL_UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_replay
 	$(Q)$(PYTHON) -m pytest -v tests
 
-check-unit: all $(UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_replay
+check-unit: all $(UNIT_TESTS) $(KERNEL_UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_replay
 	$(Q)$(PYTHON) -m pytest -v tests/test_unit.py tests/test_host.py tests/test_replay.py \
 		tests/test_perfetto.py tests/test_jsonl_schema.py tests/test_diff_cli.py \
 		tests/test_prometheus.py tests/test_daemon.py
@@ -145,10 +164,10 @@ $(OUTPUT)/bench/benchtool: bench/benchtool.c | $(OUTPUT)
 	$(Q)mkdir -p $(OUTPUT)/bench
 	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -static $< -o $@
 
-$(OUTPUT)/bench/gen_recording: bench/gen_recording.c $(ANALYSIS_OBJS) | $(OUTPUT)
+$(OUTPUT)/bench/gen_recording: bench/gen_recording.c $(LIBBPF_FREE_OBJS) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(OUTPUT)/bench
-	$(Q)$(CC) $(USER_CFLAGS) $< $(ANALYSIS_OBJS) -lbpf -o $@
+	$(Q)$(CC) $(USER_CFLAGS) $< $(LIBBPF_FREE_OBJS) -o $@
 
 # bpftrace: the baseline (the guest runs the host's copy over 9p);
 # util-linux: taskset pins replay to one core

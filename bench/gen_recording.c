@@ -14,8 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "recording.h"
-#include "points.h"
+#include "core/recording.h"
+#include "core/points.h"
 
 #define DEVICES 8
 #define GROUPS 3

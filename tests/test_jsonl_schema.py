@@ -14,7 +14,7 @@ GOLDEN = REPO / "tests" / "data" / "vfio-6.1.jsonl"
 RECORDING = REPO / "tests" / "data" / "vfio-6.1.otr"
 
 # Every published schema version and the digest of its file (canonical JSON).
-# Edited the schema? Bump OT_JSONL_SCHEMA_VERSION in user/json.h and
+# Edited the schema? Bump OT_JSONL_SCHEMA_VERSION in user/util/json.h and
 # schema_version in the schema, then add the new version's digest here.
 PUBLISHED = {
     1: "781a84a64d96120fbe99d2aa7afc2961c3b1583048ca792927d8869d881beb05",  # with "diff"; v1 first ships with it
@@ -40,7 +40,7 @@ def test_schema_changes_bump_the_version():
     assert version in PUBLISHED, f"schema version {version} not in PUBLISHED: add it with digest {digest}"
     assert PUBLISHED[version] == digest, (
         f"{jsonl_schema.SCHEMA_FILE.name} changed but is still version {version}: bump the version "
-        f"(user/json.h and the schema) and add its digest {digest} to PUBLISHED")
+        f"(user/util/json.h and the schema) and add its digest {digest} to PUBLISHED")
 
 
 def test_golden_output_matches_schema():

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import BUILD, REPO
 
-SOURCES = sorted((REPO / "tests" / "unit").glob("test_*.c"))
+SOURCES = sorted((REPO / "tests" / "unit").glob("test_*.c")) + sorted((REPO / "tests" / "unit" / "kernel").glob("test_*.c"))
 
 
 def test_unit_binaries_exist():

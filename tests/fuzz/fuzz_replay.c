@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include "pipeline.h"
-#include "owner_tokens.h"
-#include "recording.h"
+#include "session/session.h"
+#include "core/owner_tokens.h"
+#include "core/recording.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,9 +5,9 @@
 
 #include <stdio.h>
 #include <string.h>
-#include "owner_tokens.h"
-#include "pipeline.h"
-#include "stacks.h"
+#include "core/owner_tokens.h"
+#include "session/session.h"
+#include "core/stacks.h"
 
 static struct ot_pipeline *synth_pipeline(void)
 {

@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "unit.h"
-#include "analysis.h"
-#include "points.h"
+#include "analysis/shadow.h"
+#include "core/points.h"
 
 #define X 0xffff888011110000ULL	/* an owner cookie */
 #define Y 0xffff888022220000ULL

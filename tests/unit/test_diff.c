@@ -4,12 +4,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "unit.h"
-#include "diff.h"
-#include "owner_tokens.h"
-#include "pipeline.h"
-#include "points.h"
-#include "profile.h"
-#include "stacks.h"
+#include "analysis/diff.h"
+#include "core/owner_tokens.h"
+#include "session/session.h"
+#include "core/points.h"
+#include "analysis/profile.h"
+#include "core/stacks.h"
 
 #define OWNER 0xffff888011110000ULL
 

@@ -1,11 +1,11 @@
 /* Output pieces: owner tokens, JSON escaping, errno names, event lines. */
 #include <stdlib.h>
 #include "unit.h"
-#include "errnames.h"
-#include "json.h"
-#include "output.h"
-#include "owner_tokens.h"
-#include "points.h"
+#include "util/errnames.h"
+#include "util/json.h"
+#include "output/output.h"
+#include "core/owner_tokens.h"
+#include "core/points.h"
 
 static void test_owner_tokens(void)
 {

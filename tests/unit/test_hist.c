@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include "unit.h"
-#include "hist.h"
+#include "analysis/hist.h"
 
 #define US 1000ULL
 #define MS 1000000ULL

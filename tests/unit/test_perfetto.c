@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "unit.h"
-#include "owner_tokens.h"
-#include "perfetto.h"
-#include "pipeline.h"
+#include "core/owner_tokens.h"
+#include "output/perfetto.h"
+#include "session/session.h"
 
 #define START 1000000000ULL	/* CLOCK_MONOTONIC of the trace start */
 #define OWNER 0xffff888011110000ULL

@@ -6,7 +6,7 @@
 #include <unistd.h>
 #include "unit.h"
 #include "synth.h"
-#include "prometheus.h"
+#include "output/prometheus.h"
 
 static char buf[1 << 18];
 

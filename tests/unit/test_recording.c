@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "unit.h"
-#include "recording.h"
+#include "core/recording.h"
 
 static char path[] = "/tmp/ot_test_recXXXXXX";
 

@@ -2,7 +2,7 @@
  * with empty slots (run under valgrind by tests/test_unit.py). */
 #include <stdlib.h>
 #include "unit.h"
-#include "stacks.h"
+#include "core/stacks.h"
 
 /* frames of a synthetic stack id, as live_stacks would put them */
 static void put_synthetic(struct ot_stacks *s, int32_t id)

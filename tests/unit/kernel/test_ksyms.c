@@ -1,0 +1,81 @@
+/* kallsyms parsing and symbolization. */
+#include <stdlib.h>
+#include "unit.h"
+#include "kernel/ksyms.h"
+
+static const char kallsyms[] =
+	"ffffffff81000000 T _stext\n"
+	"ffffffff81100000 t really_probe\n"
+	"ffffffff81100400 t __driver_probe_device\n"
+	"ffffffff81200000 T device_release_driver_internal\n"
+	"ffffffff81300000 t vfio_device_remove_group.isra.0\t[vfio]\n"
+	"ffffffff81300100 d some_data\n"
+	"ffffffff81400000 t e1000_probe\t[e1000]\n";
+
+static void test_ksyms(void)
+{
+	struct ot_ksyms *ks = ot_ksyms_parse(kallsyms, sizeof(kallsyms) - 1);
+	char buf[128];
+
+	CHECK(ks != NULL);
+	CHECK(ot_ksyms_count(ks) == 6);	/* data symbol skipped */
+	CHECK(ot_ksyms_find_exact(ks, "really_probe") != NULL);
+	CHECK(ot_ksyms_find_exact(ks, "really") == NULL);
+	CHECK(ot_ksyms_find_exact(ks, "vfio_device_remove_group") == NULL);
+	CHECK(ot_ksyms_find_clone(ks, "vfio_device_remove_group", buf, sizeof(buf)));
+	CHECK_CONTAINS(buf, "vfio_device_remove_group.isra.0");
+	CHECK_STR(ot_ksyms_format(ks, 0xffffffff81100010ULL, buf, sizeof(buf)), "really_probe+0x10");
+	CHECK_STR(ot_ksyms_format(ks, 0xffffffff81400022ULL, buf, sizeof(buf)), "e1000_probe+0x22 [e1000]");
+	CHECK_STR(ot_ksyms_format(ks, 0x1000, buf, sizeof(buf)), "0x1000");
+	CHECK(!ot_ksyms_addresses_hidden(ks));
+	ot_ksyms_free(ks);
+
+	/* kptr_restrict: every address zero -> never symbolize */
+	static const char hidden[] = "0000000000000000 T a\n0000000000000000 t b\n";
+	ks = ot_ksyms_parse(hidden, sizeof(hidden) - 1);
+	CHECK(ot_ksyms_addresses_hidden(ks));
+	CHECK_STR(ot_ksyms_format(ks, 0xffffffff81000000ULL, buf, sizeof(buf)), "0xffffffff81000000");
+	ot_ksyms_free(ks);
+
+	/* garbage lines are ignored, not fatal */
+	static const char junk[] = "nonsense\n\n zz T\nffffffff81000000 T ok\n";
+	ks = ot_ksyms_parse(junk, sizeof(junk) - 1);
+	CHECK(ks && ot_ksyms_count(ks) == 1);
+	ot_ksyms_free(ks);
+}
+
+static void test_text_ranges(void)
+{
+	static const char syms[] =
+		"ffffffff81000000 T _stext\n"
+		"ffffffff81100000 t really_probe\n"
+		"ffffffff82000000 T _etext\n"
+		"ffffffffc0a00000 t e1000_probe\t[e1000]\n";
+	static const char modules[] =
+		"e1000 163840 0 - Live 0xffffffffc0a00000\n"
+		"vfio_pci 16384 0 - Live 0xffffffffc0b00000 (E)\n"
+		"garbage line\n";
+	struct ot_ksyms *ks = ot_ksyms_parse(syms, sizeof(syms) - 1);
+
+	/* without module ranges only the core is known */
+	CHECK(ot_ksyms_is_text(ks, 0xffffffff81100010ULL));
+	CHECK(!ot_ksyms_is_text(ks, 0xffffffffc0a00010ULL));
+	CHECK(ot_ksyms_add_modules(ks, modules, sizeof(modules) - 1) == 0);
+	CHECK(ot_ksyms_is_text(ks, 0xffffffffc0a00010ULL));
+	CHECK(ot_ksyms_is_text(ks, 0xffffffffc0b03fffULL));
+	CHECK(!ot_ksyms_is_text(ks, 0xffffffffc0b04000ULL));	/* past vfio_pci: a trampoline */
+	CHECK(!ot_ksyms_is_text(ks, 0xffffffffa0000000ULL));	/* BPF JIT area */
+	CHECK(!ot_ksyms_is_text(ks, 0xffffffff82000000ULL));	/* _etext is exclusive */
+	ot_ksyms_free(ks);
+	/* no _stext/_etext known: keep every frame rather than lose real ones */
+	ks = ot_ksyms_parse("ffffffff81000000 t x\n", 21);
+	CHECK(ot_ksyms_is_text(ks, 0x1234));
+	ot_ksyms_free(ks);
+}
+
+int main(void)
+{
+	test_ksyms();
+	test_text_ranges();
+	return unit_report("test_ksyms");
+}

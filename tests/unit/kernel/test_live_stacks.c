@@ -1,0 +1,52 @@
+/* Live stack interning: equal stacks share an id, different ones do not,
+ * and frames outside kernel/module text (BPF trampolines) are dropped. */
+#include <stdlib.h>
+#include "unit.h"
+#include "kernel/ksyms.h"
+#include "kernel/live_stacks.h"
+#include "core/stacks.h"
+
+int main(void)
+{
+	static const char syms[] =
+		"ffffffff81000000 T _stext\n"
+		"ffffffff81100000 t really_probe\n"
+		"ffffffff81200000 T iommu_device_use_default_domain\n"
+		"ffffffff82000000 T _etext\n";
+	struct ot_stacks *cache = ot_stacks_new();
+	struct ot_live_stacks *ls = ot_live_stacks_new(cache, ot_ksyms_parse(syms, sizeof(syms) - 1));
+	/* a BPF program and a trampoline first, as fentry captures them */
+	uint64_t a[] = { 0xffffffffa0001000ULL, 0xffffffffa0002000ULL, 0xffffffff81200009ULL, 0xffffffff81100010ULL };
+	uint64_t b[] = { 0xffffffff81200009ULL, 0xffffffff81100020ULL };
+	uint64_t a_copy[4];
+	const char *const *f;
+	int n;
+
+	memcpy(a_copy, a, sizeof(a));
+	int32_t ia = ot_live_stacks_intern(ls, a, 4);
+	int32_t ib = ot_live_stacks_intern(ls, b, 2);
+	CHECK(ia >= 0 && ib >= 0 && ia != ib);
+	CHECK(ot_live_stacks_intern(ls, a_copy, 4) == ia);	/* by content */
+	CHECK(ot_live_stacks_intern(ls, a, 3) != ia);		/* a prefix is another stack */
+	CHECK(ot_live_stacks_intern(ls, a, 0) == -1);
+	f = ot_stacks_get(cache, ia, &n);
+	CHECK(n == 2);
+	CHECK_STR(f[0], "iommu_device_use_default_domain+0x9");
+	CHECK_STR(f[1], "really_probe+0x10");
+	/* many distinct stacks: ids stay unique and stable across growth */
+	int32_t first = -1;
+	for (uint64_t i = 0; i < 2000; i++) {
+		uint64_t s[2] = { 0xffffffff81100000ULL + i, 0xffffffff81200000ULL };
+		int32_t id = ot_live_stacks_intern(ls, s, 2);
+
+		if (i == 0)
+			first = id;
+		CHECK(id >= 0);
+	}
+	uint64_t again[2] = { 0xffffffff81100000ULL, 0xffffffff81200000ULL };
+	CHECK(ot_live_stacks_intern(ls, again, 2) == first);
+	CHECK(ot_live_stacks_intern(ls, b, 2) == ib);
+	ot_live_stacks_free(ls);
+	ot_stacks_free(cache);
+	return unit_report("test_live_stacks");
+}

@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The live commands (trace, record, run): check what the host allows, load
+ * and attach the BPF programs, then feed every ring-buffer record through
+ * the pipeline until Ctrl-C, --duration, the interval count or the end of
+ * the command under `run`.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "kernel/attach.h"
+#include "cli/cli.h"
+#include "cmd/cmd.h"
+#include "util/clock.h"
+#include "kernel/ksyms.h"
+#include "kernel/live_stacks.h"
+#include "core/owner_tokens.h"
+#include "output/perfetto.h"
+#include "session/session.h"
+#include "kernel/preflight.h"
+#include "analysis/profile.h"
+#include "output/prometheus.h"
+#include "core/recording.h"
+#include "core/stacks.h"
+#include "session/gate.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* ---- live run ---------------------------------------------------------- */
+
+struct live {
+	const struct ot_cli *cli;
+	struct ot_tracer tracer;
+	struct ot_pipeline pipe;
+	struct ot_ksyms *ksyms;		/* until handed to live_stacks */
+	struct ot_live_stacks *live_stacks;
+	struct ot_profile *baseline, *profile;	/* --baseline: the gate's two sides */
+	struct ot_diff_side baseline_side;
+	char baseline_kernel[65];
+	struct ot_perfetto *perfetto;	/* --perfetto, else NULL */
+	bool intervals_done;	/* -i SECONDS COUNT ran out: nothing left to print */
+	int intervals;		/* intervals printed */
+};
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	const struct ot_kevent *kev = data;
+	struct live *lv = ctx;
+	struct ot_event ev;
+
+	if (size < sizeof(*kev))
+		return 0;
+	ev = kev->ev;
+	ev.stack_id = ot_live_stacks_intern(lv->live_stacks, (const uint64_t *)kev->ips,
+					    kev->nframes < OT_KSTACK_FRAMES ? kev->nframes : OT_KSTACK_FRAMES);
+	lv->pipe.stacks_dropped = ot_live_stacks_dropped(lv->live_stacks);
+	ot_pipeline_event(&lv->pipe, &ev);
+	return 0;
+}
+
+static int handle_sample(void *ctx, void *data, size_t size)
+{
+	struct live *lv = ctx;
+
+	if (size >= sizeof(struct ot_sample))
+		ot_pipeline_sample(&lv->pipe, data);
+	return 0;
+}
+
+
+/*
+ * The in-kernel histograms count every finished call; the exact durations
+ * behind the percentiles travel through a ring buffer. A difference means
+ * durations were lost: say so rather than show percentiles of a subset.
+ */
+static void check_hist_counts(struct live *lv)
+{
+	uint64_t kernel[OT_HIST_KIND_COUNT];
+
+	if (ot_tracer_hist_counts(&lv->tracer, kernel))
+		return;
+	for (int k = 0; k < OT_HIST_KIND_COUNT; k++)
+		if (kernel[k] > lv->pipe.hist_samples[k])
+			fprintf(stderr, "ownertrace: WARNING: %llu of %llu %s calls counted in the kernel have no exact "
+					"duration (lost in the ring buffer); their percentiles are of the rest\n",
+				(unsigned long long)(kernel[k] - lv->pipe.hist_samples[k]), (unsigned long long)kernel[k],
+				ot_hist_kind_names[k]);
+}
+
+static void report_missing_points(const struct ot_tracer *t)
+{
+	for (unsigned int p = 0; p < OT_POINT_COUNT; p++) {
+		const struct ot_binding *b = &t->bindings.point[p];
+
+		if (b->state == OT_BIND_MISSING || b->state == OT_BIND_REFUSED)
+			fprintf(stderr, "ownertrace: skipping %s (%s): %s\n", ot_point_desc(p)->kind,
+				b->function, b->why);
+	}
+	for (int i = 0; i < t->bindings.extra_count; i++)
+		fprintf(stderr, "ownertrace: skipping %s: more bus callbacks than BPF slots (%d)\n",
+			t->bindings.extra[i], OT_BUS_SLOTS);
+}
+
+/*
+ * --baseline: this run is the candidate. Its verdict replaces the anomaly
+ * verdict: anomalies the baseline has too are not a regression.
+ */
+static int gate_on_baseline(struct live *lv, FILE *out)
+{
+	struct utsname uts;
+	static char kernel[sizeof(uts.release)];
+	struct ot_diff_side side = { .label = "this run", .kernel = kernel };
+
+	if (!uname(&uts))
+		snprintf(kernel, sizeof(kernel), "%s", uts.release);
+	if (ot_profile_finish(lv->profile)) {
+		fprintf(stderr, "ownertrace: out of memory comparing with the baseline\n");
+		return OT_EXIT_CANNOT_RUN;
+	}
+	side.events = ot_profile_event_count(lv->profile);
+	/* the report follows the summary: on stderr, or in the JSON stream */
+	return ot_gate_report(&lv->cli->diff, lv->cli->json, lv->cli->json ? out : stderr, lv->baseline, &lv->baseline_side, lv->profile,
+			      &side);
+}
+
+/* Start CMD once tracing is attached, so nothing it does is missed. */
+static pid_t start_command(char **argv)
+{
+	int status_pipe[2];
+	pid_t pid;
+	int child_errno = 0;
+
+	if (pipe2(status_pipe, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		execvp(argv[0], argv);
+		child_errno = errno;
+		if (write(status_pipe[1], &child_errno, sizeof(child_errno)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(status_pipe[1]);
+	if (read(status_pipe[0], &child_errno, sizeof(child_errno)) == sizeof(child_errno)) {
+		close(status_pipe[0]);
+		waitpid(pid, NULL, 0);
+		errno = child_errno;
+		return -2;
+	}
+	close(status_pipe[0]);
+	return pid;
+}
+
+/* Poll until stopped: by signal, --duration, or the end of CMD. */
+static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t start)
+{
+	const struct ot_cli *cli = lv->cli;
+	struct ring_buffer *rb;
+	uint64_t last_check = start, reported_drops = 0;
+	uint64_t *counters = lv->pipe.stats.bpf;	/* kept current for the --prometheus file */
+	bool child_signalled = false;
+	int err = 0;
+
+	uint64_t next_interval = start + (uint64_t)(cli->interval_s * 1e9);
+
+	/* histogram-only runs read exact durations, never events */
+	if (cli->hist_only)
+		rb = ring_buffer__new(ot_tracer_samples_fd(&lv->tracer), handle_sample, lv, NULL);
+	else
+		rb = ring_buffer__new(ot_tracer_ringbuf_fd(&lv->tracer), handle_event, lv, NULL);
+	if (!rb) {
+		fprintf(stderr, "ownertrace: cannot open the BPF ring buffer: %s\n", strerror(errno));
+		return -errno;
+	}
+	for (;;) {
+		err = ring_buffer__poll(rb, 100);
+		/* output is block-buffered (no write per event); flushing once a
+		 * poll keeps it live, piped or not, within 100 ms */
+		fflush(lv->pipe.out.out);
+		if (err < 0 && err != -EINTR) {
+			fprintf(stderr, "ownertrace: reading events failed: %s\n", strerror(-err));
+			break;
+		}
+		err = 0;
+		uint64_t now = ot_now_ns();
+
+		ot_pipeline_tick(&lv->pipe, now);
+
+		if (child > 0) {
+			if (waitpid(child, child_status, WNOHANG) == child)
+				break;
+			if (stop_requested && !child_signalled) {
+				kill(child, SIGTERM);	/* let the command end; we stop when it does */
+				child_signalled = true;
+			}
+		} else if (stop_requested) {
+			break;
+		}
+		if (cli->duration_s > 0 && (double)(now - start) / 1e9 >= cli->duration_s)
+			break;
+		if (cli->interval_s > 0 && now >= next_interval) {
+			ring_buffer__consume(rb);
+			ot_pipeline_print_hists(&lv->pipe, cli->unit, ++lv->intervals, (double)(now - start) / 1e9);
+			next_interval += (uint64_t)(cli->interval_s * 1e9);
+			if (cli->interval_count && (unsigned long)lv->intervals >= cli->interval_count) {
+				lv->intervals_done = true;
+				break;
+			}
+		}
+		if (now - last_check >= 1000000000ULL) {
+			last_check = now;
+			lv->pipe.stats.kretprobe_misses = ot_tracer_kretprobe_misses(&lv->tracer);
+			if (!ot_tracer_read_counters(&lv->tracer, counters) &&
+			    counters[OT_CNT_RINGBUF_DROPS] > reported_drops) {
+				reported_drops = counters[OT_CNT_RINGBUF_DROPS];
+				fprintf(stderr,
+					"ownertrace: WARNING: %llu events lost so far (ring buffer full); "
+					"try a larger --ringbuf-size\n",
+					(unsigned long long)reported_drops);
+			}
+			if (cli->command == OT_CMD_RECORD)
+				fprintf(stderr, "\rownertrace: recorded %llu events",
+					(unsigned long long)lv->pipe.recorder->events);
+		}
+	}
+	/* drain what is already in the buffer before detaching */
+	ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	if (cli->command == OT_CMD_RECORD)
+		fprintf(stderr, "\rownertrace: recorded %llu events\n", (unsigned long long)lv->pipe.recorder->events);
+	return err;
+}
+
+
+
+int ot_cmd_live(const struct ot_cli *cli)
+{
+	static struct live lv;
+	struct ot_filter filter = cli->filter;
+	struct ot_tracer_opts topts;
+	struct ot_rec_writer writer;
+	struct ot_rec_header header;
+	struct btf *btf = NULL;
+	struct ot_prom *prom = NULL;
+	FILE *out = NULL;
+	char err[1024];
+	int ret = OT_EXIT_CANNOT_RUN, child_status = 0, rc;
+	pid_t child = 0;
+	uint64_t start, end;
+
+	lv.cli = cli;
+	/* a baseline that cannot be read is known before anything is attached */
+	if (cli->baseline_path &&
+	    !(lv.baseline = ot_gate_load(cli->baseline_path, &lv.baseline_side, lv.baseline_kernel)))
+		return OT_EXIT_CANNOT_RUN;
+	if (ot_check_privileges(err, sizeof(err)) || ot_check_btf(cli->btf_path, err, sizeof(err))) {
+		fprintf(stderr, "ownertrace: %s\n", err);
+		return OT_EXIT_CANNOT_RUN;
+	}
+	btf = cli->btf_path ? btf__parse(cli->btf_path, NULL) : btf__load_vmlinux_btf();
+	if (!btf) {
+		fprintf(stderr, "ownertrace: cannot parse BTF %s: %s\n",
+			cli->btf_path ? cli->btf_path : "/sys/kernel/btf/vmlinux", strerror(errno));
+		return OT_EXIT_CANNOT_RUN;
+	}
+	lv.ksyms = ot_ksyms_load_running();
+	if (!lv.ksyms)
+		fprintf(stderr, "ownertrace: warning: cannot read /proc/kallsyms (%s): inlined functions are "
+				"detected from BTF only and stacks print as addresses\n", strerror(errno));
+	else if (ot_ksyms_addresses_hidden(lv.ksyms))
+		fprintf(stderr, "ownertrace: warning: /proc/kallsyms shows zero addresses (kptr_restrict); "
+				"stacks print as addresses\n");
+
+	topts = (struct ot_tracer_opts){
+		.force_kprobes = cli->force_kprobes,
+		.btf_path = cli->btf_path,
+		.maxactive = cli->maxactive,
+		.ringbuf_bytes = cli->ringbuf_bytes,
+		.hist = cli->hist,
+		.hist_only = cli->hist_only,
+		.hist_by = cli->hist_by,
+		.hist_unit_ns = cli->unit == OT_UNIT_MSEC ? 1000000 : 1000,
+	};
+	if (ot_tracer_start(&lv.tracer, &topts, btf, lv.ksyms, err, sizeof(err))) {
+		if (cli->dry_run)
+			ot_tracer_print_points(&lv.tracer, stdout);
+		fprintf(stderr, "ownertrace: %s\n", err);
+		goto out;
+	}
+	if (cli->dry_run) {
+		ot_tracer_print_points(&lv.tracer, stdout);
+		printf("mode: %s; %d attach points attached; dry run, detaching\n",
+		       ot_mode_name(lv.tracer.mode), lv.tracer.attached);
+		ret = OT_EXIT_CLEAN;
+		goto out;
+	}
+	report_missing_points(&lv.tracer);
+
+	out = ot_output_open(cli->output_path);
+	if (!out)
+		goto out;
+	if (cli->perfetto_path && !(lv.perfetto = ot_perfetto_attach(&lv.pipe, cli->perfetto_path)))
+		goto out;
+	start = ot_now_ns();
+	if (cli->write_path) {
+		ot_rec_header_init(&header, lv.tracer.mode, start);
+		rc = ot_rec_writer_open(&writer, cli->write_path, &header);
+		if (rc) {
+			fprintf(stderr, "ownertrace: cannot create recording %s: %s%s\n", cli->write_path, strerror(-rc),
+				rc == -EEXIST ? " (it exists; ownertrace never overwrites a recording)" : "");
+			goto out;
+		}
+		ot_rec_write_points(&writer, &lv.tracer.bindings);
+		lv.pipe.recorder = &writer;
+	}
+	lv.pipe.stacks = ot_stacks_new();
+	lv.live_stacks = lv.pipe.stacks ? ot_live_stacks_new(lv.pipe.stacks, lv.ksyms) : NULL;
+	if (lv.live_stacks)
+		lv.ksyms = NULL;	/* owned by live_stacks now */
+	lv.pipe.filter = &filter;	/* a copy: matching learns groups */
+	lv.pipe.print_events = cli->command != OT_CMD_RECORD && cli->command != OT_CMD_DAEMON && !cli->hist_only;
+	lv.pipe.hist_by = cli->hist_by;
+	if (cli->hist) {
+		lv.pipe.hists = ot_hist_table_new(ot_hist_kind_names, OT_HIST_KIND_COUNT);
+		if (!lv.pipe.hists) {
+			fprintf(stderr, "ownertrace: out of memory\n");
+			goto out;
+		}
+	}
+	lv.pipe.out = (struct ot_output){
+		.out = out, .json = cli->json, .stacks = cli->stacks, .raw_pointers = cli->raw_pointers,
+		.start_ns = start, .tokens = ot_owner_tokens_new(), .bindings = &lv.tracer.bindings,
+	};
+	if (!lv.live_stacks || !lv.pipe.out.tokens || ot_pipeline_init(&lv.pipe)) {
+		fprintf(stderr, "ownertrace: out of memory\n");
+		goto out;
+	}
+	if (lv.baseline) {
+		struct ot_sink sink;
+
+		lv.profile = ot_profile_new();
+		if (!lv.profile) {
+			fprintf(stderr, "ownertrace: out of memory\n");
+			goto out;
+		}
+		sink = ot_profile_sink(lv.profile);
+		ot_pipeline_add_sink(&lv.pipe, &sink);
+	}
+	lv.pipe.stats.kretprobe_misses = ot_tracer_kretprobe_misses(&lv.tracer);
+	if (cli->command == OT_CMD_DAEMON) {
+		ot_pipeline_bound(&lv.pipe);
+		ot_live_stacks_set_limit(lv.live_stacks, OT_BOUND_STACKS);
+	}
+	if (cli->prometheus_path) {
+		prom = ot_prom_add_sink(&lv.pipe, cli->prometheus_path, cli->metrics_interval_s, cli->hist_by);
+		/* a path that cannot be written fails now, not one interval into the run */
+		if (!prom || ot_prom_write(prom, &lv.pipe))
+			goto out;
+	}
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	fprintf(stderr, "ownertrace: tracing %d attach points with %s; %s\n", lv.tracer.attached,
+		lv.tracer.mode == OT_MODE_FENTRY ? "fentry/fexit" : "kprobe/kretprobe",
+		cli->command == OT_CMD_RUN ? "running the command" :
+		cli->duration_s > 0 ? "stops after --duration or Ctrl-C" : "Ctrl-C to stop");
+	if (cli->command == OT_CMD_RUN) {
+		child = start_command(cli->run_argv);
+		if (child < 0) {
+			fprintf(stderr, "ownertrace: cannot run %s: %s\n", cli->run_argv[0], strerror(errno));
+			ret = OT_EXIT_CMD_FAILED;
+			goto detach;
+		}
+	}
+	rc = trace_loop(&lv, child, &child_status, start);
+	ret = rc ? OT_EXIT_CANNOT_RUN : (ot_stats_anomalies(&lv.pipe.stats) ? OT_EXIT_ANOMALIES : OT_EXIT_CLEAN);
+detach:
+	ot_tracer_read_counters(&lv.tracer, lv.pipe.stats.bpf);
+	if (cli->hist)
+		check_hist_counts(&lv);
+	ot_tracer_stop(&lv.tracer);
+	end = ot_now_ns();
+	lv.pipe.stats.kretprobe_misses = lv.tracer.final_misses;
+	lv.pipe.stats.mode = ot_mode_name(lv.tracer.mode);
+	lv.pipe.stats.duration_s = (double)(end - start) / 1e9;
+	fflush(out);
+	if (lv.pipe.recorder) {
+		struct ot_rec_end rec_end = { .kretprobe_misses = lv.pipe.stats.kretprobe_misses, .end_ns = end };
+
+		memcpy(rec_end.bpf, lv.pipe.stats.bpf, sizeof(rec_end.bpf));
+		ot_rec_write_end(&writer, &rec_end);
+		rc = ot_rec_writer_close(&writer);
+		if (rc) {
+			fprintf(stderr, "ownertrace: writing recording %s failed: %s\n", cli->write_path, strerror(-rc));
+			ret = OT_EXIT_CANNOT_RUN;
+		} else {
+			fprintf(stderr, "ownertrace: recorded %llu events in %s\n",
+				(unsigned long long)writer.events, cli->write_path);
+		}
+	}
+	if (cli->hist && !lv.intervals_done)
+		ot_pipeline_print_hists(&lv.pipe, cli->unit, cli->interval_s > 0 ? lv.intervals + 1 : 0, lv.pipe.stats.duration_s);
+	if (ot_pipeline_finish(&lv.pipe, end))
+		ret = OT_EXIT_CANNOT_RUN;
+	ot_output_summary(&lv.pipe.out, stderr, &lv.pipe.stats, lv.pipe.analysis, lv.pipe.stacks, end);
+	if (lv.profile && ret != OT_EXIT_CANNOT_RUN)
+		ret = gate_on_baseline(&lv, out);
+	if (cli->command == OT_CMD_RUN && child > 0) {
+		bool failed = !WIFEXITED(child_status) || WEXITSTATUS(child_status) != 0;
+
+		if (WIFEXITED(child_status))
+			fprintf(stderr, "ownertrace: command exited with status %d\n", WEXITSTATUS(child_status));
+		else if (WIFSIGNALED(child_status))
+			fprintf(stderr, "ownertrace: command killed by signal %d\n", WTERMSIG(child_status));
+		if (ret == OT_EXIT_CLEAN && failed)
+			ret = OT_EXIT_CMD_FAILED;
+	}
+	ot_pipeline_fini(&lv.pipe);
+	ot_owner_tokens_free(lv.pipe.out.tokens);
+	ot_live_stacks_free(lv.live_stacks);
+	ot_stacks_free(lv.pipe.stacks);
+	ot_hist_table_free(lv.pipe.hists);
+out:
+	ot_perfetto_free(lv.perfetto);
+	ot_prom_free(prom);
+	if (out && out != stdout)
+		fclose(out);
+	ot_profile_free(lv.profile);
+	ot_profile_free(lv.baseline);
+	ot_tracer_stop(&lv.tracer);
+	ot_ksyms_free(lv.ksyms);
+	btf__free(btf);
+	return ret;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The attach points: what each one means, and which kernel function each
+ * one is bound to on the running kernel. */
+#ifndef OT_POINTS_H
+#define OT_POINTS_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+#include "ownertrace.h"
+
+#define OT_FUNC_NAME_LEN 64
+
+/* Static description of an attach point. */
+struct ot_point_desc {
+	const char *kind;	/* event name in output: "probe", "dma_configure", ... */
+	const char *function;	/* fixed target, NULL for discovered bus callbacks */
+	const char *absent_why;	/* why it may legitimately be absent, NULL if it never should be */
+	bool span;		/* enter and exit are separate events */
+	bool changes_ownership;	/* can modify owner_cnt/owner */
+};
+
+const struct ot_point_desc *ot_point_desc(unsigned int point);
+bool ot_point_is_bus_slot(unsigned int point);
+bool ot_point_is_configure(unsigned int point);
+bool ot_point_is_cleanup(unsigned int point);
+
+/* Event name as printed: "probe_enter", "remove_exit", "dma_configure"... */
+const char *ot_event_name(unsigned int point, unsigned int phase);
+
+/* How the points are attached; recorded in a recording's header. */
+enum ot_mode {
+	OT_MODE_FENTRY = 0,
+	OT_MODE_KPROBE,
+};
+
+const char *ot_mode_name(enum ot_mode mode);	/* "fentry", "kprobe" */
+
+enum ot_bind_state {
+	OT_BIND_UNUSED = 0,	/* bus slot with nothing to bind */
+	OT_BIND_FOUND,		/* target exists, not attached yet */
+	OT_BIND_MISSING,	/* target not in this kernel (absent or inlined) */
+	OT_BIND_ATTACHED,
+	OT_BIND_REFUSED,	/* exists, but the kernel refused to attach */
+};
+
+/* Where one attach point is bound on this kernel. */
+struct ot_binding {
+	char function[OT_FUNC_NAME_LEN];
+	enum ot_bind_state state;
+	char why[160];		/* for MISSING / REFUSED */
+};
+
+/* Bus callbacks found beyond OT_BUS_SLOTS are reported, not traced. */
+#define OT_MAX_EXTRA_BUS_FUNCS 8
+
+struct ot_bindings {
+	struct ot_binding point[OT_POINT_COUNT];
+	int extra_count;
+	char extra[OT_MAX_EXTRA_BUS_FUNCS][OT_FUNC_NAME_LEN];
+};
+
+/* Function name bound to a point ("" if none), for output. */
+const char *ot_point_function(const struct ot_bindings *b, unsigned int point);
+
+const char *ot_bind_state_name(enum ot_bind_state s);
+
+#endif

@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/perf_event.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <bpf/btf.h>
+#include "kernel/attach.h"
+#include "kernel/discovery.h"
+#include "ownertrace.skel.h"
+
+#define OT_ENOTSUPP 524	/* kernel-internal "operation not supported" */
+
+/* BPF program name prefix of each point (see OT_ATTACH_POINT in the BPF code). */
+static void bpf_base_name(unsigned int point, char *buf, size_t len)
+{
+	static const char *const fixed[OT_POINT_DMA_CONFIGURE_FIRST] = {
+		[OT_POINT_REALLY_PROBE] = "really_probe",
+		[OT_POINT_RELEASE_DRIVER] = "release_driver",
+		[OT_POINT_UNBIND_CLEANUP] = "unbind_cleanup",
+		[OT_POINT_USE_DEFAULT_DOMAIN] = "use_default_domain",
+		[OT_POINT_UNUSE_DEFAULT_DOMAIN] = "unuse_default_domain",
+		[OT_POINT_GROUP_CLAIM] = "group_claim",
+		[OT_POINT_GROUP_RELEASE] = "group_release",
+		[OT_POINT_DEVICE_CLAIM] = "device_claim",
+		[OT_POINT_DEVICE_RELEASE] = "device_release",
+	};
+
+	if (point < OT_POINT_DMA_CONFIGURE_FIRST)
+		snprintf(buf, len, "%s", fixed[point]);
+	else if (ot_point_is_configure(point))
+		snprintf(buf, len, "dma_configure_%u", point - OT_POINT_DMA_CONFIGURE_FIRST);
+	else
+		snprintf(buf, len, "dma_cleanup_%u", point - OT_POINT_DMA_CLEANUP_FIRST);
+}
+
+static struct bpf_program *find_prog(struct ownertrace_bpf *skel, unsigned int point, enum ot_mode mode,
+				     bool exit)
+{
+	static const char *const suffix[2][2] = {
+		[OT_MODE_FENTRY] = { "fentry", "fexit" },
+		[OT_MODE_KPROBE] = { "kprobe", "kretprobe" },
+	};
+	char base[48], name[64];
+
+	bpf_base_name(point, base, sizeof(base));
+	snprintf(name, sizeof(name), "%s_%s", base, suffix[mode][exit]);
+	return bpf_object__find_program_by_name(skel->obj, name);
+}
+
+static bool wanted(const struct ot_tracer *t, unsigned int point)
+{
+	enum ot_bind_state s = t->bindings.point[point].state;
+
+	return s == OT_BIND_FOUND || s == OT_BIND_ATTACHED || s == OT_BIND_REFUSED;
+}
+
+/* Open and load the object with only the programs of this mode and these points. */
+static int load(struct ot_tracer *t, const struct ot_tracer_opts *opts, enum ot_mode mode)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = opts->btf_path);
+	struct bpf_program *prog;
+	int err;
+
+	t->skel = ownertrace_bpf__open_opts(&open_opts);
+	if (!t->skel)
+		return -errno;
+	if (opts->ringbuf_bytes)
+		bpf_map__set_max_entries(t->skel->maps.events, opts->ringbuf_bytes);
+	t->skel->rodata->stream_events = !opts->hist_only;
+	t->skel->rodata->hist_enabled = opts->hist || opts->hist_only;
+	t->skel->rodata->hist_by = opts->hist_by;
+	t->skel->rodata->hist_unit_ns = opts->hist_unit_ns ? opts->hist_unit_ns : 1000;
+
+	bpf_object__for_each_program(prog, t->skel->obj)
+		bpf_program__set_autoload(prog, false);
+
+	for (unsigned int p = 0; p < OT_POINT_COUNT; p++) {
+		if (!wanted(t, p))
+			continue;
+		for (int exit = 0; exit < 2; exit++) {
+			prog = find_prog(t->skel, p, mode, exit);
+			if (!prog)
+				return -ENOENT;
+			bpf_program__set_autoload(prog, true);
+			if (mode == OT_MODE_FENTRY) {
+				err = bpf_program__set_attach_target(prog, 0, t->bindings.point[p].function);
+				if (err)
+					return err;
+			}
+		}
+	}
+	err = ownertrace_bpf__load(t->skel);
+	return err;
+}
+
+static void destroy_links(struct ot_tracer *t)
+{
+	for (unsigned int p = 0; p < OT_POINT_COUNT; p++)
+		for (int i = 0; i < 2; i++) {
+			bpf_link__destroy(t->links[p][i]);
+			t->links[p][i] = NULL;
+		}
+}
+
+/* ---- tracefs kretprobes ------------------------------------------------ */
+
+static void find_tracefs(struct ot_tracer *t)
+{
+	static const char *const candidates[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	char path[128];
+
+	t->tracefs[0] = '\0';
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+		snprintf(path, sizeof(path), "%s/kprobe_events", candidates[i]);
+		if (access(path, W_OK) == 0) {
+			snprintf(t->tracefs, sizeof(t->tracefs), "%s", candidates[i]);
+			return;
+		}
+	}
+}
+
+static int write_kprobe_events(const struct ot_tracer *t, const char *line)
+{
+	char path[128];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/kprobe_events", t->tracefs);
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, line, strlen(line)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Remove probes left by an ownertrace that was SIGKILLed. */
+static void remove_stale_retprobes(const struct ot_tracer *t)
+{
+	char path[128], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/kprobe_events", t->tracefs);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char event[128], cmd[160];
+		int pid;
+
+		/* "r64:ownertrace_1234/really_probe_ret really_probe" */
+		if (sscanf(line, "%*[^:]:%127s", event) != 1 || sscanf(event, "ownertrace_%d/", &pid) != 1)
+			continue;
+		if (pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(cmd, sizeof(cmd), "-:%s\n", event);
+		write_kprobe_events(t, cmd);
+	}
+	fclose(f);
+}
+
+static int read_event_id(const struct ot_tracer *t, const char *event, long *id)
+{
+	char path[256];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/events/%s/id", t->tracefs, event);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	ok = fscanf(f, "%ld", id) == 1;
+	fclose(f);
+	return ok ? 0 : -EINVAL;
+}
+
+static struct bpf_link *attach_retprobe_tracefs(struct ot_tracer *t, unsigned int point, struct bpf_program *prog,
+						unsigned int maxactive)
+{
+	struct ot_retprobe *rp = &t->retprobes[point];
+	const char *func = t->bindings.point[point].function;
+	struct perf_event_attr attr = { .size = sizeof(attr), .type = PERF_TYPE_TRACEPOINT,
+					.sample_period = 1, .wakeup_events = 1 };
+	char cmd[256];
+	struct bpf_link *link;
+	long id;
+	int err, pfd;
+
+	snprintf(rp->event, sizeof(rp->event), "ownertrace_%d/ot%d_p%u_ret", getpid(), getpid(), point);
+	snprintf(cmd, sizeof(cmd), "r%u:%s %s\n", maxactive, rp->event, func);
+	err = write_kprobe_events(t, cmd);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	rp->created = true;
+	err = read_event_id(t, rp->event, &id);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	attr.config = id;
+	pfd = syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (pfd < 0)
+		return NULL;
+	link = bpf_program__attach_perf_event(prog, pfd);
+	if (!link) {
+		err = errno;
+		close(pfd);
+		errno = err;
+	}
+	return link;
+}
+
+static void remove_retprobes(struct ot_tracer *t)
+{
+	for (unsigned int p = 0; p < OT_POINT_COUNT; p++) {
+		struct ot_retprobe *rp = &t->retprobes[p];
+		char cmd[128];
+
+		if (!rp->created)
+			continue;
+		snprintf(cmd, sizeof(cmd), "-:%s\n", rp->event);
+		write_kprobe_events(t, cmd);
+		rp->created = false;
+	}
+}
+
+int64_t ot_tracer_kretprobe_misses(const struct ot_tracer *t)
+{
+	char path[128], line[512];
+	int64_t total = 0;
+	bool any = false;
+	FILE *f;
+
+	if (t->mode != OT_MODE_KPROBE || !t->tracefs[0])
+		return -1;
+	snprintf(path, sizeof(path), "%s/kprobe_profile", t->tracefs);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char name[128];
+		unsigned long long hits, misses;
+
+		if (sscanf(line, "%127s %llu %llu", name, &hits, &misses) != 3)
+			continue;
+		for (unsigned int p = 0; p < OT_POINT_COUNT; p++) {
+			/* kprobe_profile lists the event name without its group */
+			const char *ev = strchr(t->retprobes[p].event, '/');
+
+			if (t->retprobes[p].created && ev && !strcmp(name, ev + 1)) {
+				total += misses;
+				any = true;
+			}
+		}
+	}
+	fclose(f);
+	return any ? total : -1;
+}
+
+/* libbpf uses the kprobe PMU, or tracefs kprobe_events on old kernels. */
+static bool kprobes_supported(const struct ot_tracer *t)
+{
+	return access("/sys/bus/event_source/devices/kprobe/type", R_OK) == 0 || t->tracefs[0];
+}
+
+/* ---- attaching ---------------------------------------------------------- */
+
+static bool is_fentry_refusal(int err)
+{
+	err = err < 0 ? -err : err;
+	return err == EPERM || err == EACCES || err == OT_ENOTSUPP || err == EOPNOTSUPP || err == ENODEV ||
+	       err == EINVAL || err == ENOSYS;
+}
+
+/* strerror(), plus the kernel-internal ENOTSUPP libc does not know. */
+static const char *kernel_strerror(int err)
+{
+	err = err < 0 ? -err : err;
+	return err == OT_ENOTSUPP ? "not supported by this kernel (ENOTSUPP)" : strerror(err);
+}
+
+static void set_refused(struct ot_binding *b, const char *what, int err)
+{
+	b->state = OT_BIND_REFUSED;
+	snprintf(b->why, sizeof(b->why), "%s: %s", what, kernel_strerror(err));
+}
+
+static int attach_point(struct ot_tracer *t, unsigned int point, const struct ot_tracer_opts *opts)
+{
+	struct ot_binding *b = &t->bindings.point[point];
+	struct bpf_program *entry = find_prog(t->skel, point, t->mode, false);
+	struct bpf_program *exit = find_prog(t->skel, point, t->mode, true);
+
+	if (t->mode == OT_MODE_FENTRY) {
+		t->links[point][0] = bpf_program__attach_trace(entry);
+		if (!t->links[point][0])
+			return -errno;
+		t->links[point][1] = bpf_program__attach_trace(exit);
+		if (!t->links[point][1])
+			return -errno;
+		return 0;
+	}
+
+	t->links[point][0] = bpf_program__attach_kprobe(entry, false, b->function);
+	if (!t->links[point][0])
+		return -errno;
+	if (t->tracefs[0])
+		t->links[point][1] = attach_retprobe_tracefs(t, point, exit, opts->maxactive);
+	else
+		t->links[point][1] = bpf_program__attach_kprobe(exit, true, b->function);
+	if (!t->links[point][1])
+		return -errno;
+	return 0;
+}
+
+/* Attach every loaded point. A refusal of the very first fentry attach
+ * means the whole mechanism is unavailable: report it to the caller. */
+static int attach_all(struct ot_tracer *t, const struct ot_tracer_opts *opts)
+{
+	bool first = true;
+
+	t->attached = 0;
+	for (unsigned int p = 0; p < OT_POINT_COUNT; p++) {
+		struct ot_binding *b = &t->bindings.point[p];
+		int err;
+
+		if (!wanted(t, p))
+			continue;
+		err = attach_point(t, p, opts);
+		if (err) {
+			if (first && t->mode == OT_MODE_FENTRY && is_fentry_refusal(err))
+				return err;
+			set_refused(b, t->mode == OT_MODE_FENTRY ? "fentry/fexit attach" : "kprobe attach", err);
+			if (t->mode == OT_MODE_KPROBE && !t->kprobe_error[0])
+				snprintf(t->kprobe_error, sizeof(t->kprobe_error), "%s: %s", b->function, b->why);
+			bpf_link__destroy(t->links[p][0]);
+			bpf_link__destroy(t->links[p][1]);
+			t->links[p][0] = t->links[p][1] = NULL;
+		} else {
+			b->state = OT_BIND_ATTACHED;
+			b->why[0] = '\0';
+			t->attached++;
+		}
+		first = false;
+	}
+	return 0;
+}
+
+static void unload(struct ot_tracer *t)
+{
+	destroy_links(t);
+	remove_retprobes(t);
+	ownertrace_bpf__destroy(t->skel);
+	t->skel = NULL;
+}
+
+static void describe_errno(char *buf, size_t len, const char *what, int err)
+{
+	snprintf(buf, len, "%s failed: %s", what, kernel_strerror(err));
+}
+
+static int try_mode(struct ot_tracer *t, const struct ot_tracer_opts *opts, enum ot_mode mode)
+{
+	int err;
+
+	t->mode = mode;
+	err = load(t, opts, mode);
+	if (err) {
+		describe_errno(mode == OT_MODE_FENTRY ? t->fentry_error : t->kprobe_error,
+			       sizeof(t->fentry_error), mode == OT_MODE_FENTRY ? "loading fentry/fexit programs"
+									     : "loading kprobe programs", err);
+		unload(t);
+		return err;
+	}
+	err = attach_all(t, opts);
+	if (err) {	/* only for a refused first fentry attach */
+		describe_errno(t->fentry_error, sizeof(t->fentry_error), "attaching fentry/fexit", err);
+		unload(t);
+		return err;
+	}
+	return 0;
+}
+
+int ot_tracer_start(struct ot_tracer *t, const struct ot_tracer_opts *opts, const struct btf *btf,
+		    const struct ot_ksyms *ksyms, char *err, size_t errlen)
+{
+	int found = 0, ret;
+
+	memset(t, 0, sizeof(*t));
+	t->final_misses = -1;
+	ot_bind_points(&t->bindings, btf, ksyms);
+	for (unsigned int p = 0; p < OT_POINT_COUNT; p++)
+		found += t->bindings.point[p].state == OT_BIND_FOUND;
+	if (!found) {
+		snprintf(err, errlen,
+			 "none of the DMA-ownership functions exists in this kernel (it predates 5.19, or "
+			 "CONFIG_IOMMU_API is off); nothing to trace");
+		return -ENOENT;
+	}
+
+	find_tracefs(t);
+	if (t->tracefs[0])
+		remove_stale_retprobes(t);
+
+	if (!opts->force_kprobes) {
+		ret = try_mode(t, opts, OT_MODE_FENTRY);
+		if (!ret && t->attached)
+			return 0;
+		if (!ret) {	/* loaded, but every point refused */
+			snprintf(t->fentry_error, sizeof(t->fentry_error), "no fentry/fexit attach succeeded");
+			unload(t);
+		}
+		/* forget per-point refusals of the failed mode */
+		for (unsigned int p = 0; p < OT_POINT_COUNT; p++)
+			if (t->bindings.point[p].state == OT_BIND_REFUSED)
+				t->bindings.point[p].state = OT_BIND_FOUND;
+	} else {
+		snprintf(t->fentry_error, sizeof(t->fentry_error), "not tried (--kprobes)");
+	}
+
+	ret = try_mode(t, opts, OT_MODE_KPROBE);
+	if (!ret && t->attached)
+		return 0;
+	if (!ret)
+		unload(t);
+	if (!kprobes_supported(t))
+		snprintf(t->kprobe_error, sizeof(t->kprobe_error),
+			 "this kernel has no kprobe support (no 'kprobe' PMU in /sys/bus/event_source/devices "
+			 "and no kprobe_events in tracefs)");
+	snprintf(err, errlen,
+		 "the kernel refused every way to trace:\n"
+		 "  fentry/fexit: %s\n"
+		 "  kprobes:      %s\n"
+		 "This kernel does not allow BPF tracing programs here (lockdown, a BPF LSM policy, "
+		 "missing CONFIG_KPROBES / CONFIG_FUNCTION_TRACER, or a container without CAP_BPF/CAP_PERFMON). "
+		 "Run `ownertrace --dry-run --verbose` for per-function detail, or run the trace in a VM: "
+		 "`make demo`.",
+		 t->fentry_error[0] ? t->fentry_error : "-",
+		 t->kprobe_error[0] ? t->kprobe_error : "no attach point accepted a kprobe");
+	return ret ? ret : -EPERM;
+}
+
+void ot_tracer_stop(struct ot_tracer *t)
+{
+	if (!t->skel)
+		return;
+	t->final_misses = ot_tracer_kretprobe_misses(t);
+	unload(t);
+}
+
+int ot_tracer_ringbuf_fd(const struct ot_tracer *t)
+{
+	return bpf_map__fd(t->skel->maps.events);
+}
+
+int ot_tracer_samples_fd(const struct ot_tracer *t)
+{
+	return bpf_map__fd(t->skel->maps.samples);
+}
+
+int ot_tracer_hist_counts(const struct ot_tracer *t, uint64_t counts[])
+{
+	int fd = bpf_map__fd(t->skel->maps.hists);
+	struct ot_hist_key key, next;
+	struct ot_hist_val val;
+	void *prev = NULL;
+
+	for (int k = 0; k < OT_HIST_KIND_COUNT; k++)
+		counts[k] = 0;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (bpf_map_lookup_elem(fd, &next, &val) == 0 && next.kind < OT_HIST_KIND_COUNT)
+			counts[next.kind] += val.count;
+		key = next;
+		prev = &key;
+	}
+	return 0;
+}
+
+int ot_tracer_read_counters(const struct ot_tracer *t, uint64_t out[])
+{
+	int ncpus = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(t->skel->maps.counters);
+	uint64_t *vals;
+
+	if (ncpus <= 0)
+		return ncpus;
+	vals = calloc(ncpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < OT_CNT_COUNT; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (int c = 0; c < ncpus; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+void ot_tracer_print_points(const struct ot_tracer *t, FILE *f)
+{
+	const char *attached_as = t->mode == OT_MODE_FENTRY ? "attached (fentry/fexit)"
+							    : (t->tracefs[0] ? "attached (kprobe/kretprobe)"
+									     : "attached (kprobe/kretprobe via perf)");
+
+	fprintf(f, "%-22s %-36s %s\n", "POINT", "FUNCTION", "STATUS");
+	for (unsigned int p = 0; p < OT_POINT_COUNT; p++) {
+		const struct ot_binding *b = &t->bindings.point[p];
+		const char *name = ot_point_desc(p)->kind;
+
+		if (b->state == OT_BIND_UNUSED && !b->function[0])
+			continue;
+		switch (b->state) {
+		case OT_BIND_ATTACHED:
+			fprintf(f, "%-22s %-36s %s\n", name, b->function, attached_as);
+			break;
+		case OT_BIND_FOUND:
+			fprintf(f, "%-22s %-36s present, not attached\n", name, b->function);
+			break;
+		default:
+			fprintf(f, "%-22s %-36s %s: %s\n", name, b->function[0] ? b->function : "-",
+				ot_bind_state_name(b->state), b->why);
+		}
+	}
+	for (int i = 0; i < t->bindings.extra_count; i++)
+		fprintf(f, "%-22s %-36s skipped: more bus callbacks than the %d BPF slots\n", "dma_configure",
+			t->bindings.extra[i], OT_BUS_SLOTS);
+	if (t->mode == OT_MODE_KPROBE && t->fentry_error[0])
+		fprintf(f, "fentry/fexit not used: %s\n", t->fentry_error);
+}

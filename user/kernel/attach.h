@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Loading the BPF object and attaching it to the kernel, with automatic
+ * fallback from fentry/fexit to kprobe/kretprobe. */
+#ifndef OT_ATTACH_H
+#define OT_ATTACH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "core/points.h"
+
+struct ot_tracer_opts {
+	bool force_kprobes;
+	const char *btf_path;		/* custom BTF for CO-RE; NULL = the kernel's */
+	unsigned int maxactive;		/* kretprobe instances per CPU-less call site */
+	size_t ringbuf_bytes;		/* power of two, >= page size */
+	bool hist_only;			/* aggregate latencies, stream no events */
+	bool hist;			/* in-kernel latency histograms */
+	unsigned int hist_by;		/* enum ot_hist_by */
+	uint64_t hist_unit_ns;		/* histogram slot unit: 1000 usecs, 1000000 msecs */
+};
+
+/* kretprobes made through tracefs so maxactive is ours and misses readable */
+struct ot_retprobe {
+	char event[96];			/* "group/name" in kprobe_events */
+	bool created;
+};
+
+struct ownertrace_bpf;
+struct bpf_link;
+struct btf;
+struct ot_ksyms;
+
+struct ot_tracer {
+	struct ownertrace_bpf *skel;
+	enum ot_mode mode;
+	struct ot_bindings bindings;
+	struct bpf_link *links[OT_POINT_COUNT][2];	/* [point][0 entry, 1 exit] */
+	struct ot_retprobe retprobes[OT_POINT_COUNT];
+	char tracefs[64];		/* "" when tracefs is not mounted */
+	int attached;			/* points with both halves attached */
+	char fentry_error[256];		/* why fentry/fexit was not used */
+	char kprobe_error[256];		/* first kprobe failure */
+	int64_t final_misses;		/* kretprobe misses read at stop, -1 unknown */
+};
+
+/*
+ * Bind points, load, attach. Returns 0 when at least one point is attached;
+ * otherwise a negative errno with a sentence for the user in err.
+ */
+int ot_tracer_start(struct ot_tracer *t, const struct ot_tracer_opts *opts, const struct btf *btf,
+		    const struct ot_ksyms *ksyms, char *err, size_t errlen);
+/* Detach everything and remove tracefs probes; safe to call twice. */
+void ot_tracer_stop(struct ot_tracer *t);
+
+int ot_tracer_ringbuf_fd(const struct ot_tracer *t);
+int ot_tracer_samples_fd(const struct ot_tracer *t);
+/* Total count of calls in the in-kernel histograms, per kind (enum ot_hist_kind). */
+int ot_tracer_hist_counts(const struct ot_tracer *t, uint64_t counts[]);
+/* Sum the per-CPU BPF counters. */
+int ot_tracer_read_counters(const struct ot_tracer *t, uint64_t out[]);
+/* kretprobe misses so far; -1 when not measurable (fentry mode, no tracefs). */
+int64_t ot_tracer_kretprobe_misses(const struct ot_tracer *t);
+
+/* The attach-point table (what --dry-run prints, and start-up notes). */
+void ot_tracer_print_points(const struct ot_tracer *t, FILE *f);
+
+#endif

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include "util/clock.h"
+#include "kernel/ksyms.h"
+#include "kernel/live_stacks.h"
+#include "core/stacks.h"
+
+struct slot {
+	uint64_t hash;
+	int32_t id;		/* -1: empty */
+	uint32_t n;
+	uint64_t *ips;
+};
+
+struct ot_live_stacks {
+	struct ot_stacks *cache;
+	struct ot_ksyms *ksyms;
+	uint64_t ksyms_loaded_ns;
+	struct slot *slots;
+	size_t cap, count;
+	int32_t next_id;
+	size_t limit;		/* most distinct stacks kept, 0 = no limit */
+	int32_t dropped_id;	/* the "stack dropped" stack, -1 until needed */
+	uint64_t dropped;	/* events whose new stack was not kept */
+};
+
+struct ot_live_stacks *ot_live_stacks_new(struct ot_stacks *cache, struct ot_ksyms *ksyms)
+{
+	struct ot_live_stacks *ls = calloc(1, sizeof(*ls));
+
+	if (!ls)
+		return NULL;
+	ls->cap = 256;
+	ls->slots = malloc(ls->cap * sizeof(*ls->slots));
+	if (!ls->slots) {
+		free(ls);
+		return NULL;
+	}
+	for (size_t i = 0; i < ls->cap; i++)
+		ls->slots[i].id = -1;
+	ls->cache = cache;
+	ls->ksyms = ksyms;
+	ls->dropped_id = -1;
+	ls->ksyms_loaded_ns = ot_now_ns();
+	return ls;
+}
+
+void ot_live_stacks_free(struct ot_live_stacks *ls)
+{
+	if (!ls)
+		return;
+	for (size_t i = 0; i < ls->cap; i++)
+		if (ls->slots[i].id >= 0)
+			free(ls->slots[i].ips);
+	free(ls->slots);
+	ot_ksyms_free(ls->ksyms);
+	free(ls);
+}
+
+/* FNV-1a over the addresses */
+static uint64_t hash_ips(const uint64_t *ips, uint32_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (uint32_t i = 0; i < n; i++)
+		for (int b = 0; b < 8; b++) {
+			h ^= (ips[i] >> (8 * b)) & 0xff;
+			h *= 1099511628211ULL;
+		}
+	return h;
+}
+
+static struct slot *find(struct slot *slots, size_t cap, uint64_t hash, const uint64_t *ips, uint32_t n)
+{
+	size_t i = hash & (cap - 1);
+
+	while (slots[i].id >= 0 &&
+	       !(slots[i].hash == hash && slots[i].n == n && (!ips || !memcmp(slots[i].ips, ips, n * sizeof(*ips)))))
+		i = (i + 1) & (cap - 1);
+	return &slots[i];
+}
+
+static int grow(struct ot_live_stacks *ls)
+{
+	size_t cap = ls->cap * 2;
+	struct slot *slots = malloc(cap * sizeof(*slots));
+
+	if (!slots)
+		return -1;
+	for (size_t i = 0; i < cap; i++)
+		slots[i].id = -1;
+	for (size_t i = 0; i < ls->cap; i++) {
+		struct slot *s = &ls->slots[i];
+		size_t j;
+
+		if (s->id < 0)
+			continue;
+		for (j = s->hash & (cap - 1); slots[j].id >= 0; j = (j + 1) & (cap - 1))
+			;
+		slots[j] = *s;
+	}
+	free(ls->slots);
+	ls->slots = slots;
+	ls->cap = cap;
+	return 0;
+}
+
+/*
+ * A frame outside every known text range is a BPF trampoline (ours), or
+ * code of a module loaded after start: reload symbols (at most every 2 s)
+ * to tell them apart, then drop what is still unknown.
+ */
+static void refresh_if_unknown(struct ot_live_stacks *ls, const uint64_t *ips, uint32_t n)
+{
+	struct ot_ksyms *fresh;
+
+	if (!ls->ksyms || ot_now_ns() - ls->ksyms_loaded_ns < 2000000000ULL)
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		if (ot_ksyms_is_text(ls->ksyms, ips[i]))
+			continue;
+		ls->ksyms_loaded_ns = ot_now_ns();
+		fresh = ot_ksyms_load_running();
+		if (fresh) {
+			ot_ksyms_free(ls->ksyms);
+			ls->ksyms = fresh;
+		}
+		return;
+	}
+}
+
+static int symbolize(struct ot_live_stacks *ls, int32_t id, const uint64_t *ips, uint32_t n)
+{
+	static char frames[OT_STACK_MAX_FRAMES][OT_FRAME_LEN];
+	const char *ptrs[OT_STACK_MAX_FRAMES];
+	int nf = 0;
+
+	refresh_if_unknown(ls, ips, n);
+	for (uint32_t i = 0; i < n && nf < OT_STACK_MAX_FRAMES; i++) {
+		if (ls->ksyms && !ot_ksyms_is_text(ls->ksyms, ips[i]))
+			continue;	/* BPF programs and trampolines */
+		ot_ksyms_format(ls->ksyms, ips[i], frames[nf], OT_FRAME_LEN);
+		ptrs[nf] = frames[nf];
+		nf++;
+	}
+	return ot_stacks_put(ls->cache, id, ptrs, nf);
+}
+
+/* One shared stack stands for every stack past the limit, so output says why it has none. */
+static int32_t stack_dropped(struct ot_live_stacks *ls)
+{
+	static const char frame[] = "(stack dropped: ownertrace keeps a limited number of distinct stacks)";
+	const char *frames[] = { frame };
+
+	ls->dropped++;
+	if (ls->dropped_id < 0) {
+		if (ot_stacks_put(ls->cache, ls->next_id, frames, 1))
+			return -1;
+		ls->dropped_id = ls->next_id++;
+	}
+	return ls->dropped_id;
+}
+
+void ot_live_stacks_set_limit(struct ot_live_stacks *ls, size_t max)
+{
+	ls->limit = max;
+}
+
+size_t ot_live_stacks_count(const struct ot_live_stacks *ls)
+{
+	return ls->count;
+}
+
+uint64_t ot_live_stacks_dropped(const struct ot_live_stacks *ls)
+{
+	return ls->dropped;
+}
+
+int32_t ot_live_stacks_intern(struct ot_live_stacks *ls, const uint64_t *ips, uint32_t n)
+{
+	uint64_t hash;
+	struct slot *s;
+
+	if (!n)
+		return -1;
+	hash = hash_ips(ips, n);
+	s = find(ls->slots, ls->cap, hash, ips, n);
+	if (s->id >= 0)
+		return s->id;
+	if (ls->limit && ls->count >= ls->limit)
+		return stack_dropped(ls);
+	if ((ls->count + 1) * 2 > ls->cap) {
+		if (grow(ls))
+			return -1;
+		s = find(ls->slots, ls->cap, hash, ips, n);
+	}
+	s->ips = malloc(n * sizeof(*ips));
+	if (!s->ips)
+		return -1;
+	memcpy(s->ips, ips, n * sizeof(*ips));
+	s->hash = hash;
+	s->n = n;
+	s->id = ls->next_id++;
+	ls->count++;
+	if (symbolize(ls, s->id, ips, n))
+		return -1;
+	return s->id;
+}
