@@ -80,11 +80,11 @@ $(OUTPUT)/ownertrace: $(LIBBPF_FREE_OBJS) $(KERNEL_OBJS) $(PROGRAM_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBBPF_FREE_OBJS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBBPF_FREE_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests/unit $< $(LIBBPF_FREE_OBJS) -o $@
 
-$(KERNEL_UNIT_TESTS): $(OUTPUT)/tests/%: tests/unit/kernel/%.c tests/unit/unit.h $(LIBBPF_FREE_OBJS) $(KERNEL_OBJS) | $(OUTPUT)/tests
+$(KERNEL_UNIT_TESTS): $(OUTPUT)/tests/%: tests/unit/kernel/%.c $(wildcard tests/unit/*.h) $(LIBBPF_FREE_OBJS) $(KERNEL_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests/unit $< $(LIBBPF_FREE_OBJS) $(KERNEL_OBJS) $(LDLIBS) -o $@
 

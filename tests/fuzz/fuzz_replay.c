@@ -1,47 +1,61 @@
 /*
- * libFuzzer target: the recording reader and everything a replay feeds
- * with what it reads (stack cache, ownership analysis, both output
- * formats). Build and run: make fuzz (FUZZ_SECONDS=N).
+ * libFuzzer target: the recording reader and replay's whole path on what
+ * it reads (ot_session_run_replay: stack cache, ownership analysis, both
+ * output formats with stacks and histograms, the Perfetto timeline and the
+ * Prometheus file). Build and run: make fuzz (FUZZ_SECONDS=N).
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include "session/session.h"
-#include "core/owner_tokens.h"
+#include <unistd.h>
 #include "core/recording.h"
+#include "session/session.h"
+
+/* tmpfs where there is one: the sinks fsync their file at every end */
+static char sink_dir[] = "/dev/shm/ot-fuzz-XXXXXX";
+static char perfetto_path[64], prometheus_path[64];
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	if (!mkdtemp(sink_dir)) {
+		memcpy(sink_dir, "/tmp", 4);
+		if (!mkdtemp(sink_dir))
+			abort();
+	}
+	snprintf(perfetto_path, sizeof(perfetto_path), "%s/t.json", sink_dir);
+	snprintf(prometheus_path, sizeof(prometheus_path), "%s/m.prom", sink_dir);
+	return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct ot_pipeline pipe;
-	static struct ot_bindings bindings;
-	static struct ot_rec_item item;
 	struct ot_rec_reader reader;
+	struct ot_session_opts opts;
 	char err[512];
-	FILE *sink = fopen("/dev/null", "w");
+	FILE *devnull = fopen("/dev/null", "w");
 
-	if (!sink)
+	if (!devnull)
 		return 0;
 	if (ot_rec_reader_open_mem(&reader, data, size, err, sizeof(err)) == 0) {
-		pipe.stacks = ot_stacks_new();
-		pipe.print_events = true;
-		pipe.out = (struct ot_output){ .out = sink, .json = size & 1, .stacks = true,
-					       .start_ns = reader.header.start_ns,
-					       .tokens = ot_owner_tokens_new(), .bindings = &bindings };
-		ot_pipeline_init(&pipe);
-		while (ot_rec_next(&reader, &item, err, sizeof(err)) > 0) {
-			if (item.type == OT_REC_STACK)
-				ot_stacks_put(pipe.stacks, item.stack_id, item.frames, item.nframes);
-			else if (item.type == OT_REC_EVENT)
-				ot_pipeline_event(&pipe, &item.event);
-			else if (item.type == OT_REC_POINTS)
-				for (unsigned int p = 0; p < OT_POINT_COUNT; p++)
-					memcpy(bindings.point[p].function, item.functions[p], OT_FUNC_NAME_LEN);
-		}
-		ot_output_summary(&pipe.out, sink, &pipe.stats, pipe.analysis, pipe.stacks, reader.end.end_ns);
-		ot_pipeline_fini(&pipe);
-		ot_owner_tokens_free(pipe.out.tokens);
-		ot_stacks_free(pipe.stacks);
+		/* the input's low bits pick the options, so every combination is reached */
+		opts = (struct ot_session_opts){
+			.format = size & 1 ? &ot_jsonl_writer : &ot_text_writer,
+			.out = devnull,
+			.human = devnull,
+			.print_events = true,
+			.stacks = true,
+			.hist = size & 2,
+			.hist_by = (unsigned int)(size >> 2) % 3,
+			/* a file each at its end: a quarter of the inputs each, or they would dominate */
+			.perfetto_path = (size >> 3) % 4 == 0 ? perfetto_path : NULL,
+			.prometheus_path = (size >> 3) % 4 == 1 ? prometheus_path : NULL,
+		};
+		ot_session_run_replay(&opts, &reader, err, sizeof(err));
+		ot_rec_reader_close(&reader);
 	}
-	fclose(sink);
+	fclose(devnull);
 	return 0;
 }

@@ -1,32 +1,35 @@
-/* A pipeline as replay sets it up (printing to /dev/null), and synthetic
+/* A session as replay sets it up (printing to /dev/null), and synthetic
  * events to feed it: shared by the tests of outputs beside the stream. */
 #ifndef OT_SYNTH_H
 #define OT_SYNTH_H
 
 #include <stdio.h>
 #include <string.h>
-#include "core/owner_tokens.h"
 #include "session/session.h"
-#include "core/stacks.h"
 
-static struct ot_pipeline *synth_pipeline(void)
+static FILE *synth_devnull;
+
+/* bounded: the daemon's memory bound */
+static struct ot_session *synth_session_bounded(bool bounded)
 {
-	static struct ot_pipeline p;
+	struct ot_session_opts opts = { .bounded = bounded };
 
-	memset(&p, 0, sizeof(p));
-	p.stacks = ot_stacks_new();
-	p.out = (struct ot_output){ .out = fopen("/dev/null", "w"), .tokens = ot_owner_tokens_new() };
-	if (!p.stacks || !p.out.out || !p.out.tokens || ot_pipeline_init(&p))
+	synth_devnull = fopen("/dev/null", "w");
+	if (!synth_devnull)
 		return NULL;
-	return &p;
+	opts.out = synth_devnull;
+	return ot_session_new(&opts);
 }
 
-static void synth_pipeline_free(struct ot_pipeline *p)
+static inline struct ot_session *synth_session(void)
 {
-	ot_pipeline_fini(p);
-	ot_owner_tokens_free(p->out.tokens);
-	ot_stacks_free(p->stacks);
-	fclose(p->out.out);
+	return synth_session_bounded(false);
+}
+
+static void synth_session_free(struct ot_session *s)
+{
+	ot_session_free(s);
+	fclose(synth_devnull);
 }
 
 /* One event: at ts_ns, having started duration_ns earlier. */
@@ -61,6 +64,6 @@ static struct ot_event synth_event(struct synth s)
 	return ev;
 }
 
-#define SYNTH(P, ...) do { struct ot_event e_ = synth_event((struct synth){ __VA_ARGS__ }); ot_pipeline_event(P, &e_); } while (0)
+#define SYNTH(P, ...) do { struct ot_event e_ = synth_event((struct synth){ __VA_ARGS__ }); ot_session_event(P, &e_); } while (0)
 
 #endif

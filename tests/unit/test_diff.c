@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include "unit.h"
 #include "analysis/diff.h"
+#include "writers.h"
 #include "core/owner_tokens.h"
 #include "session/session.h"
 #include "core/points.h"
@@ -28,7 +29,7 @@ struct knobs {
 };
 
 struct run {
-	struct ot_pipeline pipe;
+	struct ot_session *pipe;
 	struct ot_profile *profile;
 	struct knobs k;
 	uint64_t now;
@@ -58,7 +59,7 @@ static void emit(struct run *r, unsigned int point, unsigned int phase, const ch
 		snprintf(ev.device, sizeof(ev.device), "%s", dev);
 	if (drv)
 		snprintf(ev.driver, sizeof(ev.driver), "%s", drv);
-	ot_pipeline_event(&r->pipe, &ev);
+	ot_session_event(r->pipe, &ev);
 }
 
 /* One call with no span: entry now, exit after d. */
@@ -146,7 +147,6 @@ static void cycle_vfio(struct run *r)
 
 static struct ot_profile *run(struct knobs k)
 {
-	static struct ot_bindings bindings;
 	struct run *r = calloc(1, sizeof(*r));
 	struct ot_profile *p;
 	struct ot_sink sink;
@@ -157,13 +157,11 @@ static struct ot_profile *run(struct knobs k)
 		k.probe_scale = 1;
 	r->k = k;
 	r->now = 1000000000;
-	r->pipe.stacks = ot_stacks_new();
-	r->pipe.out.tokens = ot_owner_tokens_new();
-	r->pipe.out.bindings = &bindings;
+	r->pipe = ot_session_new(&(struct ot_session_opts){ 0 });
 	r->profile = ot_profile_new();
-	CHECK(r->profile && !ot_pipeline_init(&r->pipe));
+	CHECK(r->profile && r->pipe);
 	sink = ot_profile_sink(r->profile);
-	CHECK(!ot_pipeline_add_sink(&r->pipe, &sink));
+	CHECK(!ot_session_add_sink(r->pipe, &sink));
 	for (int i = 0; i < k.iterations; i++) {
 		if (k.a_after_b) {
 			cycle_b(r);
@@ -175,9 +173,7 @@ static struct ot_profile *run(struct knobs k)
 		cycle_vfio(r);
 	}
 	CHECK(!ot_profile_finish(r->profile));
-	ot_pipeline_fini(&r->pipe);
-	ot_owner_tokens_free(r->pipe.out.tokens);
-	ot_stacks_free(r->pipe.stacks);
+	ot_session_free(r->pipe);
 	p = r->profile;
 	free(r);
 	return p;
@@ -315,11 +311,11 @@ static void test_slower_probe_fails_as_latency(void)
 	struct ot_diff_side s = { .label = "base.otr", .kernel = "6.1.0", .events = 1 };
 
 	memset(buf, 0, sizeof(buf));
-	CAPTURE(buf, sizeof(buf) - 1, f2, ot_diff_print(f2, &d, &opts, &s, &s, 8));
+	CAPTURE(buf, sizeof(buf) - 1, f2, write_diff_to(f2, &ot_text_writer, &d, &opts, &s, &s, 8));
 	CHECK_CONTAINS(buf, "ownertrace diff: FAIL - 1 latency\n");
 	CHECK_CONTAINS(buf, "LATENCY REGRESSIONS\n  probe_ok      e1000");
 	memset(buf, 0, sizeof(buf));
-	CAPTURE(buf, sizeof(buf) - 1, f3, ot_diff_print_json(f3, &d, &opts, &s, &s));
+	CAPTURE(buf, sizeof(buf) - 1, f3, write_diff_to(f3, &ot_jsonl_writer, &d, &opts, &s, &s, 0));
 	CHECK_CONTAINS(buf, "{\"type\":\"diff\",\"schema\":1,\"verdict\":\"fail\",\"failed_by\":{\"latency\":1}");
 	CHECK(strchr(buf, '\n') == buf + strlen(buf) - 1);	/* one line */
 	ot_diff_free(&d);
@@ -426,20 +422,16 @@ static void test_thresholds(void)
 /* A --hist-only recording has durations, no events: only latency compares. */
 static void test_hist_only_side_compares_latency_only(void)
 {
-	static struct ot_bindings bindings;
-	struct ot_pipeline pipe = { 0 };
+	struct ot_session *pipe = ot_session_new(&(struct ot_session_opts){ 0 });
 	struct ot_profile *hist_only = ot_profile_new();
 	struct ot_sink sink = ot_profile_sink(hist_only);
 	struct ot_sample s = { .kind = OT_HIST_PROBE_OK, .duration_ns = 2000000 };
 	struct ot_diff d;
 
 	snprintf(s.name, sizeof(s.name), "e1000");
-	pipe.stacks = ot_stacks_new();
-	pipe.out.tokens = ot_owner_tokens_new();
-	pipe.out.bindings = &bindings;
-	CHECK(!ot_pipeline_init(&pipe) && !ot_pipeline_add_sink(&pipe, &sink));
+	CHECK(pipe && !ot_session_add_sink(pipe, &sink));
 	for (int i = 0; i < 12; i++)
-		ot_pipeline_sample(&pipe, &s);
+		ot_session_sample(pipe, &s);
 	CHECK(!ot_profile_finish(hist_only));
 	free_last_pair();
 	last_pair[0] = run((struct knobs){ 0 });
@@ -453,9 +445,7 @@ static void test_hist_only_side_compares_latency_only(void)
 	CHECK(!ot_diff_compare(hist_only, last_pair[0], &opts, &d));
 	CHECK(!d.ownership_compared && !d.fail);
 	ot_diff_free(&d);
-	ot_pipeline_fini(&pipe);
-	ot_owner_tokens_free(pipe.out.tokens);
-	ot_stacks_free(pipe.stacks);
+	ot_session_free(pipe);
 }
 
 static void test_parse_fail_on(void)

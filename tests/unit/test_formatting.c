@@ -3,7 +3,8 @@
 #include "unit.h"
 #include "util/errnames.h"
 #include "util/json.h"
-#include "output/output.h"
+#include "core/run.h"
+#include "writers.h"
 #include "core/owner_tokens.h"
 #include "core/points.h"
 
@@ -32,10 +33,10 @@ static void test_json_escaping(void)
 {
 	char buf[256];
 
-	CAPTURE(buf, sizeof(buf), f, ot_json_write_string(f, "a\"b\\c\n\x01\xff", 64));
+	CAPTURE(buf, sizeof(buf), f, write_json_string_to(f, "a\"b\\c\n\x01\xff", 64));
 	CHECK_STR(buf, "\"a\\\"b\\\\c\\n\\u0001\\u00ff\"");
 	/* bounded by maxlen: fixed-size kernel strings may lack a NUL */
-	CAPTURE(buf, sizeof(buf), f, ot_json_write_string(f, "abcdef", 3));
+	CAPTURE(buf, sizeof(buf), f, write_json_string_to(f, "abcdef", 3));
 	CHECK_STR(buf, "\"abc\"");
 }
 
@@ -81,13 +82,15 @@ static struct ot_event sample_event(void)
 static void test_json_event(void)
 {
 	struct ot_bindings b = {};
-	struct ot_output o = { .json = true, .start_ns = 1000000000ULL, .bindings = &b };
+	struct ot_run run = { .start_ns = 1000000000ULL, .bindings = &b };
 	struct ot_event ev = sample_event();
+	struct ot_writer w;
 	char buf[2048];
 
 	strcpy(b.point[OT_POINT_GROUP_CLAIM].function, "iommu_group_claim_dma_owner");
-	o.tokens = ot_owner_tokens_new();
-	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0, NULL)));
+	run.tokens = ot_owner_tokens_new();
+	ot_writer_init(&w, &ot_jsonl_writer, NULL, &run);
+	CAPTURE(buf, sizeof(buf), f, write_event_to(f, &w, &ev));
 	CHECK_CONTAINS(buf, "\"type\":\"event\"");
 	CHECK_CONTAINS(buf, "\"event\":\"group_claim\"");
 	CHECK_CONTAINS(buf, "\"function\":\"iommu_group_claim_dma_owner\"");
@@ -100,13 +103,15 @@ static void test_json_event(void)
 	CHECK_CONTAINS(buf, "\"stack_id\":5");
 	CHECK(strstr(buf, "ffff8880") == NULL);	/* never a raw pointer by default */
 	CHECK(buf[strlen(buf) - 1] == '\n');
-	ot_owner_tokens_free(o.tokens);
+	ot_writer_fini(&w);
+	ot_owner_tokens_free(run.tokens);
 }
 
 static void test_human_event(void)
 {
-	struct ot_output o = { .json = false, .start_ns = 1000000000ULL };
+	struct ot_run run = { .start_ns = 1000000000ULL };
 	struct ot_event ev = sample_event();
+	struct ot_writer w;
 	char buf[4096];
 
 	ev.point = OT_POINT_REALLY_PROBE;
@@ -116,8 +121,9 @@ static void test_human_event(void)
 	strcpy(ev.device, "0000:01:02.0");
 	strcpy(ev.bus, "pci");
 	strcpy(ev.driver, "e1000");
-	o.tokens = ot_owner_tokens_new();
-	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0, NULL)));
+	run.tokens = ot_owner_tokens_new();
+	ot_writer_init(&w, &ot_text_writer, NULL, &run);
+	CAPTURE(buf, sizeof(buf), f, write_event_to(f, &w, &ev));
 	CHECK_CONTAINS(buf, "TIME(s)");			/* header once */
 	CHECK_CONTAINS(buf, "probe_exit");
 	CHECK_CONTAINS(buf, "0000:01:02.0");
@@ -126,48 +132,46 @@ static void test_human_event(void)
 	CHECK_CONTAINS(buf, "    0.001500 ");
 	/* driver probe errors come back positive from really_probe */
 	ev.ret = 6;
-	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0, NULL)));
+	CAPTURE(buf, sizeof(buf), f, write_event_to(f, &w, &ev));
 	CHECK(strstr(buf, "TIME(s)") == NULL);
 	CHECK_CONTAINS(buf, "6 (ENXIO)");
 	/* void functions print no return value */
 	ev.point = OT_POINT_UNUSE_DEFAULT_DOMAIN;
 	ev.owner_cnt_before = 2;
 	ev.owner_cnt_after = 1;
-	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0, NULL)));
+	CAPTURE(buf, sizeof(buf), f, write_event_to(f, &w, &ev));
 	CHECK_CONTAINS(buf, "2->1");
 	CHECK(strstr(buf, "ENXIO") == NULL);
 	/* owner transitions name both sides */
 	ev.point = OT_POINT_GROUP_CLAIM;
 	ev.owner_after = 0xffff888011112222ULL;
-	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0, NULL)));
+	CAPTURE(buf, sizeof(buf), f, write_event_to(f, &w, &ev));
 	CHECK_CONTAINS(buf, " none->owner#1 ");
 	ev.owner_before = ev.owner_after;
 	ev.owner_after = 0;
-	CAPTURE(buf, sizeof(buf), f, (o.out = f, ot_output_event(&o, &ev, NULL, 0, NULL)));
+	CAPTURE(buf, sizeof(buf), f, write_event_to(f, &w, &ev));
 	CHECK_CONTAINS(buf, " owner#1->none ");
-	ot_owner_tokens_free(o.tokens);
+	ot_writer_fini(&w);
+	ot_owner_tokens_free(run.tokens);
 }
 
 static void test_summary(void)
 {
-	struct ot_output o = { .json = true };
-	struct ot_stats s = { .mode = "kprobe", .kretprobe_misses = 3, .duration_s = 2.0 };
+	struct ot_run run = { .stats = { .mode = "kprobe", .kretprobe_misses = 3, .duration_s = 2.0 } };
+	struct ot_stats *s = &run.stats;
 	struct ot_event ev = sample_event();
 	char buf[4096], human[4096];
 
 	ev.point = OT_POINT_DMA_CONFIGURE_FIRST;
-	ot_stats_count(&s, &ev);
+	ot_stats_count(s, &ev);
 	ev.point = OT_POINT_DMA_CONFIGURE_FIRST + 1;	/* another bus: same line */
-	ot_stats_count(&s, &ev);
+	ot_stats_count(s, &ev);
 	ev.point = OT_POINT_REALLY_PROBE;
 	ev.phase = OT_PHASE_ENTER;
-	ot_stats_count(&s, &ev);
-	s.bpf[OT_CNT_RINGBUF_DROPS] = 9;
-	CAPTURE(buf, sizeof(buf), f, (o.out = f, ({
-		FILE *h = fmemopen(human, sizeof(human), "w");
-		ot_output_summary(&o, h, &s, NULL, NULL, 0);
-		fclose(h);
-	})));
+	ot_stats_count(s, &ev);
+	s->bpf[OT_CNT_RINGBUF_DROPS] = 9;
+	CAPTURE(buf, sizeof(buf), f, write_summary_to(f, &ot_jsonl_writer, &run));
+	CAPTURE(human, sizeof(human), h, write_summary_to(h, &ot_text_writer, &run));
 	CHECK_CONTAINS(buf, "\"type\":\"summary\"");
 	CHECK_CONTAINS(buf, "\"dma_configure\":2");
 	CHECK_CONTAINS(buf, "\"probe_enter\":1");

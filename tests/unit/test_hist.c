@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include "unit.h"
 #include "analysis/hist.h"
+#include "writers.h"
 
 #define US 1000ULL
 #define MS 1000000ULL
@@ -37,9 +38,9 @@ static void test_empty(void)
 	CHECK(ot_hist_stats(h, &st) == -ENODATA);
 	CHECK(st.count == 0 && st.min_ns == 0 && st.max_ns == 0 && st.p50_ns == 0 && st.p99_ns == 0);
 	CHECK(st.sum_ns == 0 && st.avg_ns == 0);
-	CAPTURE(buf, sizeof(buf), f, ot_hist_print(f, h, OT_UNIT_USEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_to(f, false, h, OT_UNIT_USEC));
 	CHECK_STR(buf, "no samples\n");
-	CAPTURE(buf, sizeof(buf), f, ot_hist_print_json(f, h, OT_UNIT_MSEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_to(f, true, h, OT_UNIT_MSEC));
 	CHECK_STR(buf, "{\"unit\":\"msecs\",\"count\":0,\"min\":null,\"avg\":null,\"p50\":null,"
 		       "\"p90\":null,\"p99\":null,\"max\":null,\"buckets\":[]}");
 	ot_hist_free(h);
@@ -84,7 +85,7 @@ static void test_one_bucket(void)
 	CHECK(st.p90_ns == 1448120);
 	CHECK(st.p99_ns == 1537084);
 	CHECK(st.min_ns == 1024 * US && st.max_ns == 1024 * US + 1023 * 1023 / 2);
-	CAPTURE(buf, sizeof(buf), f, ot_hist_print(f, h, OT_UNIT_USEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_to(f, false, h, OT_UNIT_USEC));
 	CHECK_CONTAINS(buf, "p50 1154.560 us  p90 1448.120 us  p99 1537.084 us");
 	CHECK_CONTAINS(buf, "      1024 -> 2047       : 1024     |****************************************|\n");
 	ot_hist_free(h);
@@ -104,7 +105,7 @@ static void test_hundred(void)
 	CHECK(st.p99_ns == 99 * MS);
 	CHECK(st.min_ns == 1 * MS && st.max_ns == 100 * MS);
 	CHECK(st.avg_ns == 50.5 * MS);
-	CAPTURE(buf, sizeof(buf), f, ot_hist_print(f, h, OT_UNIT_MSEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_to(f, false, h, OT_UNIT_MSEC));
 	CHECK_CONTAINS(buf, "count 100  min 1.000 ms  avg 50.500 ms  p50 50.000 ms  p90 90.000 ms  "
 			    "p99 99.000 ms  max 100.000 ms\n");
 
@@ -126,7 +127,7 @@ static void test_huge(void)
 	ot_hist_add(h, UINT64_MAX);
 	CHECK(ot_hist_stats(h, &st) == 0);
 	/* the average of one UINT64_MAX rounds past 2^64 in long double: clamped */
-	CAPTURE(buf, sizeof(buf), f, ot_hist_print(f, h, OT_UNIT_USEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_to(f, false, h, OT_UNIT_USEC));
 	CHECK_CONTAINS(buf, "avg 18446744073709551.615 us");
 	CHECK_CONTAINS(buf, "max 18446744073709551.615 us\n");
 	/* 2^64/1000 us needs 17 digits: bcc's wide layout, slot 55 */
@@ -138,10 +139,10 @@ static void test_huge(void)
 	/* bcc's switch to wide columns: 10 digits still fit up to 2^33 - 1 */
 	h = ot_hist_new();
 	ot_hist_add(h, (1ULL << 32) * US);	/* slot 33 */
-	CAPTURE(buf, sizeof(buf), f, ot_hist_print(f, h, OT_UNIT_USEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_to(f, false, h, OT_UNIT_USEC));
 	CHECK_CONTAINS(buf, "\n4294967296 -> 8589934591 : 1        |****************************************|\n");
 	ot_hist_add(h, (1ULL << 33) * US);	/* slot 34 */
-	CAPTURE(buf, sizeof(buf), f, ot_hist_print(f, h, OT_UNIT_USEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_to(f, false, h, OT_UNIT_USEC));
 	CHECK_CONTAINS(buf, "          4294967296 -> 8589934591           : 1        |********************|\n");
 	CHECK_CONTAINS(buf, "          8589934592 -> 17179869183          : 1        |********************|\n");
 	ot_hist_free(h);
@@ -155,7 +156,7 @@ static void test_huge(void)
 	/* a uint64_t sum would have wrapped to a tiny number */
 	CHECK(st.sum_ns > 5.5e19L && st.sum_ns < 5.6e19L);
 	CHECK(st.avg_ns > 1.84e19 && st.avg_ns < 1.85e19);
-	CAPTURE(buf, sizeof(buf), f, ot_hist_print(f, h, OT_UNIT_MSEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_to(f, false, h, OT_UNIT_MSEC));
 	CHECK_CONTAINS(buf, "avg 18446744073709.552 ms");
 	CHECK_CONTAINS(buf, "min 18446744073709.552 ms");
 	ot_hist_free(h);
@@ -172,7 +173,7 @@ static void test_ascii_golden(void)
 	ot_hist_add(h, 1500);
 	ot_hist_add(h, 5000);
 	ot_hist_add(h, 2000);
-	CAPTURE(buf, sizeof(buf), f, ot_hist_print(f, h, OT_UNIT_USEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_to(f, false, h, OT_UNIT_USEC));
 	CHECK_STR(buf,
 		  "     usecs               : count    distribution\n"
 		  "         0 -> 1          : 2        |****************************************|\n"
@@ -190,7 +191,7 @@ static void test_ascii_golden(void)
 	ot_hist_add(h, 12 * MS);
 	ot_hist_add(h, 6500 * US);
 	ot_hist_add(h, 4012500);
-	CAPTURE(buf, sizeof(buf), f, ot_hist_print(f, h, OT_UNIT_MSEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_to(f, false, h, OT_UNIT_MSEC));
 	CHECK_STR(buf,
 		  "     msecs               : count    distribution\n"
 		  "         4 -> 7          : 3        |****************************************|\n"
@@ -202,7 +203,7 @@ static void test_ascii_golden(void)
 	/* a 0 (here 999 ns = 0 us) goes with 1 into the "0 -> 1" row, as in bcc */
 	h = ot_hist_new();
 	ot_hist_add(h, 999);
-	CAPTURE(buf, sizeof(buf), f, ot_hist_print(f, h, OT_UNIT_USEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_to(f, false, h, OT_UNIT_USEC));
 	CHECK_CONTAINS(buf, "distribution\n         0 -> 1          : 1        |");
 	CHECK_CONTAINS(buf, "min 0.999 us");
 	ot_hist_free(h);
@@ -217,7 +218,7 @@ static void test_json(void)
 	ot_hist_add(h, 2000);
 	ot_hist_add(h, 3999);
 	ot_hist_add(h, 20000);
-	CAPTURE(buf, sizeof(buf), f, ot_hist_print_json(f, h, OT_UNIT_USEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_to(f, true, h, OT_UNIT_USEC));
 	CHECK(buf[0] == '{' && buf[strlen(buf) - 1] == '}');
 	CHECK(!strchr(buf, '\n'));
 	for (const char *p = buf; *p; p++) {
@@ -244,10 +245,10 @@ static void test_units(void)
 	CHECK(slots[12] == 1);		/* 2500 us: 2048..4095 */
 	ot_hist_buckets(h, OT_UNIT_MSEC, slots);
 	CHECK(slots[2] == 1 && slots[12] == 0);	/* 2 ms: 2..3 */
-	CAPTURE(buf, sizeof(buf), f, ot_hist_print(f, h, OT_UNIT_USEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_to(f, false, h, OT_UNIT_USEC));
 	CHECK_CONTAINS(buf, "      2048 -> 4095       : 1");
 	CHECK_CONTAINS(buf, "max 2500.000 us\n");
-	CAPTURE(buf, sizeof(buf), f, ot_hist_print(f, h, OT_UNIT_MSEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_to(f, false, h, OT_UNIT_MSEC));
 	CHECK_CONTAINS(buf, "     msecs               : count");
 	CHECK_CONTAINS(buf, "         2 -> 3          : 1");
 	CHECK_CONTAINS(buf, "max 2.500 ms\n");
@@ -294,7 +295,7 @@ static void test_table(void)
 	CHECK(ot_hist_table_get(t, -1, NULL, NULL) == NULL);
 	CHECK_STR(ot_hist_table_kind_name(t, 1), "probe_fail");
 
-	CAPTURE(buf, sizeof(buf), f, ot_hist_table_print(f, t, "driver", OT_UNIT_USEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_table_to(f, false, t, "driver", OT_UNIT_USEC));
 	CHECK(!strncmp(buf, "\nprobe_ok driver = a\n     usecs ", 32));
 	CHECK_CONTAINS(buf, "\nprobe_ok driver = z\n");
 	CHECK(strstr(buf, "driver = z") < strstr(buf, "probe_fail driver = m") &&
@@ -305,10 +306,10 @@ static void test_table(void)
 	CHECK(ot_hist_table_count(t) == 4);
 	CHECK(ot_hist_count(a_hist) == 0);
 	buf[0] = '\0';	/* fmemopen leaves the buffer alone when nothing is written */
-	CAPTURE(buf, sizeof(buf), f, ot_hist_table_print(f, t, "driver", OT_UNIT_USEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_table_to(f, false, t, "driver", OT_UNIT_USEC));
 	CHECK_STR(buf, "");
 	buf[0] = '\0';
-	CAPTURE(buf, sizeof(buf), f, ot_hist_table_print_json(f, t, "driver", OT_UNIT_USEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_table_to(f, true, t, "driver", OT_UNIT_USEC));
 	CHECK_STR(buf, "");
 
 	/* growth past the first allocation moves entries, not the histograms or keys */
@@ -327,7 +328,7 @@ static void test_table(void)
 
 	ot_hist_table_add(t, 0, "a", 7 * US);
 	ot_hist_table_add(t, 2, "", 8 * US);
-	CAPTURE(buf, sizeof(buf), f, ot_hist_table_print_json(f, t, "bus", OT_UNIT_USEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_table_to(f, true, t, "bus", OT_UNIT_USEC));
 	{
 		static const char want[] = "{\"type\":\"histogram\",\"schema\":1,\"kind\":\"probe_ok\",\"by\":\"bus\","
 					   "\"key\":\"a\",\"unit\":\"usecs\",\"count\":1,\"min\":7.000,";
@@ -344,12 +345,12 @@ static void test_table(void)
 			lines += *p == '\n';
 		CHECK(lines == 102);	/* a, 100 devNNN, the empty key; not z, m, b */
 	}
-	CAPTURE(buf, sizeof(buf), f, ot_hist_table_print(f, t, "bus", OT_UNIT_USEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_table_to(f, false, t, "bus", OT_UNIT_USEC));
 	CHECK_CONTAINS(buf, "\nremove bus = -\n");
 	ot_hist_table_add(t, 2, "we\"ird\n\x01\xff", 1);
-	CAPTURE(buf, sizeof(buf), f, ot_hist_table_print(f, t, "bus", OT_UNIT_USEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_table_to(f, false, t, "bus", OT_UNIT_USEC));
 	CHECK_CONTAINS(buf, "\nremove bus = we\"ird???\n     usecs");
-	CAPTURE(buf, sizeof(buf), f, ot_hist_table_print_json(f, t, "bus", OT_UNIT_USEC));
+	CAPTURE(buf, sizeof(buf), f, write_hist_table_to(f, true, t, "bus", OT_UNIT_USEC));
 	CHECK_CONTAINS(buf, "\"key\":\"we\\\"ird\\n\\u0001\\u00ff\",");
 	ot_hist_table_free(t);
 	ot_hist_table_free(NULL);

@@ -50,33 +50,35 @@ static struct ot_event make(struct evspec s)
 }
 
 struct fixture {
-	struct ot_pipeline pipe;
+	struct ot_session *pipe;
+	FILE *out;
 	char sink_out[1 << 14];		/* the printed stream: not under test */
 };
 
-static void pipeline_init(struct fixture *fx)
+/* A session like replay's with --json --perfetto path; NULL when the session refuses the path. */
+static struct ot_session *pipeline_init(struct fixture *fx, const char *path)
 {
+	struct ot_session_opts opts = { .format = &ot_jsonl_writer, .start_ns = START, .print_events = true,
+					.perfetto_path = path };
+
 	memset(fx, 0, sizeof(*fx));
-	fx->pipe.out = (struct ot_output){
-		.out = fmemopen(fx->sink_out, sizeof(fx->sink_out), "w"), .json = true, .start_ns = START,
-		.tokens = ot_owner_tokens_new(),
-	};
-	fx->pipe.print_events = true;
-	CHECK(fx->pipe.out.out && fx->pipe.out.tokens && ot_pipeline_init(&fx->pipe) == 0);
+	fx->out = opts.out = fmemopen(fx->sink_out, sizeof(fx->sink_out), "w");
+	CHECK(fx->out != NULL);
+	fx->pipe = ot_session_new(&opts);
+	return fx->pipe;
 }
 
 static void pipeline_fini(struct fixture *fx)
 {
-	ot_pipeline_fini(&fx->pipe);
-	ot_owner_tokens_free(fx->pipe.out.tokens);
-	fclose(fx->pipe.out.out);
+	ot_session_free(fx->pipe);
+	fclose(fx->out);
 }
 
 static void feed(struct fixture *fx, struct evspec s)
 {
 	struct ot_event ev = make(s);
 
-	ot_pipeline_event(&fx->pipe, &ev);
+	ot_session_event(fx->pipe, &ev);
 }
 
 static char *slurp(const char *path)
@@ -111,14 +113,11 @@ static int files_in(const char *path)
 static void test_timeline(const char *keep)
 {
 	struct fixture fx;
-	struct ot_perfetto *pf;
 	char path[256];
 	const char *json;
 
 	snprintf(path, sizeof(path), "%s/t.json", dir);
-	pipeline_init(&fx);
-	pf = ot_perfetto_attach(&fx.pipe, keep ? keep : path);
-	CHECK(pf != NULL);
+	CHECK(pipeline_init(&fx, keep ? keep : path) != NULL);
 	/* e1000 probe in group 5: use + configure inside the probe span */
 	feed(&fx, (struct evspec){ .point = OT_POINT_REALLY_PROBE, .phase = OT_PHASE_ENTER, .entry_us = 10,
 				   .dev = "0000:00:01.0", .drv = "e1000", .group = 5 });
@@ -151,12 +150,11 @@ static void test_timeline(const char *keep)
 	/* an unuse of nothing: the analysis reports an underflow */
 	feed(&fx, (struct evspec){ .point = OT_POINT_UNUSE_DEFAULT_DOMAIN, .entry_us = 600, .exit_us = 605,
 				   .dev = "0000:00:04.0", .drv = "d", .group = 7 });
-	CHECK(fx.pipe.stats.anomalies[OT_AN_UNDERFLOW] == 1);
-	CHECK(fx.pipe.stats.anomalies[OT_AN_NESTED_CLAIM] == 1);
-	CHECK(ot_stats_anomalies(&fx.pipe.stats) == 2);
+	CHECK(fx.pipe->run.stats.anomalies[OT_AN_UNDERFLOW] == 1);
+	CHECK(fx.pipe->run.stats.anomalies[OT_AN_NESTED_CLAIM] == 1);
+	CHECK(ot_stats_anomalies(&fx.pipe->run.stats) == 2);
 	CHECK(files_in(dir) == (keep ? 0 : 1));		/* only the temporary file so far */
-	CHECK(ot_pipeline_finish(&fx.pipe, START + 1000000) == 0);
-	ot_perfetto_free(pf);
+	CHECK(ot_session_end(fx.pipe, START + 1000000) == 0);
 	pipeline_fini(&fx);
 	CHECK(files_in(dir) == (keep ? 0 : 1));		/* renamed, nothing left behind */
 
@@ -210,14 +208,11 @@ static void test_timeline(const char *keep)
 static void test_empty_trace_is_complete(void)
 {
 	struct fixture fx;
-	struct ot_perfetto *pf;
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/empty.json", dir);
-	pipeline_init(&fx);
-	pf = ot_perfetto_attach(&fx.pipe, path);
-	CHECK(ot_pipeline_finish(&fx.pipe, START + 5) == 0);
-	ot_perfetto_free(pf);
+	CHECK(pipeline_init(&fx, path) != NULL);
+	CHECK(ot_session_end(fx.pipe, START + 5) == 0);
 	pipeline_fini(&fx);
 	CHECK_CONTAINS(slurp(path), "{\"traceEvents\":[\n],\n\"displayTimeUnit\":\"ms\",");
 	unlink(path);
@@ -227,7 +222,6 @@ static void test_empty_trace_is_complete(void)
 static void test_replaces_existing_file_at_the_end(void)
 {
 	struct fixture fx;
-	struct ot_perfetto *pf;
 	char path[256];
 	FILE *f;
 
@@ -235,14 +229,12 @@ static void test_replaces_existing_file_at_the_end(void)
 	f = fopen(path, "w");
 	fputs("old", f);
 	fclose(f);
-	pipeline_init(&fx);
-	pf = ot_perfetto_attach(&fx.pipe, path);
+	CHECK(pipeline_init(&fx, path) != NULL);
 	feed(&fx, (struct evspec){ .point = OT_POINT_DMA_CONFIGURE_FIRST, .entry_us = 15, .exit_us = 30,
 				   .dev = "0000:00:01.0", .drv = "e1000", .group = 5, .after = 1 });
 	CHECK_STR(slurp(path), "old");
-	CHECK(ot_pipeline_finish(&fx.pipe, START + 100000) == 0);
+	CHECK(ot_session_end(fx.pipe, START + 100000) == 0);
 	CHECK_CONTAINS(slurp(path), "\"dma_configure\"");
-	ot_perfetto_free(pf);
 	pipeline_fini(&fx);
 	unlink(path);
 }
@@ -250,26 +242,22 @@ static void test_replaces_existing_file_at_the_end(void)
 static void test_failures_leave_nothing_behind(void)
 {
 	struct fixture fx;
-	struct ot_perfetto *pf;
 	char path[256], inner[300];
 	FILE *f;
 
-	pipeline_init(&fx);
 	/* a directory that does not exist: refused before any event */
-	CHECK(ot_perfetto_attach(&fx.pipe, "/nonexistent-ot-dir/t.json") == NULL);
-	CHECK(fx.pipe.nsinks == 0);
+	CHECK(pipeline_init(&fx, "/nonexistent-ot-dir/t.json") == NULL);
+	pipeline_fini(&fx);
 	/* the path turns out to be a non-empty directory at the end: the rename fails */
 	snprintf(path, sizeof(path), "%s/busy", dir);
 	snprintf(inner, sizeof(inner), "%s/file", path);
 	CHECK(mkdir(path, 0700) == 0);
 	f = fopen(inner, "w");
 	fclose(f);
-	pf = ot_perfetto_attach(&fx.pipe, path);
-	CHECK(pf != NULL);
+	CHECK(pipeline_init(&fx, path) != NULL);
 	feed(&fx, (struct evspec){ .point = OT_POINT_DMA_CONFIGURE_FIRST, .entry_us = 15, .exit_us = 30,
 				   .dev = "0000:00:01.0", .drv = "e1000", .group = 5, .after = 1 });
-	CHECK(ot_pipeline_finish(&fx.pipe, START + 100000) != 0);
-	ot_perfetto_free(pf);
+	CHECK(ot_session_end(fx.pipe, START + 100000) != 0);
 	pipeline_fini(&fx);
 	CHECK(files_in(dir) == 1);	/* the directory; no temporary file left */
 	unlink(inner);

@@ -10,14 +10,14 @@
 
 static char buf[1 << 18];
 
-static const char *render(struct ot_prom *m, struct ot_pipeline *p)
+static const char *render(struct ot_prom *m, struct ot_session *p)
 {
-	CAPTURE(buf, sizeof(buf), f, ot_prom_render(m, p, f));
+	CAPTURE(buf, sizeof(buf), f, ot_prom_render(m, &p->run, f));
 	return buf;
 }
 
 /* A probe of DRV that took NS. */
-static void probe(struct ot_pipeline *p, uint64_t *now, const char *drv, uint64_t ns, long ret)
+static void probe(struct ot_session *p, uint64_t *now, const char *drv, uint64_t ns, long ret)
 {
 	*now += 20000000000ULL;
 	SYNTH(p, .point = OT_POINT_REALLY_PROBE, .phase = OT_PHASE_ENTER, .ts_ns = *now - ns, .tid = 1,
@@ -43,14 +43,14 @@ static void test_escape(void)
 
 static void test_format_and_cumulative_histograms(void)
 {
-	struct ot_pipeline *p = synth_pipeline();
+	struct ot_session *p = synth_session();
 	struct ot_prom *m = ot_prom_new("/nonexistent/x.prom", 15, OT_HIST_BY_DRIVER);
 	struct ot_sink sink = ot_prom_sink(m);
 	uint64_t now = 0;
 	const char *s;
 
 	CHECK(p && m);
-	CHECK(ot_pipeline_add_sink(p, &sink) == 0);
+	CHECK(ot_session_add_sink(p, &sink) == 0);
 	s = render(m, p);
 	/* every anomaly kind from the start, at 0, and HELP/TYPE everywhere */
 	CHECK_CONTAINS(s, "# HELP ownertrace_anomalies_total ");
@@ -66,7 +66,7 @@ static void test_format_and_cumulative_histograms(void)
 	CHECK_CONTAINS(s, "\nownertrace_forgotten_total{what=\"stack\"} 0\n");
 	CHECK(!strstr(s, "_bucket"));	/* no histogram series before the first duration */
 	CHECK_CONTAINS(s, "\nownertrace_kretprobe_misses_total 0\n");
-	p->stats.kretprobe_misses = -1;	/* fentry mode: not measurable, so no series rather than a false 0 */
+	p->run.stats.kretprobe_misses = -1;	/* fentry mode: not measurable, so no series rather than a false 0 */
 	CHECK(!strstr(render(m, p), "kretprobe"));
 
 	probe(p, &now, "e1000", 10000, 0);		/* exactly on the first bound: le is inclusive */
@@ -108,19 +108,19 @@ static void test_format_and_cumulative_histograms(void)
 	/* group-level calls name no driver */
 	CHECK_CONTAINS(s, "ownertrace_events_total{point=\"group_claim\",driver=\"\"} 1\n");
 	ot_prom_free(m);
-	synth_pipeline_free(p);
+	synth_session_free(p);
 }
 
 static void test_label_cap(void)
 {
-	struct ot_pipeline *p = synth_pipeline();
+	struct ot_session *p = synth_session();
 	struct ot_prom *m = ot_prom_new("/nonexistent/x.prom", 15, OT_HIST_BY_DRIVER);
 	struct ot_sink sink = ot_prom_sink(m);
 	uint64_t now = 0;
 	char drv[32];
 	const char *s;
 
-	ot_pipeline_add_sink(p, &sink);
+	ot_session_add_sink(p, &sink);
 	for (int i = 0; i < OT_PROM_MAX_LABELS + 44; i++) {
 		snprintf(drv, sizeof(drv), "drv%04d", i);
 		probe(p, &now, drv, 1000, 0);
@@ -133,7 +133,7 @@ static void test_label_cap(void)
 	CHECK_CONTAINS(s, "ownertrace_events_total{point=\"probe_exit\",driver=\"(other)\"} 44\n");
 	CHECK_CONTAINS(s, "ownertrace_probe_duration_seconds_count{driver=\"(other)\",result=\"ok\"} 44\n");
 	ot_prom_free(m);
-	synth_pipeline_free(p);
+	synth_session_free(p);
 }
 
 static char *slurp(const char *path)
@@ -152,7 +152,7 @@ static char *slurp(const char *path)
 static void test_atomic_write_and_interval(void)
 {
 	char dir[] = "/tmp/ot-prom-XXXXXX", path[64], tmp[80];
-	struct ot_pipeline *p = synth_pipeline();
+	struct ot_session *p = synth_session();
 	struct ot_prom *m;
 	struct ot_sink sink;
 	struct stat st;
@@ -163,30 +163,30 @@ static void test_atomic_write_and_interval(void)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	m = ot_prom_new(path, 15, OT_HIST_BY_DRIVER);
 	sink = ot_prom_sink(m);
-	ot_pipeline_add_sink(p, &sink);
+	ot_session_add_sink(p, &sink);
 
-	ot_pipeline_tick(p, 1000000000ULL);	/* the first tick writes */
+	ot_session_tick(p, 1000000000ULL);	/* the first tick writes */
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
 	CHECK(access(tmp, F_OK) != 0);	/* renamed into place, nothing left behind */
 	CHECK_CONTAINS(slurp(path), "ownertrace_anomalies_total{kind=\"divergence\"} 0\n");
 
 	probe(p, &now, "e1000", 5000, 0);
-	ot_pipeline_tick(p, 15000000000ULL);	/* 14 s later: not yet */
+	ot_session_tick(p, 15000000000ULL);	/* 14 s later: not yet */
 	CHECK(!strstr(slurp(path), "e1000"));
-	ot_pipeline_tick(p, 16000000000ULL);	/* 15 s: rewritten */
+	ot_session_tick(p, 16000000000ULL);	/* 15 s: rewritten */
 	CHECK_CONTAINS(slurp(path), "ownertrace_events_total{point=\"probe_exit\",driver=\"e1000\"} 1\n");
 
 	probe(p, &now, "e1000", 5000, 0);
-	CHECK(ot_pipeline_finish(p, 17000000000ULL) == 0);	/* the end always writes */
+	CHECK(ot_session_end(p, 17000000000ULL) == 0);	/* the end always writes */
 	CHECK_CONTAINS(slurp(path), "ownertrace_events_total{point=\"probe_exit\",driver=\"e1000\"} 2\n");
 	unlink(path);
 	rmdir(dir);
 
 	/* a directory that is gone: the write fails with errno, and says so (once) */
-	CHECK(ot_prom_write(m, p) == -ENOENT);
-	CHECK(ot_pipeline_finish(p, 18000000000ULL) != 0);
+	CHECK(ot_prom_write(m, &p->run) == -ENOENT);
+	CHECK(ot_session_end(p, 18000000000ULL) != 0);
 	ot_prom_free(m);
-	synth_pipeline_free(p);
+	synth_session_free(p);
 }
 
 int main(void)

@@ -10,7 +10,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include "analysis/profile.h"
 
 /* In order of importance: the summary lists them in this order. */
@@ -110,11 +109,6 @@ struct ot_diff_side {
 	uint64_t events;
 };
 
-/* The one-screen summary, most important first; max_rows caps each section. */
-void ot_diff_print(FILE *f, const struct ot_diff *d, const struct ot_diff_opts *opts, const struct ot_diff_side *base,
-		   const struct ot_diff_side *cand, int max_rows);
-/* The same as one JSON object on one line ({"type":"diff",...}). */
-void ot_diff_print_json(FILE *f, const struct ot_diff *d, const struct ot_diff_opts *opts,
-			const struct ot_diff_side *base, const struct ot_diff_side *cand);
+/* The report itself is a record of the writers (output/writer.h): text and JSON Lines. */
 
 #endif

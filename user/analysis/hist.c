@@ -6,9 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analysis/hist.h"
-#include "util/json.h"
-
-#define STARS_MAX 40	/* bcc's bar width */
 
 struct ot_hist {
 	uint64_t *v;		/* the durations in ns, in arrival order until sorted */
@@ -32,7 +29,7 @@ const char *ot_hist_unit_name(enum ot_hist_unit unit)
 	return unit == OT_UNIT_MSEC ? "msecs" : "usecs";
 }
 
-static const char *unit_suffix(enum ot_hist_unit unit)
+const char *ot_hist_unit_suffix(enum ot_hist_unit unit)
 {
 	return unit == OT_UNIT_MSEC ? "ms" : "us";
 }
@@ -159,7 +156,7 @@ void ot_hist_buckets(const struct ot_hist *h, enum ot_hist_unit unit, uint64_t s
  * unit. Integer arithmetic keeps them exact: a double has 53 bits and would
  * misprint the last digits of large durations.
  */
-static uint64_t thousandths(uint64_t ns, enum ot_hist_unit unit)
+uint64_t ot_hist_thousandths(uint64_t ns, enum ot_hist_unit unit)
 {
 	uint64_t div = ot_hist_unit_ns(unit) / 1000;
 
@@ -168,7 +165,7 @@ static uint64_t thousandths(uint64_t ns, enum ot_hist_unit unit)
 	return ns / div + (ns % div >= div - div / 2);
 }
 
-static uint64_t avg_thousandths(const struct ot_hist_stats *st, enum ot_hist_unit unit)
+uint64_t ot_hist_avg_thousandths(const struct ot_hist_stats *st, enum ot_hist_unit unit)
 {
 	long double a = st->sum_ns / st->count / (ot_hist_unit_ns(unit) / 1000) + 0.5L;
 
@@ -177,25 +174,20 @@ static uint64_t avg_thousandths(const struct ot_hist_stats *st, enum ot_hist_uni
 	return a >= 0x1p64L ? UINT64_MAX : (uint64_t)a;
 }
 
-static void put_value(FILE *f, uint64_t th)
-{
-	fprintf(f, "%" PRIu64 ".%03" PRIu64, th / 1000, th % 1000);
-}
-
 /* bcc's rows: slot k is 2^(k-1) .. 2^k - 1, and row 1 ("0 -> 1") takes slot 0 too. */
-static uint64_t row_low(unsigned int r)
+uint64_t ot_hist_row_low(unsigned int r)
 {
 	return r <= 1 ? 0 : 1ULL << (r - 1);
 }
 
-static uint64_t row_high(unsigned int r)
+uint64_t ot_hist_row_high(unsigned int r)
 {
 	return r >= 64 ? UINT64_MAX : (1ULL << r) - 1;
 }
 
 /* Per-row counts (index = slot, row 0 unused); the first and last non-empty rows, 0 if none. */
-static uint64_t rows_of(const struct ot_hist *h, enum ot_hist_unit unit, uint64_t rows[OT_HIST_NSLOTS],
-			unsigned int *first, unsigned int *last)
+uint64_t ot_hist_rows(const struct ot_hist *h, enum ot_hist_unit unit, uint64_t rows[OT_HIST_NSLOTS],
+		     unsigned int *first, unsigned int *last)
 {
 	uint64_t max = 0;
 
@@ -213,104 +205,6 @@ static uint64_t rows_of(const struct ot_hist *h, enum ot_hist_unit unit, uint64_
 			max = rows[r];
 	}
 	return max;
-}
-
-static void put_stars(FILE *f, uint64_t val, uint64_t val_max, unsigned int width)
-{
-	uint64_t n;
-
-	/* bcc's val * width / val_max, without the product wrapping */
-	if (val >= val_max)
-		n = width;
-	else if (val <= UINT64_MAX / width)
-		n = val * width / val_max;
-	else
-		n = (uint64_t)((long double)val / val_max * width);
-	if (n > width)
-		n = width;
-	for (unsigned int i = 0; i < width; i++)
-		fputc(i < n ? '*' : ' ', f);
-}
-
-void ot_hist_print(FILE *f, struct ot_hist *h, enum ot_hist_unit unit)
-{
-	uint64_t rows[OT_HIST_NSLOTS], max;
-	const char *u = unit_suffix(unit);
-	struct ot_hist_stats st;
-	unsigned int first, last;
-	bool wide;
-	int w;
-
-	if (ot_hist_stats(h, &st)) {
-		fputs("no samples\n", f);
-		return;
-	}
-	max = rows_of(h, unit, rows, &first, &last);
-	/* bcc widens the columns once a range needs more than 10 digits
-	 * (its idx_max > 32; its slots are ours minus one) */
-	wide = last > 33;
-	w = wide ? 20 : 10;
-	fprintf(f, "%*s%-*s : count    distribution\n", wide ? 15 : 5, "", wide ? 29 : 19,
-		ot_hist_unit_name(unit));
-	for (unsigned int r = first; r <= last; r++) {
-		fprintf(f, "%*" PRIu64 " -> %-*" PRIu64 " : %-8" PRIu64 " |", w, row_low(r), w, row_high(r), rows[r]);
-		put_stars(f, rows[r], max, wide ? STARS_MAX / 2 : STARS_MAX);
-		fputs("|\n", f);
-	}
-	fprintf(f, "count %" PRIu64 "  min ", st.count);
-	put_value(f, thousandths(st.min_ns, unit));
-	fprintf(f, " %s  avg ", u);
-	put_value(f, avg_thousandths(&st, unit));
-	fprintf(f, " %s  p50 ", u);
-	put_value(f, thousandths(st.p50_ns, unit));
-	fprintf(f, " %s  p90 ", u);
-	put_value(f, thousandths(st.p90_ns, unit));
-	fprintf(f, " %s  p99 ", u);
-	put_value(f, thousandths(st.p99_ns, unit));
-	fprintf(f, " %s  max ", u);
-	put_value(f, thousandths(st.max_ns, unit));
-	fprintf(f, " %s\n", u);
-}
-
-static void json_value(FILE *f, const char *name, bool have, uint64_t th)
-{
-	fprintf(f, ",\"%s\":", name);
-	if (have)
-		put_value(f, th);
-	else
-		fputs("null", f);
-}
-
-/* The members of ot_hist_print_json(), without the braces. */
-static void json_members(FILE *f, struct ot_hist *h, enum ot_hist_unit unit)
-{
-	uint64_t rows[OT_HIST_NSLOTS];
-	struct ot_hist_stats st;
-	unsigned int first, last;
-	bool have = ot_hist_stats(h, &st) == 0;
-
-	fputs("\"unit\":", f);
-	ot_json_write_string(f, ot_hist_unit_name(unit), SIZE_MAX);
-	fprintf(f, ",\"count\":%" PRIu64, st.count);
-	json_value(f, "min", have, thousandths(st.min_ns, unit));
-	json_value(f, "avg", have, have ? avg_thousandths(&st, unit) : 0);
-	json_value(f, "p50", have, thousandths(st.p50_ns, unit));
-	json_value(f, "p90", have, thousandths(st.p90_ns, unit));
-	json_value(f, "p99", have, thousandths(st.p99_ns, unit));
-	json_value(f, "max", have, thousandths(st.max_ns, unit));
-	fputs(",\"buckets\":[", f);
-	rows_of(h, unit, rows, &first, &last);
-	for (unsigned int r = first; have && r <= last; r++)
-		fprintf(f, "%s{\"low\":%" PRIu64 ",\"high\":%" PRIu64 ",\"count\":%" PRIu64 "}",
-			r == first ? "" : ",", row_low(r), row_high(r), rows[r]);
-	fputc(']', f);
-}
-
-void ot_hist_print_json(FILE *f, struct ot_hist *h, enum ot_hist_unit unit)
-{
-	fputc('{', f);
-	json_members(f, h, unit);
-	fputc('}', f);
 }
 
 /* ---- the table ---- */
@@ -479,51 +373,4 @@ struct ot_hist *ot_hist_table_get(struct ot_hist_table *t, int i, int *kind, con
 const char *ot_hist_table_kind_name(const struct ot_hist_table *t, int kind)
 {
 	return kind >= 0 && kind < t->nkinds ? t->kind_names[kind] : NULL;
-}
-
-/* Keys are kernel strings, not guaranteed printable: a newline in one would
- * split its header line, so control bytes and non-ASCII show as '?'. */
-static void put_key(FILE *f, const char *key)
-{
-	if (!*key) {
-		fputc('-', f);
-		return;
-	}
-	for (; *key; key++) {
-		unsigned char c = (unsigned char)*key;
-
-		fputc(c < 0x20 || c >= 0x7f ? '?' : c, f);
-	}
-}
-
-void ot_hist_table_print(FILE *f, struct ot_hist_table *t, const char *key_label, enum ot_hist_unit unit)
-{
-	for (int i = 0; i < t->n; i++) {
-		struct entry *e = t->e[i];
-
-		if (!e->hist.n)
-			continue;	/* a key seen in an earlier interval only */
-		fprintf(f, "\n%s %s = ", t->kind_names[e->kind], key_label);
-		put_key(f, e->key);
-		fputc('\n', f);
-		ot_hist_print(f, &e->hist, unit);
-	}
-}
-
-void ot_hist_table_print_json(FILE *f, struct ot_hist_table *t, const char *key_label, enum ot_hist_unit unit)
-{
-	for (int i = 0; i < t->n; i++) {
-		struct entry *e = t->e[i];
-		struct ot_json j;
-
-		if (!e->hist.n)
-			continue;
-		ot_json_begin_record(&j, f, "histogram");
-		ot_json_str(&j, "kind", t->kind_names[e->kind]);
-		ot_json_str(&j, "by", key_label);
-		ot_json_str(&j, "key", e->key);
-		fputc(',', f);
-		json_members(f, &e->hist, unit);
-		ot_json_end(&j);
-	}
 }

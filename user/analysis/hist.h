@@ -12,7 +12,6 @@
 #define OT_HIST_H
 
 #include <stdint.h>
-#include <stdio.h>
 
 /*
  * Same value and spelling as bpf/ownertrace.h: a redefinition with other
@@ -79,22 +78,20 @@ int ot_hist_stats(struct ot_hist *h, struct ot_hist_stats *out);
 void ot_hist_buckets(const struct ot_hist *h, enum ot_hist_unit unit, uint64_t slots[OT_HIST_NSLOTS]);
 
 /*
- * bcc-style ASCII histogram in the unit, rows from the first to the last
- * non-empty one, 40-column bars (20 when the ranges need 20 digits), then
- *	count 12  min 4.012 ms  avg 20.300 ms  p50 5.100 ms  p90 40.200 ms  p99 40.900 ms  max 41.000 ms
- * with the exact values in the unit, 3 decimals (msecs are rounded half up
- * to the microsecond; usecs are exact). No samples: the line "no samples".
+ * What the renderings (output/text.c, output/jsonl.c) share. Values are
+ * shown in the unit with 3 decimals, i.e. in thousandths of the unit,
+ * computed in integers so they stay exact (msecs are rounded half up to the
+ * microsecond; usecs are exact).
  */
-void ot_hist_print(FILE *f, struct ot_hist *h, enum ot_hist_unit unit);
-
-/*
- * The same as one JSON object, no newline:
- *	{"unit":"usecs","count":3,"min":1.000,"avg":..,"p50":..,"p90":..,"p99":..,"max":..,
- *	 "buckets":[{"low":0,"high":1,"count":2},...]}
- * values in the unit with 3 decimals, buckets trimmed like the ASCII rows.
- * No samples: count 0, the six values null, "buckets":[].
- */
-void ot_hist_print_json(FILE *f, struct ot_hist *h, enum ot_hist_unit unit);
+uint64_t ot_hist_thousandths(uint64_t ns, enum ot_hist_unit unit);
+uint64_t ot_hist_avg_thousandths(const struct ot_hist_stats *st, enum ot_hist_unit unit);
+const char *ot_hist_unit_suffix(enum ot_hist_unit unit);	/* "us", "ms" */
+/* bcc's rows: row r is 2^(r-1) .. 2^r - 1, row 1 ("0 -> 1") takes slot 0 too. */
+uint64_t ot_hist_row_low(unsigned int r);
+uint64_t ot_hist_row_high(unsigned int r);
+/* Per-row counts (index = row, row 0 unused); the first and last non-empty rows (0 if none); the largest count. */
+uint64_t ot_hist_rows(const struct ot_hist *h, enum ot_hist_unit unit, uint64_t rows[OT_HIST_NSLOTS],
+		     unsigned int *first, unsigned int *last);
 
 /*
  * Histograms keyed by (kind, key). Kinds are 0..nkinds-1 with the caller's
@@ -116,18 +113,5 @@ int ot_hist_table_count(const struct ot_hist_table *t);
 /* NULL for i out of range; kind and key may be NULL. The key lives as long as the table. */
 struct ot_hist *ot_hist_table_get(struct ot_hist_table *t, int i, int *kind, const char **key);
 const char *ot_hist_table_kind_name(const struct ot_hist_table *t, int kind);
-
-/*
- * Every non-empty histogram, each under a "\n<kind> <key_label> = <key>\n"
- * header, e.g. "\nprobe_ok driver = e1000\n"; an empty key shows as "-",
- * control bytes and non-ASCII in a key as '?' (JSON escapes them instead).
- */
-void ot_hist_table_print(FILE *f, struct ot_hist_table *t, const char *key_label, enum ot_hist_unit unit);
-/*
- * One JSON line per non-empty histogram:
- *	{"type":"histogram","schema":1,"kind":"probe_ok","by":"driver","key":"e1000","unit":...}\n
- * with the ot_hist_print_json() members after "key".
- */
-void ot_hist_table_print_json(FILE *f, struct ot_hist_table *t, const char *key_label, enum ot_hist_unit unit);
 
 #endif

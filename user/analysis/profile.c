@@ -5,7 +5,7 @@
 #include <string.h>
 #include "util/grow.h"
 #include "analysis/hist.h"
-#include "output/output.h"
+#include "core/event.h"
 #include "core/points.h"
 #include "analysis/profile.h"
 

@@ -17,14 +17,14 @@
  *  - latency: the exact durations of probe, remove, dma_configure, claim
  *    and release, per driver (or per name of a histogram-only recording).
  *
- * Built as a pipeline sink, live or from a recording; pure C.
+ * Built as a session sink, live or from a recording; pure C.
  */
 #ifndef OT_PROFILE_H
 #define OT_PROFILE_H
 
 #include <stdint.h>
 #include "analysis/shadow.h"
-#include "session/session.h"
+#include "core/sink.h"
 
 /* One tallied thing: an episode shape of a subject, or an anomaly kind of a subject. */
 struct ot_tally_entry {
@@ -38,7 +38,7 @@ struct ot_profile;
 
 struct ot_profile *ot_profile_new(void);
 void ot_profile_free(struct ot_profile *p);
-/* The sink that feeds it: add to a pipeline before the first event. */
+/* The sink that feeds it: add to a session before the first event. */
 struct ot_sink ot_profile_sink(struct ot_profile *p);
 
 /*

@@ -86,27 +86,9 @@ struct ot_analysis {
 	int ngroups, capgroups;
 	struct span *spans;
 	int nspans, capspans;
-	uint64_t counts[OT_AN_KIND_COUNT];
 	struct ot_analysis_limits limits;
 	uint64_t forgot_groups, forgot_uses, forgot_spans;
 };
-
-const char *ot_anomaly_kind_name(enum ot_anomaly_kind kind)
-{
-	static const char *const names[OT_AN_KIND_COUNT] = {
-		[OT_AN_PROBE_FAILED_NO_CLEANUP] = "probe_failed_no_cleanup",
-		[OT_AN_REMOVE_KEPT_USE] = "remove_kept_use",
-		[OT_AN_UNDERFLOW] = "underflow",
-		[OT_AN_LEAKED_CLAIM] = "leaked_claim",
-		[OT_AN_NESTED_CLAIM] = "nested_claim",
-		[OT_AN_LATE_RELEASE] = "late_release",
-		[OT_AN_SIBLING_RACE] = "sibling_race",
-		[OT_AN_PROBE_BLOCKED] = "probe_blocked",
-		[OT_AN_DIVERGENCE] = "divergence",
-	};
-
-	return (unsigned int)kind < OT_AN_KIND_COUNT ? names[kind] : "unknown";
-}
 
 struct ot_analysis *ot_analysis_new(const struct ot_analysis_cb *cb)
 {
@@ -127,22 +109,6 @@ void ot_analysis_free(struct ot_analysis *a)
 	free(a->spans);
 	free(a);
 }
-
-uint64_t ot_analysis_count(const struct ot_analysis *a, enum ot_anomaly_kind kind)
-{
-	return (unsigned int)kind < OT_AN_KIND_COUNT ? a->counts[kind] : 0;
-}
-
-uint64_t ot_analysis_total(const struct ot_analysis *a)
-{
-	uint64_t total = 0;
-
-	for (int k = 0; k < OT_AN_KIND_COUNT; k++)
-		total += a->counts[k];
-	return total;
-}
-
-/* ---- small containers -------------------------------------------------- */
 
 static bool grow(void **items, int *cap, int need, size_t size)
 {
@@ -328,7 +294,6 @@ static void timeline_sort(struct ot_anomaly *an)
 
 static void report(struct ot_analysis *a, struct ot_anomaly *an)
 {
-	a->counts[an->kind]++;
 	timeline_sort(an);
 	if (a->cb.anomaly)
 		a->cb.anomaly(a->cb.ctx, an);

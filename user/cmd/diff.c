@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include "cli/cli.h"
 #include "cmd/cmd.h"
-#include "output/output.h"
+#include "analysis/profile.h"
+#include "output/writer.h"
 #include "session/gate.h"
 
 int ot_cmd_diff(const struct ot_cli *cli)
@@ -24,7 +25,7 @@ int ot_cmd_diff(const struct ot_cli *cli)
 	if (cand)
 		out = ot_output_open(cli->output_path);
 	if (out) {
-		ret = ot_gate_report(&cli->diff, cli->json, out, base, &bside, cand, &cside);
+		ret = ot_gate_report(&cli->diff, ot_cmd_format(cli), out, base, &bside, cand, &cside);
 		if (out != stdout)
 			fclose(out);
 	}

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The live commands (trace, record, run): check what the host allows, load
- * and attach the BPF programs, then feed every ring-buffer record through
- * the pipeline until Ctrl-C, --duration, the interval count or the end of
- * the command under `run`.
+ * The live commands (trace, record, run, daemon): check what the host
+ * allows, load and attach the BPF programs, then feed every ring-buffer
+ * record through the session until Ctrl-C, --duration, the interval count
+ * or the end of the command under `run`.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,21 +19,18 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include "kernel/attach.h"
+#include "analysis/profile.h"
 #include "cli/cli.h"
 #include "cmd/cmd.h"
-#include "util/clock.h"
+#include "core/event.h"
+#include "core/recording.h"
+#include "kernel/attach.h"
 #include "kernel/ksyms.h"
 #include "kernel/live_stacks.h"
-#include "core/owner_tokens.h"
-#include "output/perfetto.h"
-#include "session/session.h"
 #include "kernel/preflight.h"
-#include "analysis/profile.h"
-#include "output/prometheus.h"
-#include "core/recording.h"
-#include "core/stacks.h"
 #include "session/gate.h"
+#include "session/session.h"
+#include "util/clock.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -48,13 +45,12 @@ static void on_signal(int sig)
 struct live {
 	const struct ot_cli *cli;
 	struct ot_tracer tracer;
-	struct ot_pipeline pipe;
+	struct ot_session *session;
 	struct ot_ksyms *ksyms;		/* until handed to live_stacks */
 	struct ot_live_stacks *live_stacks;
-	struct ot_profile *baseline, *profile;	/* --baseline: the gate's two sides */
+	struct ot_profile *baseline;	/* --baseline: the gate's first side; the session profiles the second */
 	struct ot_diff_side baseline_side;
 	char baseline_kernel[65];
-	struct ot_perfetto *perfetto;	/* --perfetto, else NULL */
 	bool intervals_done;	/* -i SECONDS COUNT ran out: nothing left to print */
 	int intervals;		/* intervals printed */
 };
@@ -70,8 +66,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 	ev = kev->ev;
 	ev.stack_id = ot_live_stacks_intern(lv->live_stacks, (const uint64_t *)kev->ips,
 					    kev->nframes < OT_KSTACK_FRAMES ? kev->nframes : OT_KSTACK_FRAMES);
-	lv->pipe.stacks_dropped = ot_live_stacks_dropped(lv->live_stacks);
-	ot_pipeline_event(&lv->pipe, &ev);
+	lv->session->run.stats.stacks_dropped = ot_live_stacks_dropped(lv->live_stacks);
+	ot_session_event(lv->session, &ev);
 	return 0;
 }
 
@@ -80,7 +76,7 @@ static int handle_sample(void *ctx, void *data, size_t size)
 	struct live *lv = ctx;
 
 	if (size >= sizeof(struct ot_sample))
-		ot_pipeline_sample(&lv->pipe, data);
+		ot_session_sample(lv->session, data);
 	return 0;
 }
 
@@ -97,10 +93,10 @@ static void check_hist_counts(struct live *lv)
 	if (ot_tracer_hist_counts(&lv->tracer, kernel))
 		return;
 	for (int k = 0; k < OT_HIST_KIND_COUNT; k++)
-		if (kernel[k] > lv->pipe.hist_samples[k])
+		if (kernel[k] > lv->session->hist_samples[k])
 			fprintf(stderr, "ownertrace: WARNING: %llu of %llu %s calls counted in the kernel have no exact "
 					"duration (lost in the ring buffer); their percentiles are of the rest\n",
-				(unsigned long long)(kernel[k] - lv->pipe.hist_samples[k]), (unsigned long long)kernel[k],
+				(unsigned long long)(kernel[k] - lv->session->hist_samples[k]), (unsigned long long)kernel[k],
 				ot_hist_kind_names[k]);
 }
 
@@ -124,20 +120,26 @@ static void report_missing_points(const struct ot_tracer *t)
  */
 static int gate_on_baseline(struct live *lv, FILE *out)
 {
+	const struct ot_writer_ops *format = ot_cmd_format(lv->cli);
+	struct ot_profile *profile = ot_session_take_profile(lv->session);
 	struct utsname uts;
 	static char kernel[sizeof(uts.release)];
 	struct ot_diff_side side = { .label = "this run", .kernel = kernel };
+	int ret;
 
 	if (!uname(&uts))
 		snprintf(kernel, sizeof(kernel), "%s", uts.release);
-	if (ot_profile_finish(lv->profile)) {
+	if (ot_profile_finish(profile)) {
 		fprintf(stderr, "ownertrace: out of memory comparing with the baseline\n");
+		ot_profile_free(profile);
 		return OT_EXIT_CANNOT_RUN;
 	}
-	side.events = ot_profile_event_count(lv->profile);
-	/* the report follows the summary: on stderr, or in the JSON stream */
-	return ot_gate_report(&lv->cli->diff, lv->cli->json, lv->cli->json ? out : stderr, lv->baseline, &lv->baseline_side, lv->profile,
-			      &side);
+	side.events = ot_profile_event_count(profile);
+	/* the report follows the summary: a record of a machine-readable stream, else for the person */
+	ret = ot_gate_report(&lv->cli->diff, format, format->machine ? out : stderr, lv->baseline, &lv->baseline_side,
+			     profile, &side);
+	ot_profile_free(profile);
+	return ret;
 }
 
 /* Start CMD once tracing is attached, so nothing it does is missed. */
@@ -178,7 +180,7 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 	const struct ot_cli *cli = lv->cli;
 	struct ring_buffer *rb;
 	uint64_t last_check = start, reported_drops = 0;
-	uint64_t *counters = lv->pipe.stats.bpf;	/* kept current for the --prometheus file */
+	struct ot_stats *stats = &lv->session->run.stats;	/* kept current for the --prometheus file */
 	bool child_signalled = false;
 	int err = 0;
 
@@ -197,7 +199,7 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 		err = ring_buffer__poll(rb, 100);
 		/* output is block-buffered (no write per event); flushing once a
 		 * poll keeps it live, piped or not, within 100 ms */
-		fflush(lv->pipe.out.out);
+		ot_session_flush(lv->session);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "ownertrace: reading events failed: %s\n", strerror(-err));
 			break;
@@ -205,7 +207,7 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 		err = 0;
 		uint64_t now = ot_now_ns();
 
-		ot_pipeline_tick(&lv->pipe, now);
+		ot_session_tick(lv->session, now);
 
 		if (child > 0) {
 			if (waitpid(child, child_status, WNOHANG) == child)
@@ -221,7 +223,7 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 			break;
 		if (cli->interval_s > 0 && now >= next_interval) {
 			ring_buffer__consume(rb);
-			ot_pipeline_print_hists(&lv->pipe, cli->unit, ++lv->intervals, (double)(now - start) / 1e9);
+			ot_session_print_hists(lv->session, ++lv->intervals, (double)(now - start) / 1e9);
 			next_interval += (uint64_t)(cli->interval_s * 1e9);
 			if (cli->interval_count && (unsigned long)lv->intervals >= cli->interval_count) {
 				lv->intervals_done = true;
@@ -230,10 +232,10 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 		}
 		if (now - last_check >= 1000000000ULL) {
 			last_check = now;
-			lv->pipe.stats.kretprobe_misses = ot_tracer_kretprobe_misses(&lv->tracer);
-			if (!ot_tracer_read_counters(&lv->tracer, counters) &&
-			    counters[OT_CNT_RINGBUF_DROPS] > reported_drops) {
-				reported_drops = counters[OT_CNT_RINGBUF_DROPS];
+			stats->kretprobe_misses = ot_tracer_kretprobe_misses(&lv->tracer);
+			if (!ot_tracer_read_counters(&lv->tracer, stats->bpf) &&
+			    stats->bpf[OT_CNT_RINGBUF_DROPS] > reported_drops) {
+				reported_drops = stats->bpf[OT_CNT_RINGBUF_DROPS];
 				fprintf(stderr,
 					"ownertrace: WARNING: %llu events lost so far (ring buffer full); "
 					"try a larger --ringbuf-size\n",
@@ -241,28 +243,78 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 			}
 			if (cli->command == OT_CMD_RECORD)
 				fprintf(stderr, "\rownertrace: recorded %llu events",
-					(unsigned long long)lv->pipe.recorder->events);
+					(unsigned long long)lv->session->recorder->events);
 		}
 	}
 	/* drain what is already in the buffer before detaching */
 	ring_buffer__consume(rb);
 	ring_buffer__free(rb);
 	if (cli->command == OT_CMD_RECORD)
-		fprintf(stderr, "\rownertrace: recorded %llu events\n", (unsigned long long)lv->pipe.recorder->events);
+		fprintf(stderr, "\rownertrace: recorded %llu events\n", (unsigned long long)lv->session->recorder->events);
 	return err;
 }
 
 
 
+/* Where the live run's outputs go: stream, recording, session, stack table. */
+static int open_outputs(struct live *lv, FILE *out, struct ot_rec_writer *writer, uint64_t start)
+{
+	const struct ot_cli *cli = lv->cli;
+	struct ot_rec_header header;
+	struct ot_session_opts opts;
+	int rc;
+
+	if (cli->write_path) {
+		ot_rec_header_init(&header, lv->tracer.mode, start);
+		rc = ot_rec_writer_open(writer, cli->write_path, &header);
+		if (rc) {
+			fprintf(stderr, "ownertrace: cannot create recording %s: %s%s\n", cli->write_path, strerror(-rc),
+				rc == -EEXIST ? " (it exists; ownertrace never overwrites a recording)" : "");
+			return -1;
+		}
+		ot_rec_write_points(writer, &lv->tracer.bindings);
+	}
+	ot_cmd_session_opts(cli, out, start, &opts);
+	opts.print_events = cli->command != OT_CMD_RECORD && cli->command != OT_CMD_DAEMON && !cli->hist_only;
+	opts.bounded = cli->command == OT_CMD_DAEMON;
+	opts.profile = lv->baseline != NULL;
+	opts.recorder = cli->write_path ? writer : NULL;
+	opts.live = true;
+	lv->session = ot_session_new(&opts);
+	if (!lv->session)
+		return -1;
+	lv->session->bindings = lv->tracer.bindings;
+	lv->session->run.stats.kretprobe_misses = ot_tracer_kretprobe_misses(&lv->tracer);
+	lv->live_stacks = ot_live_stacks_new(lv->session->run.stacks, lv->ksyms);
+	if (!lv->live_stacks) {
+		fprintf(stderr, "ownertrace: out of memory\n");
+		return -1;
+	}
+	lv->ksyms = NULL;	/* owned by live_stacks now */
+	if (cli->command == OT_CMD_DAEMON)
+		ot_live_stacks_set_limit(lv->live_stacks, OT_BOUND_STACKS);
+	return 0;
+}
+
+/* The command under `run`: its status joins the verdict. */
+static int command_verdict(int ret, int child_status)
+{
+	bool failed = !WIFEXITED(child_status) || WEXITSTATUS(child_status) != 0;
+
+	if (WIFEXITED(child_status))
+		fprintf(stderr, "ownertrace: command exited with status %d\n", WEXITSTATUS(child_status));
+	else if (WIFSIGNALED(child_status))
+		fprintf(stderr, "ownertrace: command killed by signal %d\n", WTERMSIG(child_status));
+	return ret == OT_EXIT_CLEAN && failed ? OT_EXIT_CMD_FAILED : ret;
+}
+
 int ot_cmd_live(const struct ot_cli *cli)
 {
 	static struct live lv;
-	struct ot_filter filter = cli->filter;
 	struct ot_tracer_opts topts;
 	struct ot_rec_writer writer;
-	struct ot_rec_header header;
+	struct ot_stats *stats;
 	struct btf *btf = NULL;
-	struct ot_prom *prom = NULL;
 	FILE *out = NULL;
 	char err[1024];
 	int ret = OT_EXIT_CANNOT_RUN, child_status = 0, rc;
@@ -276,13 +328,13 @@ int ot_cmd_live(const struct ot_cli *cli)
 		return OT_EXIT_CANNOT_RUN;
 	if (ot_check_privileges(err, sizeof(err)) || ot_check_btf(cli->btf_path, err, sizeof(err))) {
 		fprintf(stderr, "ownertrace: %s\n", err);
-		return OT_EXIT_CANNOT_RUN;
+		goto out;
 	}
 	btf = cli->btf_path ? btf__parse(cli->btf_path, NULL) : btf__load_vmlinux_btf();
 	if (!btf) {
 		fprintf(stderr, "ownertrace: cannot parse BTF %s: %s\n",
 			cli->btf_path ? cli->btf_path : "/sys/kernel/btf/vmlinux", strerror(errno));
-		return OT_EXIT_CANNOT_RUN;
+		goto out;
 	}
 	lv.ksyms = ot_ksyms_load_running();
 	if (!lv.ksyms)
@@ -300,7 +352,7 @@ int ot_cmd_live(const struct ot_cli *cli)
 		.hist = cli->hist,
 		.hist_only = cli->hist_only,
 		.hist_by = cli->hist_by,
-		.hist_unit_ns = cli->unit == OT_UNIT_MSEC ? 1000000 : 1000,
+		.hist_unit_ns = ot_hist_unit_ns(cli->unit),
 	};
 	if (ot_tracer_start(&lv.tracer, &topts, btf, lv.ksyms, err, sizeof(err))) {
 		if (cli->dry_run)
@@ -320,64 +372,11 @@ int ot_cmd_live(const struct ot_cli *cli)
 	out = ot_output_open(cli->output_path);
 	if (!out)
 		goto out;
-	if (cli->perfetto_path && !(lv.perfetto = ot_perfetto_attach(&lv.pipe, cli->perfetto_path)))
-		goto out;
 	start = ot_now_ns();
-	if (cli->write_path) {
-		ot_rec_header_init(&header, lv.tracer.mode, start);
-		rc = ot_rec_writer_open(&writer, cli->write_path, &header);
-		if (rc) {
-			fprintf(stderr, "ownertrace: cannot create recording %s: %s%s\n", cli->write_path, strerror(-rc),
-				rc == -EEXIST ? " (it exists; ownertrace never overwrites a recording)" : "");
-			goto out;
-		}
-		ot_rec_write_points(&writer, &lv.tracer.bindings);
-		lv.pipe.recorder = &writer;
-	}
-	lv.pipe.stacks = ot_stacks_new();
-	lv.live_stacks = lv.pipe.stacks ? ot_live_stacks_new(lv.pipe.stacks, lv.ksyms) : NULL;
-	if (lv.live_stacks)
-		lv.ksyms = NULL;	/* owned by live_stacks now */
-	lv.pipe.filter = &filter;	/* a copy: matching learns groups */
-	lv.pipe.print_events = cli->command != OT_CMD_RECORD && cli->command != OT_CMD_DAEMON && !cli->hist_only;
-	lv.pipe.hist_by = cli->hist_by;
-	if (cli->hist) {
-		lv.pipe.hists = ot_hist_table_new(ot_hist_kind_names, OT_HIST_KIND_COUNT);
-		if (!lv.pipe.hists) {
-			fprintf(stderr, "ownertrace: out of memory\n");
-			goto out;
-		}
-	}
-	lv.pipe.out = (struct ot_output){
-		.out = out, .json = cli->json, .stacks = cli->stacks, .raw_pointers = cli->raw_pointers,
-		.start_ns = start, .tokens = ot_owner_tokens_new(), .bindings = &lv.tracer.bindings,
-	};
-	if (!lv.live_stacks || !lv.pipe.out.tokens || ot_pipeline_init(&lv.pipe)) {
-		fprintf(stderr, "ownertrace: out of memory\n");
+	memset(&writer, 0, sizeof(writer));
+	if (open_outputs(&lv, out, &writer, start))
 		goto out;
-	}
-	if (lv.baseline) {
-		struct ot_sink sink;
-
-		lv.profile = ot_profile_new();
-		if (!lv.profile) {
-			fprintf(stderr, "ownertrace: out of memory\n");
-			goto out;
-		}
-		sink = ot_profile_sink(lv.profile);
-		ot_pipeline_add_sink(&lv.pipe, &sink);
-	}
-	lv.pipe.stats.kretprobe_misses = ot_tracer_kretprobe_misses(&lv.tracer);
-	if (cli->command == OT_CMD_DAEMON) {
-		ot_pipeline_bound(&lv.pipe);
-		ot_live_stacks_set_limit(lv.live_stacks, OT_BOUND_STACKS);
-	}
-	if (cli->prometheus_path) {
-		prom = ot_prom_add_sink(&lv.pipe, cli->prometheus_path, cli->metrics_interval_s, cli->hist_by);
-		/* a path that cannot be written fails now, not one interval into the run */
-		if (!prom || ot_prom_write(prom, &lv.pipe))
-			goto out;
-	}
+	stats = &lv.session->run.stats;
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -394,21 +393,21 @@ int ot_cmd_live(const struct ot_cli *cli)
 		}
 	}
 	rc = trace_loop(&lv, child, &child_status, start);
-	ret = rc ? OT_EXIT_CANNOT_RUN : (ot_stats_anomalies(&lv.pipe.stats) ? OT_EXIT_ANOMALIES : OT_EXIT_CLEAN);
+	ret = rc ? OT_EXIT_CANNOT_RUN : (ot_stats_anomalies(stats) ? OT_EXIT_ANOMALIES : OT_EXIT_CLEAN);
 detach:
-	ot_tracer_read_counters(&lv.tracer, lv.pipe.stats.bpf);
+	ot_tracer_read_counters(&lv.tracer, stats->bpf);
 	if (cli->hist)
 		check_hist_counts(&lv);
 	ot_tracer_stop(&lv.tracer);
 	end = ot_now_ns();
-	lv.pipe.stats.kretprobe_misses = lv.tracer.final_misses;
-	lv.pipe.stats.mode = ot_mode_name(lv.tracer.mode);
-	lv.pipe.stats.duration_s = (double)(end - start) / 1e9;
-	fflush(out);
-	if (lv.pipe.recorder) {
-		struct ot_rec_end rec_end = { .kretprobe_misses = lv.pipe.stats.kretprobe_misses, .end_ns = end };
+	stats->kretprobe_misses = lv.tracer.final_misses;
+	stats->mode = ot_mode_name(lv.tracer.mode);
+	stats->duration_s = (double)(end - start) / 1e9;
+	ot_session_flush(lv.session);
+	if (cli->write_path) {
+		struct ot_rec_end rec_end = { .kretprobe_misses = stats->kretprobe_misses, .end_ns = end };
 
-		memcpy(rec_end.bpf, lv.pipe.stats.bpf, sizeof(rec_end.bpf));
+		memcpy(rec_end.bpf, stats->bpf, sizeof(rec_end.bpf));
 		ot_rec_write_end(&writer, &rec_end);
 		rc = ot_rec_writer_close(&writer);
 		if (rc) {
@@ -419,34 +418,19 @@ detach:
 				(unsigned long long)writer.events, cli->write_path);
 		}
 	}
-	if (cli->hist && !lv.intervals_done)
-		ot_pipeline_print_hists(&lv.pipe, cli->unit, cli->interval_s > 0 ? lv.intervals + 1 : 0, lv.pipe.stats.duration_s);
-	if (ot_pipeline_finish(&lv.pipe, end))
+	if (!lv.intervals_done)
+		ot_session_print_hists(lv.session, cli->interval_s > 0 ? lv.intervals + 1 : 0, stats->duration_s);
+	if (ot_session_end(lv.session, end))
 		ret = OT_EXIT_CANNOT_RUN;
-	ot_output_summary(&lv.pipe.out, stderr, &lv.pipe.stats, lv.pipe.analysis, lv.pipe.stacks, end);
-	if (lv.profile && ret != OT_EXIT_CANNOT_RUN)
+	if (lv.baseline && ret != OT_EXIT_CANNOT_RUN)
 		ret = gate_on_baseline(&lv, out);
-	if (cli->command == OT_CMD_RUN && child > 0) {
-		bool failed = !WIFEXITED(child_status) || WEXITSTATUS(child_status) != 0;
-
-		if (WIFEXITED(child_status))
-			fprintf(stderr, "ownertrace: command exited with status %d\n", WEXITSTATUS(child_status));
-		else if (WIFSIGNALED(child_status))
-			fprintf(stderr, "ownertrace: command killed by signal %d\n", WTERMSIG(child_status));
-		if (ret == OT_EXIT_CLEAN && failed)
-			ret = OT_EXIT_CMD_FAILED;
-	}
-	ot_pipeline_fini(&lv.pipe);
-	ot_owner_tokens_free(lv.pipe.out.tokens);
-	ot_live_stacks_free(lv.live_stacks);
-	ot_stacks_free(lv.pipe.stacks);
-	ot_hist_table_free(lv.pipe.hists);
+	if (cli->command == OT_CMD_RUN && child > 0)
+		ret = command_verdict(ret, child_status);
 out:
-	ot_perfetto_free(lv.perfetto);
-	ot_prom_free(prom);
+	ot_session_free(lv.session);
+	ot_live_stacks_free(lv.live_stacks);
 	if (out && out != stdout)
 		fclose(out);
-	ot_profile_free(lv.profile);
 	ot_profile_free(lv.baseline);
 	ot_tracer_stop(&lv.tracer);
 	ot_ksyms_free(lv.ksyms);

@@ -7,9 +7,12 @@
 #include <string.h>
 #include "util/atomic_file.h"
 #include "util/json.h"
+#include "analysis/shadow.h"
+#include "core/event.h"
 #include "core/owner_tokens.h"
 #include "output/perfetto.h"
-#include "session/session.h"
+#include "core/run.h"
+#include "core/sink.h"
 #include "core/points.h"
 #include "core/stacks.h"
 
@@ -40,10 +43,11 @@ struct pf_claim {
 };
 
 struct ot_perfetto {
-	struct ot_pipeline *pipe;	/* its out (start, tokens, bindings) and stacks */
+	const struct ot_run *run;	/* start, tokens, bindings and stacks of the run */
 	char *path;
 	struct ot_atomic_file file;	/* the trace grows here until the end */
 	FILE *f;			/* file.f */
+	struct ot_buf buf;		/* what is written goes through here to f */
 	uint64_t nwritten;		/* trace events so far: a comma before every later one */
 	int error;			/* errno of the first failure to remember state */
 
@@ -77,7 +81,7 @@ static bool grow(void *arrp, int n, int *cap, size_t elem)
 
 static uint64_t rel_ns(const struct ot_perfetto *pf, uint64_t ts)
 {
-	uint64_t start = pf->pipe->out.start_ns;
+	uint64_t start = pf->run->start_ns;
 
 	/* a call running before the trace began starts at its start */
 	return ts > start ? ts - start : 0;
@@ -92,8 +96,8 @@ static uint64_t span_ns(const struct ot_perfetto *pf, uint64_t from, uint64_t to
 /* One element of the traceEvents array, on a line of its own. */
 static void begin_element(struct ot_perfetto *pf, struct ot_json *j)
 {
-	fputs(pf->nwritten++ ? ",\n" : "\n", pf->f);
-	ot_json_begin(j, pf->f);
+	ot_buf_puts(&pf->buf, pf->nwritten++ ? ",\n" : "\n");
+	ot_json_begin(j, &pf->buf);
 }
 
 /* Opens one trace event ({"name":..,"ph":..,"ts":..,"pid":..,"tid":..); the caller adds and closes. */
@@ -145,7 +149,7 @@ static void owner_arg(struct ot_perfetto *pf, struct ot_json *j, const char *key
 	char buf[32];
 
 	if (owner)
-		ot_json_str(j, key, ot_owner_format(pf->pipe->out.tokens, owner, pf->pipe->out.raw_pointers, buf,
+		ot_json_str(j, key, ot_owner_format(pf->run->tokens, owner, pf->run->raw_pointers, buf,
 						    sizeof(buf)));
 	else
 		ot_json_null(j, key);
@@ -154,7 +158,7 @@ static void owner_arg(struct ot_perfetto *pf, struct ot_json *j, const char *key
 /* What one call did, as the args of its span. */
 static void call_args(struct ot_perfetto *pf, struct ot_json *j, const struct ot_event *ev)
 {
-	const struct ot_bindings *b = pf->pipe->out.bindings;
+	const struct ot_bindings *b = pf->run->bindings;
 	const char *func = b ? ot_point_function(b, ev->point) : "";
 	char ret[48], note[200];
 
@@ -194,7 +198,7 @@ static void write_call(struct ot_perfetto *pf, const struct ot_event *ev)
 	ot_json_ns_as_us(&j, "dur", span_ns(pf, ev->entry_ns, ev->ts_ns));
 	ot_json_begin_object(&j, "args", &args);
 	call_args(pf, &args, ev);
-	if (ev->entry_ns < pf->pipe->out.start_ns)
+	if (ev->entry_ns < pf->run->start_ns)
 		ot_json_bool(&args, "began_before_trace", true);
 	ot_json_close(&args);
 	ot_json_close(&j);
@@ -226,7 +230,7 @@ static void write_claim_held(struct ot_perfetto *pf, int group, const struct ot_
 			     const struct ot_event *release, uint64_t end_ns)
 {
 	struct pf_track *t = track_of(pf, group, "");
-	uint64_t since = claim ? claim->ts_ns : pf->pipe->out.start_ns;
+	uint64_t since = claim ? claim->ts_ns : pf->run->start_ns;
 	uint64_t until = release ? release->ts_ns : end_ns;
 	struct ot_json j, args;
 
@@ -335,7 +339,7 @@ static void on_event(void *ctx, const struct ot_event *ev)
 static void stack_arg(struct ot_perfetto *pf, struct ot_json *j, int32_t stack_id)
 {
 	int n = 0;
-	const char *const *frames = pf->pipe->stacks ? ot_stacks_get(pf->pipe->stacks, stack_id, &n) : NULL;
+	const char *const *frames = pf->run->stacks ? ot_stacks_get(pf->run->stacks, stack_id, &n) : NULL;
 
 	if (frames)
 		ot_json_str_array(j, "stack", frames, n < PF_ANOMALY_FRAMES ? n : PF_ANOMALY_FRAMES, OT_FRAME_LEN);
@@ -360,8 +364,8 @@ static void on_anomaly(void *ctx, const struct ot_anomaly *an)
 		ot_json_int(&args, "group", an->group);
 	else
 		ot_json_null(&args, "group");
-	ot_json_str(&args, "owner", an->owner ? ot_owner_format(pf->pipe->out.tokens, an->owner,
-								  pf->pipe->out.raw_pointers, owner, sizeof(owner)) : NULL);
+	ot_json_str(&args, "owner", an->owner ? ot_owner_format(pf->run->tokens, an->owner,
+								  pf->run->raw_pointers, owner, sizeof(owner)) : NULL);
 	ot_json_begin_object(&args, "culprit", &culprit);
 	ot_json_strn(&culprit, "device", an->device[0] ? an->device : NULL, OT_DEV_NAME_LEN);
 	ot_json_strn(&culprit, "driver", an->driver[0] ? an->driver : NULL, OT_DRV_NAME_LEN);
@@ -451,14 +455,14 @@ static int fail(struct ot_perfetto *pf, const char *what, int err)
 	return 1;
 }
 
-static int finish(void *ctx, const struct ot_pipeline *p, uint64_t end_ns)
+static int finish(void *ctx, const struct ot_run *run, uint64_t end_ns)
 {
 	struct ot_perfetto *pf = ctx;
 	struct ot_json other;
 	const char *step;
 	int err;
 
-	(void)p;
+	(void)run;
 	for (int i = 0; i < pf->ncalls; i++)
 		write_unfinished_call(pf, &pf->calls[i].enter, end_ns);
 	pf->ncalls = 0;
@@ -468,16 +472,17 @@ static int finish(void *ctx, const struct ot_pipeline *p, uint64_t end_ns)
 	if (pf->error)
 		return fail(pf, "out of memory for its tracks", pf->error);
 	write_all_metadata(pf);
-	fputs("\n],\n\"displayTimeUnit\":\"ms\",\n", pf->f);
-	fputs("\"otherData\":", pf->f);
-	ot_json_begin(&other, pf->f);
+	ot_buf_puts(&pf->buf, "\n],\n\"displayTimeUnit\":\"ms\",\n");
+	ot_buf_puts(&pf->buf, "\"otherData\":");
+	ot_json_begin(&other, &pf->buf);
 	ot_json_str(&other, "generator", "ownertrace");
 	ot_json_str(&other, "clock", "CLOCK_MONOTONIC; ts is microseconds since trace_start_ns");
-	ot_json_uint(&other, "trace_start_ns", pf->pipe->out.start_ns);
+	ot_json_uint(&other, "trace_start_ns", pf->run->start_ns);
 	ot_json_uint(&other, "trace_end_ns", end_ns);
 	ot_json_close(&other);
-	fputs("\n}\n", pf->f);
-
+	ot_buf_puts(&pf->buf, "\n}\n");
+	if (ot_buf_fini(&pf->buf))
+		return fail(pf, "writing it failed (disk full, or out of memory)", EIO);
 	pf->f = NULL;
 	err = ot_atomic_file_commit(&pf->file, pf->path, &step);
 	if (err)
@@ -486,10 +491,9 @@ static int finish(void *ctx, const struct ot_pipeline *p, uint64_t end_ns)
 	return 0;
 }
 
-struct ot_perfetto *ot_perfetto_attach(struct ot_pipeline *p, const char *path)
+struct ot_perfetto *ot_perfetto_new(const struct ot_run *run, const char *path)
 {
 	struct ot_perfetto *pf = calloc(1, sizeof(*pf));
-	struct ot_sink sink = { .event = on_event, .anomaly = on_anomaly, .finish = finish };
 	int err;
 
 	if (!pf || !(pf->path = strdup(path))) {
@@ -497,7 +501,7 @@ struct ot_perfetto *ot_perfetto_attach(struct ot_pipeline *p, const char *path)
 		ot_perfetto_free(pf);
 		return NULL;
 	}
-	pf->pipe = p;
+	pf->run = run;
 	err = ot_atomic_file_open(&pf->file, path);
 	if (err) {
 		fprintf(stderr, "ownertrace: cannot write the Perfetto trace %s: %s (does its directory exist, "
@@ -506,20 +510,21 @@ struct ot_perfetto *ot_perfetto_attach(struct ot_pipeline *p, const char *path)
 		return NULL;
 	}
 	pf->f = pf->file.f;
-	fputs("{\"traceEvents\":[", pf->f);
-	sink.ctx = pf;
-	if (ot_pipeline_add_sink(p, &sink)) {
-		fprintf(stderr, "ownertrace: too many outputs beside the stream (at most %d)\n", OT_PIPELINE_MAX_SINKS);
-		ot_perfetto_free(pf);
-		return NULL;
-	}
+	ot_buf_init(&pf->buf, pf->f);
+	ot_buf_puts(&pf->buf, "{\"traceEvents\":[");
 	return pf;
+}
+
+struct ot_sink ot_perfetto_sink(struct ot_perfetto *pf)
+{
+	return (struct ot_sink){ .ctx = pf, .event = on_event, .anomaly = on_anomaly, .finish = finish };
 }
 
 void ot_perfetto_free(struct ot_perfetto *pf)
 {
 	if (!pf)
 		return;
+	ot_buf_fini(&pf->buf);
 	ot_atomic_file_abort(&pf->file);	/* nothing left to abort once committed */
 	free(pf->path);
 	free(pf->tracks);

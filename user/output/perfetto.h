@@ -21,15 +21,18 @@
 #ifndef OT_PERFETTO_H
 #define OT_PERFETTO_H
 
-struct ot_pipeline;
+#include "core/sink.h"
+
 struct ot_perfetto;
 
 /*
- * Start a trace to path and add it to the pipeline as a sink. Reads the
- * pipeline's output settings (start time, owner tokens, bindings) and
- * stacks as events arrive. NULL when it cannot (it said why on stderr).
+ * Start a trace to path. It reads the run's start time, owner tokens,
+ * bindings and stacks as events arrive. NULL when it cannot (it said why
+ * on stderr).
  */
-struct ot_perfetto *ot_perfetto_attach(struct ot_pipeline *p, const char *path);
+struct ot_perfetto *ot_perfetto_new(const struct ot_run *run, const char *path);
+/* The sink that feeds it (a session's sink; its ctx is pf). */
+struct ot_sink ot_perfetto_sink(struct ot_perfetto *pf);
 
 /* Free; the temporary file is removed if the trace was never finished. */
 void ot_perfetto_free(struct ot_perfetto *pf);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include "analysis/shadow.h"
 #include "util/atomic_file.h"
+#include "core/event.h"
 #include "core/points.h"
 #include "output/prometheus.h"
 
@@ -280,7 +281,7 @@ static void render_events(struct ot_prom *m, FILE *f)
 	}
 }
 
-static void render_anomalies(const struct ot_pipeline *p, FILE *f)
+static void render_anomalies(const struct ot_run *p, FILE *f)
 {
 	header(f, "ownertrace_anomalies_total", "counter",
 	       "Anomalies reported, by kind (see ownertrace(8), ANOMALIES); only those the display filters pass.");
@@ -289,7 +290,7 @@ static void render_anomalies(const struct ot_pipeline *p, FILE *f)
 			p->stats.anomalies[k]);
 }
 
-static void render_losses(const struct ot_pipeline *p, FILE *f)
+static void render_losses(const struct ot_run *p, FILE *f)
 {
 	static const struct {
 		int counter;
@@ -305,8 +306,6 @@ static void render_losses(const struct ot_pipeline *p, FILE *f)
 		{ OT_CNT_SAMPLE_DROPS, "ownertrace_sample_drops_total",
 		  "Exact durations lost because the sample ring buffer was full (--hist-only)." },
 	};
-	uint64_t forgotten[OT_FORGOT_COUNT];
-
 	for (size_t i = 0; i < sizeof(losses) / sizeof(losses[0]); i++) {
 		header(f, losses[i].name, "counter", losses[i].help);
 		fprintf(f, "%s %" PRIu64 "\n", losses[i].name, p->stats.bpf[losses[i].counter]);
@@ -316,11 +315,10 @@ static void render_losses(const struct ot_pipeline *p, FILE *f)
 		       "Function returns missed because every kretprobe instance was busy (try a larger --maxactive).");
 		fprintf(f, "ownertrace_kretprobe_misses_total %" PRId64 "\n", p->stats.kretprobe_misses);
 	}
-	ot_pipeline_forgotten(p, forgotten);
 	header(f, "ownertrace_forgotten_total", "counter",
 	       "State the daemon forgot to keep its memory bounded, by what (see ownertrace(8), DAEMON).");
 	for (int i = 0; i < OT_FORGOT_COUNT; i++)
-		fprintf(f, "ownertrace_forgotten_total{what=\"%s\"} %" PRIu64 "\n", ot_forgotten_names[i], forgotten[i]);
+		fprintf(f, "ownertrace_forgotten_total{what=\"%s\"} %" PRIu64 "\n", ot_forgotten_names[i], p->forgotten[i]);
 }
 
 static int by_group(const void *a, const void *b)
@@ -330,15 +328,15 @@ static int by_group(const void *a, const void *b)
 	return (x->group > y->group) - (x->group < y->group);
 }
 
-static void render_groups(const struct ot_pipeline *p, FILE *f)
+static void render_groups(const struct ot_run *p, FILE *f)
 {
 	struct ot_analysis_footprint fp;
 	struct ot_group_state *g = NULL;
 	int n = 0;
 
-	ot_analysis_footprint(p->analysis, &fp);
+	ot_analysis_footprint(p->shadow, &fp);
 	if (fp.groups && (g = calloc((size_t)fp.groups, sizeof(*g)))) {
-		n = ot_analysis_groups(p->analysis, g, fp.groups);
+		n = ot_analysis_groups(p->shadow, g, fp.groups);
 		qsort(g, (size_t)n, sizeof(*g), by_group);
 	}
 	/* a family's samples must follow its own HELP/TYPE: one loop each */
@@ -377,7 +375,7 @@ static void render_histogram(struct ot_prom *m, FILE *f, const char *name, int l
 	}
 }
 
-void ot_prom_render(struct ot_prom *m, const struct ot_pipeline *p, FILE *f)
+void ot_prom_render(struct ot_prom *m, const struct ot_run *p, FILE *f)
 {
 	render_events(m, f);
 	render_anomalies(p, f);
@@ -394,7 +392,7 @@ void ot_prom_render(struct ot_prom *m, const struct ot_pipeline *p, FILE *f)
 
 /* ---- writing ----------------------------------------------------------- */
 
-int ot_prom_write(struct ot_prom *m, const struct ot_pipeline *p)
+int ot_prom_write(struct ot_prom *m, const struct ot_run *p)
 {
 	struct ot_atomic_file file;
 	const char *step = "create";
@@ -419,7 +417,7 @@ int ot_prom_write(struct ot_prom *m, const struct ot_pipeline *p)
 	return err;
 }
 
-static void on_tick(void *ctx, const struct ot_pipeline *p, uint64_t now_ns)
+static void on_tick(void *ctx, const struct ot_run *p, uint64_t now_ns)
 {
 	struct ot_prom *m = ctx;
 
@@ -429,29 +427,10 @@ static void on_tick(void *ctx, const struct ot_pipeline *p, uint64_t now_ns)
 	m->next_write_ns = now_ns + m->interval_ns;
 }
 
-static int on_finish(void *ctx, const struct ot_pipeline *p, uint64_t end_ns)
+static int on_finish(void *ctx, const struct ot_run *p, uint64_t end_ns)
 {
 	(void)end_ns;
 	return ot_prom_write(ctx, p) ? -1 : 0;
-}
-
-struct ot_prom *ot_prom_add_sink(struct ot_pipeline *p, const char *path, double interval_s, unsigned int hist_by)
-{
-	struct ot_prom *m = ot_prom_new(path, interval_s, hist_by);
-	struct ot_sink sink;
-
-	if (!m) {
-		fprintf(stderr, "ownertrace: out of memory setting up --prometheus\n");
-		return NULL;
-	}
-	sink = ot_prom_sink(m);
-	if (ot_pipeline_add_sink(p, &sink)) {
-		fprintf(stderr, "ownertrace: too many outputs besides the event stream (at most %d)\n",
-			OT_PIPELINE_MAX_SINKS);
-		ot_prom_free(m);
-		return NULL;
-	}
-	return m;
 }
 
 struct ot_sink ot_prom_sink(struct ot_prom *m)

@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
-#include "session/session.h"
+#include "core/sink.h"
 
 #define OT_PROM_DEFAULT_INTERVAL_S 15.0
 
@@ -35,20 +35,17 @@ struct ot_prom;
 struct ot_prom *ot_prom_new(const char *path, double interval_s, unsigned int hist_by);
 void ot_prom_free(struct ot_prom *m);
 
-/* The sink to hand to ot_pipeline_add_sink(); its ctx is m. */
+/* The sink that feeds it (a session's sink; its ctx is m). */
 struct ot_sink ot_prom_sink(struct ot_prom *m);
 
-/* ot_prom_new() and ot_pipeline_add_sink() in one; NULL after saying why. */
-struct ot_prom *ot_prom_add_sink(struct ot_pipeline *p, const char *path, double interval_s, unsigned int hist_by);
-
 /* The metrics as they stand, in the text format. */
-void ot_prom_render(struct ot_prom *m, const struct ot_pipeline *p, FILE *f);
+void ot_prom_render(struct ot_prom *m, const struct ot_run *p, FILE *f);
 
 /*
  * Rewrite the file now. 0, or -errno after saying on stderr what failed
  * (once per run of failures, not on every interval).
  */
-int ot_prom_write(struct ot_prom *m, const struct ot_pipeline *p);
+int ot_prom_write(struct ot_prom *m, const struct ot_run *p);
 
 /* Label values held (both tables), for the bounded-memory tests. */
 int ot_prom_label_count(const struct ot_prom *m);

@@ -1,56 +1,74 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* What happens to every event, live or replayed: count it, record it,
- * feed the ownership shadow, filter it, print it. One path, so a replay
- * prints exactly what the live run printed. */
-#ifndef OT_PIPELINE_H
-#define OT_PIPELINE_H
+/*
+ * A session: what happens to every event, live or replayed. It counts
+ * it, records it, feeds the ownership shadow, filters it, prints it and
+ * hands it to the sinks (timeline, metrics, the gate's profile). One path
+ * and one object for every command, test and the fuzzer, so a replay
+ * prints exactly what the live run printed.
+ */
+#ifndef OT_SESSION_H
+#define OT_SESSION_H
 
 #include <stdbool.h>
+#include <stdio.h>
+#include "analysis/hist.h"
 #include "analysis/shadow.h"
 #include "core/filter.h"
-#include "analysis/hist.h"
-#include "output/output.h"
 #include "core/recording.h"
+#include "core/run.h"
+#include "core/sink.h"
 #include "core/stacks.h"
+#include "output/writer.h"
 
-struct ot_hist_table;
-struct ot_pipeline;
+struct ot_perfetto;
+struct ot_prom;
+struct ot_profile;
 
-/*
- * An output beside the printed stream (a timeline file, metrics): sees the
- * events and anomalies that pass the display filter, every exact duration,
- * a tick once per poll of the live loop, and the end of the run. Any
- * callback may be NULL.
- */
-struct ot_sink {
-	void *ctx;
-	void (*event)(void *ctx, const struct ot_event *ev);
-	void (*anomaly)(void *ctx, const struct ot_anomaly *an);
-	void (*sample)(void *ctx, const struct ot_sample *s);
-	void (*tick)(void *ctx, const struct ot_pipeline *p, uint64_t now_ns);
-	/* nonzero: the output could not be completed (it said why) */
-	int (*finish)(void *ctx, const struct ot_pipeline *p, uint64_t end_ns);
+struct ot_session_opts {
+	const struct ot_writer_ops *format;	/* of the stream: &ot_text_writer or &ot_jsonl_writer */
+	FILE *out;			/* the stream; NULL: none (a quiet replay) */
+	FILE *human;			/* the summary for the person (stderr); NULL: none */
+	uint64_t start_ns;		/* origin of relative times */
+	bool print_events;		/* false: only anomalies and the summary */
+	bool stacks;			/* print each event's kernel stack */
+	bool raw_pointers;
+	struct ot_filter filter;	/* display filter (copied: matching learns groups) */
+	bool hist;			/* latency histograms of exact durations */
+	unsigned int hist_by;		/* enum ot_hist_by */
+	enum ot_hist_unit unit;
+	bool bounded;			/* the daemon's memory bound (OT_BOUND_*) */
+	bool profile;			/* keep the regression gate's profile of the run */
+	struct ot_rec_writer *recorder;	/* record every event; NULL: not recording */
+	const char *perfetto_path;	/* --perfetto */
+	const char *prometheus_path;	/* --prometheus */
+	double metrics_interval_s;	/* 0: the default */
+	bool live;			/* metrics written at once (a bad path fails now) and every interval */
 };
 
-#define OT_PIPELINE_MAX_SINKS 4
+#define OT_SESSION_MAX_SINKS 4
 
-struct ot_pipeline {
-	struct ot_output out;
-	struct ot_stats stats;
-	struct ot_filter *filter;	/* display filter; may be NULL */
-	struct ot_analysis *analysis;
-	struct ot_stacks *stacks;
-	struct ot_rec_writer *recorder;	/* NULL unless recording */
-	bool print_events;		/* false: only anomalies and the summary */
-	struct ot_hist_table *hists;	/* latency histograms; NULL when not wanted */
-	unsigned int hist_by;		/* enum ot_hist_by */
+struct ot_session {
+	struct ot_run run;		/* what the outputs read */
+	struct ot_bindings bindings;	/* live: the tracer's; replay: the recording's */
+	struct ot_writer out;		/* the stream */
+	struct ot_writer human;		/* the person's summary, in text */
+	bool has_out, has_human;
+	bool print_events;
+	struct ot_filter filter;
+	struct ot_analysis *shadow;
+	struct ot_rec_writer *recorder;
+	struct ot_hist_table *hists;	/* NULL when not wanted */
+	unsigned int hist_by;
+	enum ot_hist_unit unit;
 	uint64_t hist_samples[OT_HIST_KIND_COUNT];	/* exact durations taken, since start */
 	unsigned char stack_written[65536 / 8];
-	struct ot_sink sinks[OT_PIPELINE_MAX_SINKS];
+	struct ot_sink sinks[OT_SESSION_MAX_SINKS];
 	int nsinks;
-	bool bounded;			/* set by ot_pipeline_bound() */
+	bool bounded;
 	uint64_t last_expire_ns;
-	uint64_t stacks_dropped;	/* live runs: events whose stack the bound dropped (kept current by the caller) */
+	struct ot_perfetto *perfetto;
+	struct ot_prom *prom;
+	struct ot_profile *profile;
 };
 
 /*
@@ -58,7 +76,8 @@ struct ot_pipeline {
  * most these many entries (policy and its cost in README.md and
  * ownertrace(8), DAEMON). The display filter's learned groups are bounded
  * always (OT_FILTER_MAX_LEARNED); exact-duration histograms are refused by
- * the daemon (the Prometheus histograms have fixed buckets).
+ * the daemon (the Prometheus histograms have fixed buckets). A live run
+ * bounds its stack table itself (OT_BOUND_STACKS).
  */
 #define OT_BOUND_IDLE_S 600		/* forget idle groups and lost probes/removes after 10 min */
 #define OT_BOUND_GROUPS 1024
@@ -67,44 +86,52 @@ struct ot_pipeline {
 #define OT_BOUND_OWNERS 4096
 #define OT_BOUND_STACKS 2048
 
-/* Apply the bound; after ot_pipeline_init(). A live run bounds its stack table itself (OT_BOUND_STACKS). */
-void ot_pipeline_bound(struct ot_pipeline *p);
+/* NULL after saying why on stderr (out of memory, an output path that cannot be written). */
+struct ot_session *ot_session_new(const struct ot_session_opts *opts);
+void ot_session_free(struct ot_session *s);
 
-/* What the bound made the pipeline forget so far, by ot_forgotten_names. */
-enum ot_forgotten { OT_FORGOT_GROUPS, OT_FORGOT_USES, OT_FORGOT_SPANS, OT_FORGOT_OWNERS, OT_FORGOT_STACKS,
-		    OT_FORGOT_COUNT };
-extern const char *const ot_forgotten_names[OT_FORGOT_COUNT];
-void ot_pipeline_forgotten(const struct ot_pipeline *p, uint64_t out[OT_FORGOT_COUNT]);
-
-/* out, filter, stacks, recorder and print_events set by the caller first. */
-int ot_pipeline_init(struct ot_pipeline *p);
-void ot_pipeline_fini(struct ot_pipeline *p);
-void ot_pipeline_event(struct ot_pipeline *p, const struct ot_event *ev);
+void ot_session_event(struct ot_session *s, const struct ot_event *ev);
 /* An exact duration without its event (histogram-only mode, or its recording). */
-void ot_pipeline_sample(struct ot_pipeline *p, const struct ot_sample *s);
-
-/*
- * Feed every record of an opened recording: its points into bindings, its
- * stacks, events and samples into the pipeline. 0 at its end, or -EINVAL
- * with err set where the file is damaged (what came before was fed).
- */
-int ot_pipeline_feed_recording(struct ot_pipeline *p, struct ot_rec_reader *r, struct ot_bindings *bindings,
-			       char *err, size_t errlen);
-
-/* Add an output; -ENOSPC past OT_PIPELINE_MAX_SINKS. */
-int ot_pipeline_add_sink(struct ot_pipeline *p, const struct ot_sink *sink);
-void ot_pipeline_tick(struct ot_pipeline *p, uint64_t now_ns);
-/* Finish every sink; nonzero if any failed. */
-int ot_pipeline_finish(struct ot_pipeline *p, uint64_t end_ns);
+void ot_session_sample(struct ot_session *s, const struct ot_sample *sample);
+/* Once per poll of the live loop: sinks that write periodically do it here. */
+void ot_session_tick(struct ot_session *s, uint64_t now_ns);
+/* Add an output beside the stream; -ENOSPC past OT_SESSION_MAX_SINKS. */
+int ot_session_add_sink(struct ot_session *s, const struct ot_sink *sink);
 
 /* Print the histograms so far (interval > 0: numbered, of that interval), then reset them. */
-void ot_pipeline_print_hists(struct ot_pipeline *p, enum ot_hist_unit unit, int interval, double at_s);
+void ot_session_print_hists(struct ot_session *s, int interval, double at_s);
+/* Push the buffered stream out (the live loop does once per poll). */
+void ot_session_flush(struct ot_session *s);
 
-/* Histogram kind of a finished call, -1 if none (mirrors the BPF side). */
-int ot_hist_kind_of(const struct ot_event *ev);
-/* The event's name under --hist-by (driver, bus or device), not NUL-terminated: *len bytes at most. */
-const char *ot_hist_key_of(const struct ot_event *ev, unsigned int by, size_t *len);
-extern const char *const ot_hist_kind_names[OT_HIST_KIND_COUNT];
-const char *ot_hist_by_name(unsigned int by);
+/*
+ * The end of the run (after the last histograms): every sink finished, the
+ * summary to the person and, in a machine-readable stream, as its last
+ * record.
+ * 0, or -1 if a sink or the stream could not be completed (it said why).
+ */
+int ot_session_end(struct ot_session *s, uint64_t end_ns);
+
+/*
+ * Feed every record of an opened recording: its points into the bindings,
+ * its stacks, events and samples, and its end counters into the stats.
+ * 0 at its end, or -EINVAL with err set where the file is damaged (what
+ * came before was fed).
+ */
+int ot_session_replay(struct ot_session *s, struct ot_rec_reader *r, char *err, size_t errlen);
+
+/*
+ * replay's whole path on an opened recording, shared by the replay command
+ * and the fuzzer: a session from opts (starting at the recording's start),
+ * every record, the histograms, the end. Returns the exit status (OT_EXIT_*);
+ * err is "" unless the recording is damaged, and then says where (what
+ * came before was replayed and reported).
+ */
+int ot_session_run_replay(const struct ot_session_opts *opts, struct ot_rec_reader *r, char *err, size_t errlen);
+
+/* What the bound made the session forget so far, by ot_forgotten_names. */
+void ot_session_forgotten(struct ot_session *s, uint64_t out[OT_FORGOT_COUNT]);
+
+/* The profile (opts.profile), handed over: the caller frees it. */
+struct ot_profile *ot_session_take_profile(struct ot_session *s);
 
 #endif

@@ -1,79 +1,92 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include <inttypes.h>
-#include <string.h>
 #include <stdint.h>
+#include <string.h>
 #include "util/json.h"
 
-void ot_json_write_string(FILE *f, const char *s, size_t maxlen)
+static const char hex[] = "0123456789abcdef";
+
+void ot_json_write_string(struct ot_buf *b, const char *s, size_t maxlen)
 {
-	fputc('"', f);
-	for (size_t i = 0; i < maxlen && s[i]; i++) {
+	size_t i = 0, run = 0;
+
+	ot_buf_putc(b, '"');
+	for (; i < maxlen && s[i]; i++) {
 		unsigned char c = (unsigned char)s[i];
+		char esc[6] = { '\\', 0 };
+		size_t n = 2;
 
+		/* control bytes and non-ASCII (kernel names are not guaranteed
+		 * UTF-8) are escaped so every line parses */
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+			continue;
+		ot_buf_put(b, s + run, i - run);
+		run = i + 1;
 		switch (c) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\t': fputs("\\t", f); break;
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
 		default:
-			/* control bytes and non-ASCII (kernel names are not
-			 * guaranteed UTF-8) are escaped so every line parses */
-			if (c < 0x20 || c >= 0x7f)
-				fprintf(f, "\\u%04x", c);
-			else
-				fputc(c, f);
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			n = 6;
 		}
+		ot_buf_put(b, esc, n);
 	}
-	fputc('"', f);
+	ot_buf_put(b, s + run, i - run);
+	ot_buf_putc(b, '"');
 }
 
-void ot_json_begin(struct ot_json *j, FILE *out)
+void ot_json_begin(struct ot_json *j, struct ot_buf *b)
 {
-	j->out = out;
+	j->b = b;
 	j->first = true;
-	fputc('{', out);
+	ot_buf_putc(b, '{');
 }
 
-void ot_json_begin_record(struct ot_json *j, FILE *out, const char *type)
+void ot_json_begin_record(struct ot_json *j, struct ot_buf *b, const char *type)
 {
-	ot_json_begin(j, out);
+	ot_json_begin(j, b);
 	ot_json_str(j, "type", type);
 	ot_json_uint(j, "schema", OT_JSONL_SCHEMA_VERSION);
 }
 
 void ot_json_end(struct ot_json *j)
 {
-	fputs("}\n", j->out);
+	ot_buf_put(j->b, "}\n", 2);
 }
 
 void ot_json_close(struct ot_json *j)
 {
-	fputc('}', j->out);
+	ot_buf_putc(j->b, '}');
 }
 
-static void key(struct ot_json *j, const char *k)
+/* Keys are ours: plain ASCII, nothing to escape. */
+void ot_json_key(struct ot_json *j, const char *k)
 {
 	if (!j->first)
-		fputc(',', j->out);
+		ot_buf_putc(j->b, ',');
 	j->first = false;
-	ot_json_write_string(j->out, k, SIZE_MAX);
-	fputc(':', j->out);
+	ot_buf_putc(j->b, '"');
+	ot_buf_puts(j->b, k);
+	ot_buf_put(j->b, "\":", 2);
 }
 
 void ot_json_begin_object(struct ot_json *outer, const char *k, struct ot_json *inner)
 {
-	key(outer, k);
-	ot_json_begin(inner, outer->out);
+	ot_json_key(outer, k);
+	ot_json_begin(inner, outer->b);
 }
 
 void ot_json_strn(struct ot_json *j, const char *k, const char *val, size_t maxlen)
 {
-	key(j, k);
+	ot_json_key(j, k);
 	if (val)
-		ot_json_write_string(j->out, val, maxlen);
+		ot_json_write_string(j->b, val, maxlen);
 	else
-		fputs("null", j->out);
+		ot_buf_put(j->b, "null", 4);
 }
 
 void ot_json_str(struct ot_json *j, const char *k, const char *val)
@@ -83,54 +96,58 @@ void ot_json_str(struct ot_json *j, const char *k, const char *val)
 
 void ot_json_int(struct ot_json *j, const char *k, int64_t val)
 {
-	key(j, k);
-	fprintf(j->out, "%" PRId64, val);
+	ot_json_key(j, k);
+	ot_buf_i64(j->b, val);
 }
 
 void ot_json_uint(struct ot_json *j, const char *k, uint64_t val)
 {
-	key(j, k);
-	fprintf(j->out, "%" PRIu64, val);
+	ot_json_key(j, k);
+	ot_buf_u64(j->b, val);
 }
 
 void ot_json_double(struct ot_json *j, const char *k, double val)
 {
-	key(j, k);
-	fprintf(j->out, "%.9f", val);
+	ot_json_key(j, k);
+	ot_buf_printf(j->b, "%.9f", val);
+}
+
+void ot_json_fixed(struct ot_json *j, const char *k, int64_t v, int scale)
+{
+	ot_json_key(j, k);
+	ot_buf_fixed(j->b, v, scale, scale, 0);
 }
 
 void ot_json_bool(struct ot_json *j, const char *k, bool val)
 {
-	key(j, k);
-	fputs(val ? "true" : "false", j->out);
+	ot_json_key(j, k);
+	ot_buf_puts(j->b, val ? "true" : "false");
 }
 
 void ot_json_null(struct ot_json *j, const char *k)
 {
-	key(j, k);
-	fputs("null", j->out);
+	ot_json_key(j, k);
+	ot_buf_put(j->b, "null", 4);
 }
 
 void ot_json_ns_as_us(struct ot_json *j, const char *k, uint64_t ns)
 {
-	key(j, k);
-	fprintf(j->out, "%" PRIu64 ".%03u", ns / 1000, (unsigned int)(ns % 1000));
+	char frac[4] = { (char)('0' + ns % 1000 / 100), (char)('0' + ns % 100 / 10), (char)('0' + ns % 10), 0 };
+
+	ot_json_key(j, k);
+	ot_buf_u64(j->b, ns / 1000);
+	ot_buf_putc(j->b, '.');
+	ot_buf_put(j->b, frac, 3);
 }
 
 void ot_json_str_array(struct ot_json *j, const char *k, const char *const *items, int n, size_t maxlen)
 {
-	key(j, k);
-	fputc('[', j->out);
+	ot_json_key(j, k);
+	ot_buf_putc(j->b, '[');
 	for (int i = 0; i < n; i++) {
 		if (i)
-			fputc(',', j->out);
-		ot_json_write_string(j->out, items[i], maxlen);
+			ot_buf_putc(j->b, ',');
+		ot_json_write_string(j->b, items[i], maxlen);
 	}
-	fputc(']', j->out);
-}
-
-void ot_json_raw(struct ot_json *j, const char *k, const char *json)
-{
-	key(j, k);
-	fputs(json, j->out);
+	ot_buf_putc(j->b, ']');
 }

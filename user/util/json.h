@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Minimal JSON writer: JSON Lines records (one object per line), and the
- * objects and arrays nested in them or in a JSON document; correct string
- * escaping. */
+/* Minimal JSON writer into an output buffer: JSON Lines records (one
+ * object per line), and the objects and arrays nested in them or in a JSON
+ * document; correct string escaping. */
 #ifndef OT_JSON_H
 #define OT_JSON_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
+#include "util/outbuf.h"
 
 /*
  * Version of the JSON Lines schema, docs/schema/ownertrace-jsonl.schema.json:
@@ -17,33 +17,35 @@
 #define OT_JSONL_SCHEMA_VERSION 1
 
 struct ot_json {
-	FILE *out;
+	struct ot_buf *b;
 	bool first;		/* no comma before the next member */
 };
 
-void ot_json_begin(struct ot_json *j, FILE *out);
+void ot_json_begin(struct ot_json *j, struct ot_buf *b);
 /* A top-level JSON Lines record: {"type":TYPE,"schema":OT_JSONL_SCHEMA_VERSION ... */
-void ot_json_begin_record(struct ot_json *j, FILE *out, const char *type);
+void ot_json_begin_record(struct ot_json *j, struct ot_buf *b, const char *type);
 void ot_json_end(struct ot_json *j);	/* closes the object and the line */
 void ot_json_close(struct ot_json *j);	/* closes the object, not the line */
 /* "key":{ ... as inner, closed with ot_json_close(inner). */
 void ot_json_begin_object(struct ot_json *outer, const char *key, struct ot_json *inner);
+/* "key": with the value left to the caller (an array, a nested value). */
+void ot_json_key(struct ot_json *j, const char *key);
 
 void ot_json_str(struct ot_json *j, const char *key, const char *val);	/* NULL -> null */
 void ot_json_strn(struct ot_json *j, const char *key, const char *val, size_t maxlen);
 void ot_json_int(struct ot_json *j, const char *key, int64_t val);
 void ot_json_uint(struct ot_json *j, const char *key, uint64_t val);
-void ot_json_double(struct ot_json *j, const char *key, double val);
+void ot_json_double(struct ot_json *j, const char *key, double val);	/* %.9f */
+/* v units of 10^-scale with that many decimals: (1500, 3) -> 1.500; the digits of %.Nf */
+void ot_json_fixed(struct ot_json *j, const char *key, int64_t v, int scale);
 void ot_json_bool(struct ot_json *j, const char *key, bool val);
 void ot_json_null(struct ot_json *j, const char *key);
 /* ns as microseconds, exact: 1234567 -> 1234.567 */
 void ot_json_ns_as_us(struct ot_json *j, const char *key, uint64_t ns);
 /* "key":["a","b"]: each string at most maxlen bytes. */
 void ot_json_str_array(struct ot_json *j, const char *key, const char *const *items, int n, size_t maxlen);
-/* Raw: caller-provided JSON value (array/object) written verbatim. */
-void ot_json_raw(struct ot_json *j, const char *key, const char *json);
 
-/* Escape s (at most maxlen bytes) as a JSON string literal into f. */
-void ot_json_write_string(FILE *f, const char *s, size_t maxlen);
+/* Escape s (at most maxlen bytes) as a JSON string literal into b. */
+void ot_json_write_string(struct ot_buf *b, const char *s, size_t maxlen);
 
 #endif

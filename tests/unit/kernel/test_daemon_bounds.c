@@ -16,6 +16,7 @@
 #include "unit.h"
 #include "synth.h"
 #include "kernel/live_stacks.h"
+#include "core/owner_tokens.h"
 #include "output/prometheus.h"
 
 static int leaks_reported;
@@ -44,7 +45,7 @@ static long peak_rss_kib(void)
 	return kib;
 }
 
-static struct ot_pipeline *p;
+static struct ot_session *p;
 static struct ot_live_stacks *ls;
 static struct ot_prom *prom;
 
@@ -52,11 +53,11 @@ static void check_bounds(void)
 {
 	struct ot_analysis_footprint fp;
 
-	ot_analysis_footprint(p->analysis, &fp);
+	ot_analysis_footprint(p->shadow, &fp);
 	CHECK(fp.groups <= OT_BOUND_GROUPS);
 	CHECK(fp.uses <= OT_BOUND_GROUPS * OT_BOUND_USES_PER_GROUP);
 	CHECK(fp.spans <= OT_BOUND_SPANS);
-	CHECK(ot_owner_tokens_live(p->out.tokens) <= OT_BOUND_OWNERS);
+	CHECK(ot_owner_tokens_live(p->run.tokens) <= OT_BOUND_OWNERS);
 	CHECK(ot_live_stacks_count(ls) <= OT_BOUND_STACKS);
 	CHECK(ot_prom_label_count(prom) <= 2 * (OT_PROM_MAX_LABELS + 1));
 }
@@ -77,7 +78,7 @@ static int cycle(uint64_t i, uint64_t *now)
 	uint64_t owner = 0xffff888000000000ULL + i * 4096;
 	uint32_t tid = (uint32_t)(i % 30000) + 1;
 
-	p->stacks_dropped = ot_live_stacks_dropped(ls);	/* as the live loop keeps it */
+	p->run.stats.stacks_dropped = ot_live_stacks_dropped(ls);	/* as the live loop keeps it */
 	snprintf(dev, sizeof(dev), "0000:%07llx", (unsigned long long)i);
 	snprintf(drv, sizeof(drv), "drv%llu", (unsigned long long)i);
 #define EVG(...) do { n++; SYNTH(p, .ts_ns = (*now += 100000000), .duration_ns = 1000, .tid = tid, .group = group, \
@@ -106,20 +107,18 @@ int main(int argc, char **argv)
 {
 	uint64_t events = argc > 1 ? strtoull(argv[1], NULL, 10) : 100000;
 	long max_rss_kib = argc > 2 ? atol(argv[2]) : 0;
-	struct ot_analysis_cb cb = { .anomaly = count_leaks };
+	struct ot_sink leaks = { .anomaly = count_leaks };
 	uint64_t forgotten[OT_FORGOT_COUNT], now = 1000000000ULL, i = 0, fed = 0;
 	struct ot_sink sink;
 
-	p = synth_pipeline();
+	p = synth_session_bounded(true);
 	CHECK(p != NULL);
-	ot_analysis_free(p->analysis);	/* the same shadow, counting what it reports */
-	p->analysis = ot_analysis_new(&cb);
-	ls = ot_live_stacks_new(p->stacks, NULL);
-	ot_pipeline_bound(p);
+	ot_session_add_sink(p, &leaks);	/* counting what the shadow reports */
+	ls = ot_live_stacks_new(p->run.stacks, NULL);
 	ot_live_stacks_set_limit(ls, OT_BOUND_STACKS);
 	prom = ot_prom_new("/nonexistent/bounds.prom", 15, OT_HIST_BY_DRIVER);
 	sink = ot_prom_sink(prom);
-	ot_pipeline_add_sink(p, &sink);
+	ot_session_add_sink(p, &sink);
 
 	for (int checkpoint = 1; checkpoint <= 10; checkpoint++) {
 		while (fed < events * checkpoint / 10)
@@ -127,7 +126,7 @@ int main(int argc, char **argv)
 		check_bounds();
 	}
 	/* every kind of state was created without bound, so every limit had to act */
-	ot_pipeline_forgotten(p, forgotten);
+	ot_session_forgotten(p, forgotten);
 	for (int k = 0; k < OT_FORGOT_COUNT; k++) {
 		if (!forgotten[k])
 			fprintf(stderr, "nothing forgotten of %s: the run did not reach its cap\n", ot_forgotten_names[k]);
@@ -147,7 +146,7 @@ int main(int argc, char **argv)
 		size_t len = 0;
 		FILE *f = open_memstream(&text, &len);
 
-		ot_prom_render(prom, p, f);
+		ot_prom_render(prom, &p->run, f);
 		fclose(f);
 		CHECK(len < 4u << 20);
 		free(text);
@@ -162,6 +161,6 @@ int main(int argc, char **argv)
 	}
 	ot_prom_free(prom);
 	ot_live_stacks_free(ls);
-	synth_pipeline_free(p);
+	synth_session_free(p);
 	return unit_report("test_daemon_bounds");
 }

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "core/owner_tokens.h"
+#include "core/run.h"
+
+void ot_stats_count(struct ot_stats *s, const struct ot_event *ev)
+{
+	if (ev->point < OT_POINT_COUNT)
+		s->events[ev->point][ev->phase == OT_PHASE_EXIT]++;
+}
+
+uint64_t ot_stats_anomalies(const struct ot_stats *s)
+{
+	uint64_t total = 0;
+
+	for (int k = 0; k < OT_AN_KIND_COUNT; k++)
+		total += s->anomalies[k];
+	return total;
+}
+
+const char *const ot_forgotten_names[OT_FORGOT_COUNT] = {
+	[OT_FORGOT_GROUPS] = "group",
+	[OT_FORGOT_USES] = "default_domain_use",
+	[OT_FORGOT_SPANS] = "probe_or_remove",
+	[OT_FORGOT_OWNERS] = "owner_token",
+	[OT_FORGOT_STACKS] = "stack",
+};
+
+const char *ot_run_owner(const struct ot_run *r, uint64_t owner, char *buf, size_t len)
+{
+	return ot_owner_format(r->tokens, owner, r->raw_pointers, buf, len);
+}
