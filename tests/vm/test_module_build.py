@@ -256,6 +256,14 @@ CHECKS = {
 }
 
 
+def test_every_scenario_has_its_checks():
+    """No boot: the mod-*.sh scenarios found are exactly those CHECKS knows.
+    An empty glob would leave test_scenario with no cases, which pytest
+    skips rather than fails; a check without its scenario would never run."""
+    assert SCENARIOS, f"no mod-*.sh in {SCENARIO_DIR}"
+    assert SCENARIOS == sorted(CHECKS), (SCENARIOS, sorted(CHECKS))
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS)
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_scenario(kernel, scenario):
