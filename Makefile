@@ -131,22 +131,21 @@ deps:
 helpers:
 	$(Q)$(MAKE) -s -C tests/helpers
 
-# Every test: unit tests (no kernel needed), the host-side checks, then the
-# VM matrix. Installs missing dependencies first (idempotent).
-# OT_KERNELS="6.1" selects one kernel for a quick run.
+# Every test: the unit, host and vm sets (pytest markers, tests/README.md),
+# the slowest 15 listed at the end. Installs missing dependencies first
+# (idempotent). OT_KERNELS="6.1" selects one kernel for a quick run.
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-all
 
 check-all: all helpers $(UNIT_TESTS) $(KERNEL_UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_replay
-	$(Q)$(PYTHON) -m pytest -v tests
+	$(Q)$(PYTHON) -m pytest -v --durations=15 tests
 
+# Without a VM: the unit and host sets.
 check-unit: all $(UNIT_TESTS) $(KERNEL_UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_replay
-	$(Q)$(PYTHON) -m pytest -v tests/test_unit.py tests/test_host.py tests/test_replay.py \
-		tests/test_perfetto.py tests/test_jsonl_schema.py tests/test_diff_cli.py \
-		tests/test_prometheus.py tests/test_daemon.py
+	$(Q)$(PYTHON) -m pytest -v -m "unit or host" tests
 
 check-vm: all helpers
-	$(Q)$(PYTHON) -m pytest -v tests/vm
+	$(Q)$(PYTHON) -m pytest -v -m vm tests
 
 # The main job: a live trace here, or, where this host cannot trace, in a VM.
 # ARGS are passed to ownertrace; OT_KERNEL picks the VM kernel.

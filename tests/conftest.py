@@ -1,4 +1,6 @@
-"""Shared pytest setup: repository paths, and the built binary."""
+"""Shared pytest setup: repository paths, the built binary, and the test
+sets (markers registered in pytest.ini): tests/vm/ is `vm`,
+tests/test_unit.py is `unit`, every other tests/test_*.py is `host`."""
 import pathlib
 
 import pytest
@@ -6,6 +8,33 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parent.parent
 BUILD = REPO / "build"
 OWNERTRACE = BUILD / "ownertrace"
+TESTS = REPO / "tests"
+SETS = ("unit", "host", "vm")
+
+
+def test_set(path):
+    """The set of a test file, by where it is."""
+    rel = pathlib.Path(path).resolve().relative_to(TESTS)
+    if rel.parts[0] == "vm":
+        return "vm"
+    return "unit" if rel == pathlib.Path("test_unit.py") else "host"
+
+
+test_set.__test__ = False   # a helper, not a test
+
+
+@pytest.hookimpl(tryfirst=True)   # before -m deselects by marker
+def pytest_collection_modifyitems(config, items):
+    wrong = []
+    for item in items:
+        if not any(item.get_closest_marker(s) for s in SETS):
+            item.add_marker(test_set(item.path))
+        sets = {m.name for m in item.iter_markers() if m.name in SETS}
+        if len(sets) != 1:
+            wrong.append(f"{item.nodeid}: {sorted(sets)}")
+    if wrong:
+        raise pytest.UsageError("each test must be in exactly one of the sets " + ", ".join(SETS)
+                                + ":\n  " + "\n  ".join(wrong))
 
 
 @pytest.fixture(scope="session")

@@ -152,9 +152,15 @@ def check_double_release(res, f):
     # the WARN in the guest log is the same call
     warn = [l for l in res.splats if EXPECTED_WARN.search(l)]
     assert warn, res.splats
-    m = re.search(r"PID: (\d+)", "\n".join(res.splats))
-    if m:
-        assert int(m.group(1)) == under["pid"], (warn, under["pid"])
+    assert warn_pid(warn[0]) == under["pid"], (warn, under["pid"])
+
+
+def warn_pid(line):
+    """The task a kernel WARNING line names: "WARNING: CPU: 0 PID: 123 at ..."
+    up to 6.x, "WARNING: file:line at func+0x.., CPU#0: comm/123" on 7.x."""
+    m = re.search(r"\bPID: (\d+) at ", line) or re.search(r", CPU#\d+: .*/(\d+)\s*$", line)
+    assert m, f"no task in the WARNING line: {line!r}"
+    return int(m.group(1))
 
 
 def check_late_release(res, f):
@@ -248,6 +254,14 @@ CHECKS = {
     "late-release": check_late_release, "probe-fail": check_probe_fail,
     "sleep": check_sleep, "concurrent": check_concurrent,
 }
+
+
+def test_every_scenario_has_its_checks():
+    """No boot: the mod-*.sh scenarios found are exactly those CHECKS knows.
+    An empty glob would leave test_scenario with no cases, which pytest
+    skips rather than fails; a check without its scenario would never run."""
+    assert SCENARIOS, f"no mod-*.sh in {SCENARIO_DIR}"
+    assert SCENARIOS == sorted(CHECKS), (SCENARIOS, sorted(CHECKS))
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
