@@ -5,6 +5,11 @@
 
 static const char hex[] = "0123456789abcdef";
 
+/* 1 for the bytes a JSON string cannot carry as they are */
+static const unsigned char needs_escape[256] = {
+	[0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x7f ... 0xff] = 1,
+};
+
 void ot_json_write_string(struct ot_buf *b, const char *s, size_t maxlen)
 {
 	size_t i = 0, run = 0;
@@ -17,7 +22,7 @@ void ot_json_write_string(struct ot_buf *b, const char *s, size_t maxlen)
 
 		/* control bytes and non-ASCII (kernel names are not guaranteed
 		 * UTF-8) are escaped so every line parses */
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+		if (!needs_escape[c])
 			continue;
 		ot_buf_put(b, s + run, i - run);
 		run = i + 1;
@@ -61,17 +66,6 @@ void ot_json_end(struct ot_json *j)
 void ot_json_close(struct ot_json *j)
 {
 	ot_buf_putc(j->b, '}');
-}
-
-/* Keys are ours: plain ASCII, nothing to escape. */
-void ot_json_key(struct ot_json *j, const char *k)
-{
-	if (!j->first)
-		ot_buf_putc(j->b, ',');
-	j->first = false;
-	ot_buf_putc(j->b, '"');
-	ot_buf_puts(j->b, k);
-	ot_buf_put(j->b, "\":", 2);
 }
 
 void ot_json_begin_object(struct ot_json *outer, const char *k, struct ot_json *inner)

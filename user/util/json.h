@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include "util/outbuf.h"
 
 /*
@@ -28,8 +29,28 @@ void ot_json_end(struct ot_json *j);	/* closes the object and the line */
 void ot_json_close(struct ot_json *j);	/* closes the object, not the line */
 /* "key":{ ... as inner, closed with ot_json_close(inner). */
 void ot_json_begin_object(struct ot_json *outer, const char *key, struct ot_json *inner);
-/* "key": with the value left to the caller (an array, a nested value). */
-void ot_json_key(struct ot_json *j, const char *key);
+/*
+ * "key": with the value left to the caller (an array, a nested value).
+ * Keys are ours, plain ASCII with nothing to escape; inline so a literal's
+ * length is known at compile time.
+ */
+static inline void ot_json_key(struct ot_json *j, const char *key)
+{
+	size_t n = strlen(key);
+	char *p = ot_buf_reserve(j->b, n + 4);
+
+	if (!p)
+		return;
+	if (!j->first)
+		*p++ = ',';
+	j->first = false;
+	*p++ = '"';
+	memcpy(p, key, n);
+	p += n;
+	*p++ = '"';
+	*p++ = ':';
+	j->b->len = (size_t)(p - j->b->data);
+}
 
 void ot_json_str(struct ot_json *j, const char *key, const char *val);	/* NULL -> null */
 void ot_json_strn(struct ot_json *j, const char *key, const char *val, size_t maxlen);

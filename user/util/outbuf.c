@@ -11,13 +11,22 @@ void ot_buf_init(struct ot_buf *b, FILE *f)
 	b->f = f;
 }
 
+/* Later bytes are dropped: cap 0 sends every reserve here, which refuses. */
+static char *fail(struct ot_buf *b)
+{
+	b->failed = true;
+	b->cap = 0;
+	b->len = 0;
+	return NULL;
+}
+
 int ot_buf_flush(struct ot_buf *b)
 {
 	if (b->len && b->f && !b->failed && fwrite(b->data, 1, b->len, b->f) != b->len)
-		b->failed = true;
+		fail(b);
 	b->len = 0;
 	if (b->f && fflush(b->f))
-		b->failed = true;
+		fail(b);
 	return b->failed ? -EIO : 0;
 }
 
@@ -36,11 +45,11 @@ int ot_buf_fini(struct ot_buf *b)
 static void drain(struct ot_buf *b)
 {
 	if (b->len && b->f && !b->failed && fwrite(b->data, 1, b->len, b->f) != b->len)
-		b->failed = true;
+		fail(b);
 	b->len = 0;
 }
 
-char *ot_buf_reserve(struct ot_buf *b, size_t n)
+char *ot_buf_reserve_slow(struct ot_buf *b, size_t n)
 {
 	if (b->failed)
 		return NULL;
@@ -54,20 +63,13 @@ char *ot_buf_reserve(struct ot_buf *b, size_t n)
 			while (cap < b->len + n)
 				cap *= 2;
 			data = realloc(b->data, cap);
-			if (!data) {
-				b->failed = true;
-				return NULL;
-			}
+			if (!data)
+				return fail(b);
 			b->data = data;
 			b->cap = cap;
 		}
 	}
 	return b->data + b->len;
-}
-
-void ot_buf_puts(struct ot_buf *b, const char *s)
-{
-	ot_buf_put(b, s, strlen(s));
 }
 
 void ot_buf_putn(struct ot_buf *b, const char *s, size_t max)

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Past this many bytes a write hands the buffer to the FILE. */
 #define OT_BUF_FLUSH_AT (64 * 1024)
@@ -29,16 +30,24 @@ int ot_buf_flush(struct ot_buf *b);
 /* Flush, then free the memory and forget the FILE (the caller's); safe twice. */
 int ot_buf_fini(struct ot_buf *b);
 
+/* The slow half of ot_buf_reserve(): drain, grow, or fail. */
+char *ot_buf_reserve_slow(struct ot_buf *b, size_t n);
+
 /* Room for n more bytes; NULL after a failure (nothing is written then). */
-char *ot_buf_reserve(struct ot_buf *b, size_t n);
+static inline char *ot_buf_reserve(struct ot_buf *b, size_t n)
+{
+	/* a failed buffer has cap 0, so it always takes the slow path */
+	if (b->len + n <= b->cap)
+		return b->data + b->len;
+	return ot_buf_reserve_slow(b, n);
+}
 
 static inline void ot_buf_put(struct ot_buf *b, const char *s, size_t n)
 {
 	char *p = ot_buf_reserve(b, n);
 
 	if (p) {
-		for (size_t i = 0; i < n; i++)
-			p[i] = s[i];
+		memcpy(p, s, n);
 		b->len += n;
 	}
 }
@@ -53,7 +62,11 @@ static inline void ot_buf_putc(struct ot_buf *b, char c)
 	}
 }
 
-void ot_buf_puts(struct ot_buf *b, const char *s);
+/* Inline, so the length of a literal is known at compile time. */
+static inline void ot_buf_puts(struct ot_buf *b, const char *s)
+{
+	ot_buf_put(b, s, strlen(s));
+}
 /* At most max bytes of s, up to its NUL (kernel names are fixed-size, maybe unterminated). */
 void ot_buf_putn(struct ot_buf *b, const char *s, size_t max);
 void ot_buf_fill(struct ot_buf *b, char c, size_t n);
