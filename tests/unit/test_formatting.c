@@ -28,6 +28,33 @@ static void test_owner_tokens(void)
 	ot_owner_tokens_free(t);
 }
 
+/*
+ * Bounded: a full table starts a new generation, numbering goes on, and the
+ * owner that started it keeps its token (it used to land behind an empty
+ * home slot whenever its probe had collided in the full table).
+ */
+static void test_owner_tokens_bounded(void)
+{
+	int stable = 0;
+
+	for (uint64_t round = 0; round < 200; round++) {
+		struct ot_owner_tokens *t = ot_owner_tokens_new();
+		uint64_t first = 0xffff888000000000ULL + round * 100 * 4096, x = 0xffff888100000000ULL + round * 4096;
+		unsigned int token;
+
+		ot_owner_tokens_set_limit(t, 8);
+		for (uint64_t i = 1; i <= 8; i++)
+			ot_owner_token(t, first + i * 4096);
+		token = ot_owner_token(t, x);
+		CHECK(token == 9);
+		stable += ot_owner_token(t, x) == token;
+		CHECK(ot_owner_tokens_live(t) == 1 && ot_owner_tokens_forgotten(t) == 8);
+		CHECK(ot_owner_token(t, first + 4096) == 10);	/* forgotten: a second token */
+		ot_owner_tokens_free(t);
+	}
+	CHECK(stable == 200);
+}
+
 static void test_json_escaping(void)
 {
 	char buf[256];
@@ -181,6 +208,7 @@ int main(void)
 {
 	test_owner_tokens();
 	test_json_escaping();
+	test_owner_tokens_bounded();
 	test_errnames();
 	test_event_names();
 	test_json_event();

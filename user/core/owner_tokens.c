@@ -91,6 +91,10 @@ unsigned int ot_owner_token(struct ot_owner_tokens *t, uint64_t owner)
 		memset(t->slots, 0, t->cap * sizeof(*t->slots));
 		t->forgotten += t->live;
 		t->live = 0;
+		/* s was the end of the owner's probe run in the full table;
+		 * stored there, it would sit behind an empty home slot and
+		 * never be found again */
+		s = find(t->slots, t->cap, owner);
 	}
 	if ((t->live + 1) * 2 > t->cap) {
 		if (grow(t))
