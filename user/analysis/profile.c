@@ -14,7 +14,8 @@
 
 struct tally {
 	struct ot_tally_entry *entries;
-	int count, cap;
+	int count;
+	size_t cap;
 	struct ot_hashmap index;	/* (subject, what) -> entry number */
 };
 
@@ -55,7 +56,7 @@ static struct ot_tally_entry *tally_add(struct tally *t, const char *subject, co
 		e->count += n;
 		return e;
 	}
-	if (ot_grow(&t->entries, &t->cap, t->count, sizeof(*t->entries), 32))
+	if (ot_grow(&t->entries, &t->cap, (size_t)t->count + 1, sizeof(*t->entries), 32))
 		goto undo;
 	e = &t->entries[t->count];
 	*e = (struct ot_tally_entry){ .subject = strdup(subject), .what = strdup(what), .count = n,
@@ -111,7 +112,8 @@ struct ot_profile {
 	struct tally members;	/* ("group#N", device name): who is in each group */
 	struct ot_hist_table *latency;
 	struct task_spans *tasks;
-	int ntasks, tasks_cap;
+	int ntasks;
+	size_t tasks_cap;
 	uint64_t events, unfinished, lost_episodes;
 	int failed;		/* -ENOMEM seen while feeding */
 	bool finished;
@@ -156,7 +158,7 @@ static struct task_spans *task_of(struct ot_profile *p, uint32_t tid, bool creat
 			p->tasks[i].tid = tid;
 			return &p->tasks[i];
 		}
-	if (ot_grow(&p->tasks, &p->tasks_cap, p->ntasks, sizeof(*p->tasks), 16))
+	if (ot_grow(&p->tasks, &p->tasks_cap, (size_t)p->ntasks + 1, sizeof(*p->tasks), 16))
 		return NULL;
 	p->tasks[p->ntasks] = (struct task_spans){ .tid = tid };
 	return &p->tasks[p->ntasks++];

@@ -17,6 +17,7 @@
 #include <string.h>
 #include "analysis/shadow.h"
 #include "util/errnames.h"
+#include "util/grow.h"
 #include "core/points.h"
 
 #define OT_EPROBE_DEFER 517
@@ -55,7 +56,8 @@ struct group {
 	uint64_t owner;
 	struct claim claim;
 	struct use *uses;
-	int nuses, capuses;
+	int nuses;
+	size_t capuses;
 	/* the last call that gave ownership back, for underflow pairing */
 	int32_t last_release_stack;
 	char last_release_device[OT_DEV_NAME_LEN];
@@ -83,9 +85,11 @@ struct span {
 struct ot_analysis {
 	struct ot_analysis_cb cb;
 	struct group *groups;
-	int ngroups, capgroups;
+	int ngroups;
+	size_t capgroups;
 	struct span *spans;
-	int nspans, capspans;
+	int nspans;
+	size_t capspans;
 	uint64_t counts[OT_AN_KIND_COUNT];
 	struct ot_analysis_limits limits;
 	uint64_t forgot_groups, forgot_uses, forgot_spans;
@@ -144,24 +148,6 @@ uint64_t ot_analysis_total(const struct ot_analysis *a)
 
 /* ---- small containers -------------------------------------------------- */
 
-static bool grow(void **items, int *cap, int need, size_t size)
-{
-	void *p;
-	int ncap;
-
-	if (need <= *cap)
-		return true;
-	ncap = *cap ? *cap * 2 : 8;
-	while (ncap < need)
-		ncap *= 2;
-	p = realloc(*items, (size_t)ncap * size);
-	if (!p)
-		return false;
-	*items = p;
-	*cap = ncap;
-	return true;
-}
-
 static void copy_name(char *dst, size_t len, const char *src, size_t srclen)
 {
 	size_t n = strnlen(src, srclen < len ? srclen : len - 1);
@@ -214,7 +200,7 @@ static struct group *group_of(struct ot_analysis *a, int id)
 			return &a->groups[i];
 	if (a->limits.max_groups && a->ngroups >= a->limits.max_groups)
 		make_room_for_group(a);
-	if (!grow((void **)&a->groups, &a->capgroups, a->ngroups + 1, sizeof(*a->groups)))
+	if (ot_grow(&a->groups, &a->capgroups, (size_t)a->ngroups + 1, sizeof(*a->groups), 8))
 		return NULL;
 	g = &a->groups[a->ngroups++];
 	memset(g, 0, sizeof(*g));
@@ -246,7 +232,7 @@ static void add_use(struct ot_analysis *a, struct group *g, const struct ot_even
 		drop_use(g, oldest);
 		a->forgot_uses++;
 	}
-	if (!grow((void **)&g->uses, &g->capuses, g->nuses + 1, sizeof(*g->uses)))
+	if (ot_grow(&g->uses, &g->capuses, (size_t)g->nuses + 1, sizeof(*g->uses), 8))
 		return;
 	u = &g->uses[g->nuses++];
 	COPY(u->device, ev->device);
@@ -615,7 +601,7 @@ static void on_probe_enter(struct ot_analysis *a, const struct ot_event *ev)
 
 	if (a->limits.max_spans && a->nspans >= a->limits.max_spans)
 		forget_span(a, 0);	/* spans are in start order: 0 is the oldest */
-	if (!grow((void **)&a->spans, &a->capspans, a->nspans + 1, sizeof(*a->spans)))
+	if (ot_grow(&a->spans, &a->capspans, (size_t)a->nspans + 1, sizeof(*a->spans), 8))
 		return;
 	s = &a->spans[a->nspans++];
 	memset(s, 0, sizeof(*s));
