@@ -1,4 +1,5 @@
 /* Output pieces: owner tokens, JSON escaping, errno names, event lines. */
+#include <errno.h>
 #include <stdlib.h>
 #include "unit.h"
 #include "util/errnames.h"
@@ -76,6 +77,20 @@ static void test_errnames(void)
 	CHECK(ot_errno_name(100000) == NULL);
 	CHECK(ot_errno_of(-16) == 16 && ot_errno_of(6) == 6 && ot_errno_of(0) == 0);
 	CHECK(ot_errno_of(INT64_MIN) == 0 && ot_errno_of(-4096) == 0 && ot_errno_of(1 << 20) == 0);
+	CHECK_STR(ot_errno_name(OT_ENOTSUPP), "ENOTSUPP");
+	CHECK_STR(ot_errno_name(OT_ERESTARTSYS), "ERESTARTSYS");
+	/* return values of either sign; a fallback for what has no name */
+	CHECK_STR(ot_ret_errno_name(-16, NULL), "EBUSY");
+	CHECK_STR(ot_ret_errno_name(OT_EPROBE_DEFER, NULL), "EPROBE_DEFER");
+	CHECK(ot_ret_errno_name(0, NULL) == NULL && ot_ret_errno_name(-4095, NULL) == NULL);
+	CHECK_STR(ot_ret_errno_name(-4095, "error"), "error");
+	CHECK_STR(ot_ret_errno_name(INT64_MIN, "error"), "error");
+	/* libc's texts, and the kernel-internal ones libc calls "Unknown error" */
+	CHECK_STR(ot_strerror(-EBUSY), strerror(EBUSY));
+	CHECK_STR(ot_strerror(ENOENT), strerror(ENOENT));
+	CHECK_STR(ot_strerror(-OT_ENOTSUPP), "not supported by this kernel (ENOTSUPP)");
+	CHECK_CONTAINS(ot_strerror(OT_EPROBE_DEFER), "(EPROBE_DEFER)");
+	CHECK_CONTAINS(ot_strerror(-OT_ERESTARTSYS), "(ERESTARTSYS)");
 }
 
 static void test_event_names(void)

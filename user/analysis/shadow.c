@@ -20,8 +20,6 @@
 #include "util/grow.h"
 #include "core/points.h"
 
-#define OT_EPROBE_DEFER 517
-
 struct use {
 	char device[OT_DEV_NAME_LEN];
 	char driver[OT_DRV_NAME_LEN];
@@ -320,11 +318,10 @@ static void report(struct ot_analysis *a, struct ot_anomaly *an)
 		a->cb.anomaly(a->cb.ctx, an);
 }
 
-static const char *errname(long err)
+/* Anomaly texts name the errno of a return value, or just say "error". */
+static const char *errname(int64_t ret)
 {
-	const char *n = ot_errno_name(ot_errno_of(err));
-
-	return n ? n : "error";
+	return ot_ret_errno_name(ret, "error");
 }
 
 static const char *or_unknown(const char *s)

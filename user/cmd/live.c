@@ -23,6 +23,7 @@
 #include "cli/cli.h"
 #include "cmd/cmd.h"
 #include "util/clock.h"
+#include "util/errnames.h"
 #include "kernel/ksyms.h"
 #include "kernel/live_stacks.h"
 #include "core/owner_tokens.h"
@@ -190,7 +191,7 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 	else
 		rb = ring_buffer__new(ot_tracer_ringbuf_fd(&lv->tracer), handle_event, lv, NULL);
 	if (!rb) {
-		fprintf(stderr, "ownertrace: cannot open the BPF ring buffer: %s\n", strerror(errno));
+		fprintf(stderr, "ownertrace: cannot open the BPF ring buffer: %s\n", ot_strerror(errno));
 		return -errno;
 	}
 	for (;;) {
@@ -199,7 +200,7 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 		 * poll keeps it live, piped or not, within 100 ms */
 		fflush(lv->pipe.out.out);
 		if (err < 0 && err != -EINTR) {
-			fprintf(stderr, "ownertrace: reading events failed: %s\n", strerror(-err));
+			fprintf(stderr, "ownertrace: reading events failed: %s\n", ot_strerror(err));
 			break;
 		}
 		err = 0;

@@ -27,7 +27,7 @@ static const char *errno_of(const struct ot_event *ev)
 {
 	if (!has_return_value(ev) || ev->ret == 0)
 		return NULL;
-	return ot_errno_name(ot_errno_of(ev->ret));
+	return ot_ret_errno_name(ev->ret, NULL);
 }
 
 const char *ot_format_ret(const struct ot_event *ev, char *buf, size_t len)
