@@ -86,9 +86,9 @@ struct ot_hashmap_slot *ot_hashmap_find(const struct ot_hashmap *m, uint64_t has
 /*
  * The slot of probe's key, created if missing (*added then true, else
  * false); NULL if out of memory (the map is unchanged). A created slot has
- * key and value 0: the caller sets the key to one that matches probe (and
- * the value) before the next call on the map, or removes the slot again.
- * Slot pointers are valid until the next add or remove.
+ * key and value 0: before the next call on the map the caller fills it so
+ * that match(slot, probe) holds (usually: sets the key), or removes it
+ * again. Slot pointers are valid until the next add or remove.
  */
 struct ot_hashmap_slot *ot_hashmap_add(struct ot_hashmap *m, uint64_t hash, ot_hashmap_match_fn *match,
 				       const void *probe, bool *added);
