@@ -115,15 +115,16 @@ static void test_hash_functions(void)
 		CHECK(wrong == 0);
 	}
 	CHECK(ot_hash_u64(0) == 0);
-	/* consecutive keys (stack ids, tokens) spread over the low bits */
-	{
-		int buckets[64] = { 0 }, empty = 0;
+	/* the top bits pick the slot: consecutive keys (stack ids) and
+	 * page-aligned pointers (owners) both spread evenly over them */
+	for (int stride = 1; stride <= 4096; stride *= 4096) {
+		int buckets[64] = { 0 }, fullest = 0;
 
 		for (uint64_t k = 0; k < 64 * 16; k++)
-			buckets[ot_hash_u64(k) & 63]++;
+			buckets[ot_hash_u64(0xffff888000000000ULL * (stride > 1) + k * (uint64_t)stride) >> 58]++;
 		for (int i = 0; i < 64; i++)
-			empty += !buckets[i];
-		CHECK(empty == 0);
+			fullest = buckets[i] > fullest ? buckets[i] : fullest;
+		CHECK(fullest <= 32);	/* 16 each if perfectly even */
 	}
 }
 
@@ -131,7 +132,7 @@ static void test_hash_functions(void)
 static void test_u64_same_stored_hash(void)
 {
 	struct ot_hashmap m = { 0 };
-	uint64_t one = unmix(1);
+	uint64_t one = mul_inverse(0x9e3779b97f4a7c15ULL);	/* the Fibonacci multiplier's inverse */
 	bool added;
 
 	CHECK(ot_hash_u64(one) == 1 && one != 0);
@@ -246,32 +247,46 @@ static void test_all_keys_collide(void)
 	ot_hashmap_free(&m);
 }
 
+/* A hash whose home is slot i of a 16-slot table (the top 4 bits pick it). */
+#define SLOT_OF_16(i) (((uint64_t)(i) << 60) | 1)
+
 /* Runs that start at the last slots wrap around to slot 0; removal must follow them. */
 static void test_wraparound(void)
 {
 	struct ot_hashmap m = { 0 };
 	int wrong = 0;
 
-	/* a fresh table has 16 slots: hashes 14 and 15 mod 16 start at its end */
+	/* a fresh table has 16 slots: these runs start at its last two */
 	for (uint64_t k = 0; k < 6; k++)
-		put(&m, k, k % 2 ? 15 : 14, k);
-	put(&m, 100, 16, 100);	/* home slot 0, taken by the wrapped run */
+		put(&m, k, SLOT_OF_16(k % 2 ? 15 : 14), k);
+	put(&m, 100, SLOT_OF_16(0), 100);	/* home slot 0, taken by the wrapped run */
 	CHECK(m.cap == 16);
 	for (uint64_t k = 0; k < 6; k++)
-		wrong += !get(&m, k, k % 2 ? 15 : 14);
-	CHECK(wrong == 0 && get(&m, 100, 16));
-	ot_hashmap_remove(&m, get(&m, 0, 14));	/* the hole at slot 14: everything after shifts back */
-	ot_hashmap_remove(&m, get(&m, 3, 15));
-	CHECK(get(&m, 100, 16) && get(&m, 100, 16)->value == 100);
+		wrong += !get(&m, k, SLOT_OF_16(k % 2 ? 15 : 14));
+	CHECK(wrong == 0 && get(&m, 100, SLOT_OF_16(0)));
+	/* the hole at slot 14: everything after it shifts back, across the end */
+	ot_hashmap_remove(&m, get(&m, 0, SLOT_OF_16(14)));
+	ot_hashmap_remove(&m, get(&m, 3, SLOT_OF_16(15)));
+	CHECK(get(&m, 100, SLOT_OF_16(0)) && get(&m, 100, SLOT_OF_16(0))->value == 100);
+	/* no gap left: 14, 15, 0, 1, 2 hold 2, 1, 4, 5 and 100 */
+	CHECK(m.slots[14].key == 2 && m.slots[15].key == 1 && m.slots[0].key == 4 && m.slots[1].key == 5 &&
+	      m.slots[2].key == 100 && !m.slots[3].hash);
 	wrong = 0;
 	for (uint64_t k = 0; k < 6; k++)
-		wrong += (k == 0 || k == 3) ? get(&m, k, k % 2 ? 15 : 14) != NULL : !get(&m, k, k % 2 ? 15 : 14);
+		wrong += (k == 0 || k == 3) ? get(&m, k, SLOT_OF_16(k % 2 ? 15 : 14)) != NULL
+					    : !get(&m, k, SLOT_OF_16(k % 2 ? 15 : 14));
 	CHECK(wrong == 0);
 	check_shape(&m);
 	ot_hashmap_free(&m);
 }
 
-/* Random adds and removes with a weak hash (8 values: long, overlapping runs) against a model. */
+/* Random adds and removes with a weak hash (a few home slots: long, overlapping runs) against a model. */
+/* One of hash_values hashes spread over the top bits (0: the real hash). */
+static uint64_t weak_hash(uint64_t k, uint64_t hash_values)
+{
+	return hash_values ? (k % hash_values) * (UINT64_MAX / hash_values) : ot_hash_u64(k);
+}
+
 static void test_remove_against_model(uint64_t hash_values)
 {
 	enum { KEYS = 600 };
@@ -282,7 +297,7 @@ static void test_remove_against_model(uint64_t hash_values)
 
 	memset(present, 0, sizeof(present));
 	for (int op = 0; op < 20000; op++) {
-		uint64_t k = next_random() % KEYS, h = hash_values ? k % hash_values : ot_hash_u64(k);
+		uint64_t k = next_random() % KEYS, h = weak_hash(k, hash_values);
 		struct ot_hashmap_slot *s = get(&m, k, h);
 
 		wrong += (s != NULL) != present[k];
@@ -306,7 +321,7 @@ static void test_remove_against_model(uint64_t hash_values)
 		wrong += ot_hashmap_count(&m) != count;
 	}
 	for (uint64_t k = 0; k < KEYS; k++) {
-		struct ot_hashmap_slot *s = get(&m, k, hash_values ? k % hash_values : ot_hash_u64(k));
+		struct ot_hashmap_slot *s = get(&m, k, weak_hash(k, hash_values));
 
 		wrong += present[k] ? !s || s->value != k + 1 : s != NULL;
 	}
@@ -315,7 +330,7 @@ static void test_remove_against_model(uint64_t hash_values)
 	/* remove everything: the map is empty and reusable */
 	for (uint64_t k = 0; k < KEYS; k++)
 		if (present[k])
-			ot_hashmap_remove(&m, get(&m, k, hash_values ? k % hash_values : ot_hash_u64(k)));
+			ot_hashmap_remove(&m, get(&m, k, weak_hash(k, hash_values)));
 	CHECK(ot_hashmap_count(&m) == 0 && ot_hashmap_next(&m, NULL) == NULL);
 	CHECK(put(&m, 5, 5, 6) && get(&m, 5, 5)->value == 6);
 	ot_hashmap_free(&m);

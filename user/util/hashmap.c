@@ -4,7 +4,14 @@
 #include <string.h>
 #include "util/hashmap.h"
 
-#define FIRST_CAP 16
+#define FIRST_BITS 4
+#define FIRST_CAP (1u << FIRST_BITS)
+
+/* A hash's home slot: its top bits, the best mixed of a multiplicative hash. */
+static inline size_t home(unsigned int shift, uint64_t hash)
+{
+	return (size_t)(hash >> shift);
+}
 
 uint64_t ot_hash_more(uint64_t h, const void *data, size_t len)
 {
@@ -41,7 +48,7 @@ static inline struct ot_hashmap_slot *lookup(const struct ot_hashmap *m, uint64_
 	*empty = NULL;
 	if (!m->cap)
 		return NULL;
-	for (size_t i = hash & mask;; i = (i + 1) & mask) {
+	for (size_t i = home(m->shift, hash);; i = (i + 1) & mask) {
 		s = &m->slots[i];
 		if (!s->hash) {
 			*empty = s;
@@ -53,9 +60,10 @@ static inline struct ot_hashmap_slot *lookup(const struct ot_hashmap *m, uint64_
 }
 
 /* The first empty slot of hash's run: where a key known to be absent goes. */
-static struct ot_hashmap_slot *first_empty(struct ot_hashmap_slot *slots, size_t cap, uint64_t hash)
+static struct ot_hashmap_slot *first_empty(struct ot_hashmap_slot *slots, size_t cap, unsigned int shift,
+					   uint64_t hash)
 {
-	size_t i = hash & (cap - 1);
+	size_t i = home(shift, hash);
 
 	while (slots[i].hash)
 		i = (i + 1) & (cap - 1);
@@ -65,6 +73,7 @@ static struct ot_hashmap_slot *first_empty(struct ot_hashmap_slot *slots, size_t
 static int grow(struct ot_hashmap *m)
 {
 	size_t cap = m->cap ? m->cap * 2 : FIRST_CAP;
+	unsigned int shift = m->cap ? m->shift - 1 : 64 - FIRST_BITS;
 	struct ot_hashmap_slot *slots;
 
 	if (m->cap > SIZE_MAX / 2 / sizeof(*slots))
@@ -75,10 +84,11 @@ static int grow(struct ot_hashmap *m)
 	/* the cached hashes place every entry without looking at its key */
 	for (size_t i = 0; i < m->cap; i++)
 		if (m->slots[i].hash)
-			*first_empty(slots, cap, m->slots[i].hash) = m->slots[i];
+			*first_empty(slots, cap, shift, m->slots[i].hash) = m->slots[i];
 	free(m->slots);
 	m->slots = slots;
 	m->cap = cap;
+	m->shift = shift;
 	return 0;
 }
 
@@ -96,7 +106,7 @@ static inline struct ot_hashmap_slot *add(struct ot_hashmap *m, uint64_t hash, o
 	if ((m->count + 1) * 2 > m->cap) {
 		if (grow(m))
 			return NULL;
-		empty = first_empty(m->slots, m->cap, hash);
+		empty = first_empty(m->slots, m->cap, m->shift, hash);
 	}
 	*empty = (struct ot_hashmap_slot){ .hash = hash };
 	m->count++;
@@ -128,10 +138,10 @@ void ot_hashmap_remove(struct ot_hashmap *m, struct ot_hashmap_slot *slot)
 	size_t mask = m->cap - 1, hole = (size_t)(slot - m->slots);
 
 	for (size_t j = (hole + 1) & mask; m->slots[j].hash; j = (j + 1) & mask) {
-		size_t home = m->slots[j].hash & mask;
+		size_t from = home(m->shift, m->slots[j].hash);
 
-		/* the entry at j was probed from home to j: is the hole on that path? */
-		if (((j - home) & mask) >= ((j - hole) & mask)) {
+		/* the entry at j was probed from its home to j: is the hole on that path? */
+		if (((j - from) & mask) >= ((j - hole) & mask)) {
 			m->slots[hole] = m->slots[j];
 			hole = j;
 		}

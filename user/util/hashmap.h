@@ -14,6 +14,12 @@
  * may be anything a caller can hash and compare (a u64, a string, an array
  * of addresses, an index into the caller's own array).
  *
+ * A key's home slot is the top bits of its hash (hash >> shift): a single
+ * multiply (Fibonacci hashing) makes good top bits of a u64 key, where low
+ * bits would need a full mixer, and u64 lookups are the hot ones (an owner
+ * token and a stack per event). A hash given to the generic functions must
+ * therefore be mixed in its high bits, as ot_hash_mix() makes any hash.
+ *
  * The table doubles when it would become more than half full: short probe
  * runs matter more than memory here (the tables hold thousands of entries,
  * and most lookups of a new stack or owner are misses, whose expected run
@@ -45,8 +51,9 @@ struct ot_hashmap_slot {
 /* Zero-initialized is an empty map: no memory until the first add. */
 struct ot_hashmap {
 	struct ot_hashmap_slot *slots;
-	size_t cap;		/* 0 or a power of two */
+	size_t cap;		/* 0 or a power of two, 2^(64 - shift) */
 	size_t count;
+	unsigned int shift;	/* a hash's home slot is its top bits: hash >> shift */
 };
 
 /* Does the stored key of a slot equal probe, a key in whatever form the caller looks up with? */
@@ -59,7 +66,7 @@ typedef bool ot_hashmap_match_fn(const struct ot_hashmap_slot *slot, const void 
 /* FNV-1a over len bytes, continuing h (start from OT_HASH_SEED); finish with ot_hash_mix(). */
 uint64_t ot_hash_more(uint64_t h, const void *data, size_t len);
 
-/* The murmur3 64-bit finalizer: every input bit reaches the low bits a table index uses. */
+/* The murmur3 64-bit finalizer: every input bit reaches every output bit (FNV's top bits miss the last bytes). */
 static inline uint64_t ot_hash_mix(uint64_t h)
 {
 	h ^= h >> 33;
@@ -70,9 +77,10 @@ static inline uint64_t ot_hash_mix(uint64_t h)
 	return h;
 }
 
+/* Fibonacci hashing: one multiply by 2^64 / golden ratio; its top bits depend on every key bit. */
 static inline uint64_t ot_hash_u64(uint64_t key)
 {
-	return ot_hash_mix(key);
+	return key * 0x9e3779b97f4a7c15ULL;
 }
 
 uint64_t ot_hash_str(const char *s);
