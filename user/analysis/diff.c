@@ -72,7 +72,7 @@ void ot_diff_opts_default(struct ot_diff_opts *o)
 
 struct builder {
 	struct ot_diff *d;
-	int cap_findings, cap_shapes;
+	size_t cap_findings, cap_shapes;
 	int failed;
 };
 
@@ -80,7 +80,7 @@ static struct ot_diff_finding *add_finding(struct builder *b, enum ot_diff_categ
 {
 	struct ot_diff *d = b->d;
 
-	if (ot_grow(&d->findings, &b->cap_findings, d->nfindings, sizeof(*d->findings), 16)) {
+	if (ot_grow(&d->findings, &b->cap_findings, (size_t)d->nfindings + 1, sizeof(*d->findings), 16)) {
 		b->failed = -ENOMEM;
 		return NULL;
 	}
@@ -99,7 +99,7 @@ static int add_shape(struct builder *b, const char *shape, uint64_t base, uint64
 {
 	struct ot_diff *d = b->d;
 
-	if (ot_grow(&d->shapes, &b->cap_shapes, d->nshapes, sizeof(*d->shapes), 32)) {
+	if (ot_grow(&d->shapes, &b->cap_shapes, (size_t)d->nshapes + 1, sizeof(*d->shapes), 32)) {
 		b->failed = -ENOMEM;
 		return -ENOMEM;
 	}

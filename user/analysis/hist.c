@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analysis/hist.h"
+#include "util/grow.h"
 
 struct ot_hist {
 	uint64_t *v;		/* the durations in ns, in arrival order until sorted */
@@ -66,18 +67,8 @@ void ot_hist_free(struct ot_hist *h)
 
 int ot_hist_add(struct ot_hist *h, uint64_t ns)
 {
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 16;
-		uint64_t *v;
-
-		if (h->cap > SIZE_MAX / 2 / sizeof(*v))
-			return -ENOMEM;
-		v = realloc(h->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;	/* h->v is untouched and still ours */
-		h->v = v;
-		h->cap = cap;
-	}
+	if (ot_grow(&h->v, &h->cap, h->n + 1, sizeof(*h->v), 16))
+		return -ENOMEM;	/* h->v is untouched and still ours */
 	/* durations mostly arrive in any order, but a run of growing ones
 	 * (or a single sample) needs no sort later */
 	if (h->n && ns < h->v[h->n - 1])
@@ -220,7 +211,8 @@ struct ot_hist_table {
 	char **kind_names;
 	int nkinds;
 	struct entry **e;	/* sorted by kind, then key */
-	int n, cap;
+	int n;
+	size_t cap;
 };
 
 struct ot_hist_table *ot_hist_table_new(const char *const *kind_names, int nkinds)
@@ -319,18 +311,8 @@ int ot_hist_table_add(struct ot_hist_table *t, int kind, const char *key, uint64
 	if (found)
 		return ot_hist_add(&t->e[i]->hist, ns);
 
-	if (t->n == t->cap) {
-		int cap = t->cap ? t->cap * 2 : 16;
-		struct entry **p;
-
-		if (t->cap > INT_MAX / 2)
-			return -ENOMEM;
-		p = realloc(t->e, (size_t)cap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		t->e = p;
-		t->cap = cap;
-	}
+	if (t->n == INT_MAX || ot_grow(&t->e, &t->cap, (size_t)t->n + 1, sizeof(*t->e), 16))
+		return -ENOMEM;
 	e = malloc(sizeof(*e));
 	if (!e)
 		return -ENOMEM;

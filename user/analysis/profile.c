@@ -4,80 +4,72 @@
 #include <stdlib.h>
 #include <string.h>
 #include "util/grow.h"
+#include "util/hashmap.h"
 #include "analysis/hist.h"
 #include "core/event.h"
 #include "core/points.h"
 #include "analysis/profile.h"
 
-/* ---- tally: (subject, what) -> count, insertion by hash ------------------ */
+/* ---- tally: (subject, what) -> count, in order of first appearance ------- */
 
 struct tally {
 	struct ot_tally_entry *entries;
-	int count, cap;
-	uint32_t *index;	/* open addressing: entry number + 1, 0 empty */
-	uint32_t index_size;	/* power of two, > 2 * count */
+	int count;
+	size_t cap;
+	struct ot_hashmap index;	/* (subject, what) -> entry number */
 };
 
-static uint32_t hash_pair(const char *a, const char *b)
-{
-	uint32_t h = 2166136261u;	/* FNV-1a over a, a separator, b */
+/* A (subject, what) pair to look up, and the entries the map's numbers refer to. */
+struct pair_probe {
+	const struct tally *t;
+	const char *subject, *what;
+};
 
-	for (; *a; a++)
-		h = (h ^ (unsigned char)*a) * 16777619u;
-	h = (h ^ 0x1f) * 16777619u;
-	for (; *b; b++)
-		h = (h ^ (unsigned char)*b) * 16777619u;
-	return h;
+static uint64_t hash_pair(const char *subject, const char *what)
+{
+	/* the subject's NUL separates the two: ("ab", "c") is not ("a", "bc") */
+	return ot_hash_mix(ot_hash_more(ot_hash_more(OT_HASH_SEED, subject, strlen(subject) + 1), what, strlen(what)));
 }
 
-static int tally_grow_index(struct tally *t)
+static bool match_pair(const struct ot_hashmap_slot *slot, const void *probe)
 {
-	uint32_t size = t->index_size ? t->index_size * 2 : 64;
-	uint32_t *index = calloc(size, sizeof(*index));
+	const struct pair_probe *p = probe;
+	const struct ot_tally_entry *e = &p->t->entries[slot->value];
 
-	if (!index)
-		return -ENOMEM;
-	for (int i = 0; i < t->count; i++) {
-		uint32_t slot = hash_pair(t->entries[i].subject, t->entries[i].what) & (size - 1);
-
-		while (index[slot])
-			slot = (slot + 1) & (size - 1);
-		index[slot] = i + 1;
-	}
-	free(t->index);
-	t->index = index;
-	t->index_size = size;
-	return 0;
+	return !strcmp(e->subject, p->subject) && !strcmp(e->what, p->what);
 }
 
 /* Add n to (subject, what); a new entry keeps example (copied) if given. */
 static struct ot_tally_entry *tally_add(struct tally *t, const char *subject, const char *what, uint64_t n,
 					const char *example)
 {
-	uint32_t slot;
+	struct pair_probe probe = { t, subject, what };
+	struct ot_hashmap_slot *slot;
 	struct ot_tally_entry *e;
+	bool added;
 
-	if ((uint32_t)(t->count + 1) * 2 > t->index_size && tally_grow_index(t))
+	slot = ot_hashmap_add(&t->index, hash_pair(subject, what), match_pair, &probe, &added);
+	if (!slot)
 		return NULL;
-	slot = hash_pair(subject, what) & (t->index_size - 1);
-	for (; t->index[slot]; slot = (slot + 1) & (t->index_size - 1)) {
-		e = &t->entries[t->index[slot] - 1];
-		if (!strcmp(e->subject, subject) && !strcmp(e->what, what)) {
-			e->count += n;
-			return e;
-		}
+	if (!added) {
+		e = &t->entries[slot->value];
+		e->count += n;
+		return e;
 	}
-	if (ot_grow(&t->entries, &t->cap, t->count, sizeof(*t->entries), 32))
-		return NULL;
+	if (ot_grow(&t->entries, &t->cap, (size_t)t->count + 1, sizeof(*t->entries), 32))
+		goto undo;
 	e = &t->entries[t->count];
 	*e = (struct ot_tally_entry){ .subject = strdup(subject), .what = strdup(what), .count = n,
 				      .example = example ? strdup(example) : NULL };
 	if (!e->subject || !e->what || (example && !e->example)) {
 		free(e->subject), free(e->what), free(e->example);
-		return NULL;
+		goto undo;
 	}
-	t->index[slot] = ++t->count;
+	slot->value = (uint64_t)t->count++;
 	return e;
+undo:
+	ot_hashmap_remove(&t->index, slot);
+	return NULL;
 }
 
 static void tally_free(struct tally *t)
@@ -85,7 +77,7 @@ static void tally_free(struct tally *t)
 	for (int i = 0; i < t->count; i++)
 		free(t->entries[i].subject), free(t->entries[i].what), free(t->entries[i].example);
 	free(t->entries);
-	free(t->index);
+	ot_hashmap_free(&t->index);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -120,7 +112,8 @@ struct ot_profile {
 	struct tally members;	/* ("group#N", device name): who is in each group */
 	struct ot_hist_table *latency;
 	struct task_spans *tasks;
-	int ntasks, tasks_cap;
+	int ntasks;
+	size_t tasks_cap;
 	uint64_t events, unfinished, lost_episodes;
 	int failed;		/* -ENOMEM seen while feeding */
 	bool finished;
@@ -165,7 +158,7 @@ static struct task_spans *task_of(struct ot_profile *p, uint32_t tid, bool creat
 			p->tasks[i].tid = tid;
 			return &p->tasks[i];
 		}
-	if (ot_grow(&p->tasks, &p->tasks_cap, p->ntasks, sizeof(*p->tasks), 16))
+	if (ot_grow(&p->tasks, &p->tasks_cap, (size_t)p->ntasks + 1, sizeof(*p->tasks), 16))
 		return NULL;
 	p->tasks[p->ntasks] = (struct task_spans){ .tid = tid };
 	return &p->tasks[p->ntasks++];
@@ -370,9 +363,7 @@ static int resolve_groups(const struct tally *members, struct tally *t)
 	*t = named;
 	qsort(t->entries, t->count, sizeof(*t->entries), entry_cmp);
 	/* the index is stale after sorting and no longer needed */
-	free(t->index);
-	t->index = NULL;
-	t->index_size = 0;
+	ot_hashmap_free(&t->index);
 	return 0;
 }
 

@@ -17,9 +17,8 @@
 #include <string.h>
 #include "analysis/shadow.h"
 #include "util/errnames.h"
+#include "util/grow.h"
 #include "core/points.h"
-
-#define OT_EPROBE_DEFER 517
 
 struct use {
 	char device[OT_DEV_NAME_LEN];
@@ -55,7 +54,8 @@ struct group {
 	uint64_t owner;
 	struct claim claim;
 	struct use *uses;
-	int nuses, capuses;
+	int nuses;
+	size_t capuses;
 	/* the last call that gave ownership back, for underflow pairing */
 	int32_t last_release_stack;
 	char last_release_device[OT_DEV_NAME_LEN];
@@ -83,9 +83,11 @@ struct span {
 struct ot_analysis {
 	struct ot_analysis_cb cb;
 	struct group *groups;
-	int ngroups, capgroups;
+	int ngroups;
+	size_t capgroups;
 	struct span *spans;
-	int nspans, capspans;
+	int nspans;
+	size_t capspans;
 	struct ot_analysis_limits limits;
 	uint64_t forgot_groups, forgot_uses, forgot_spans;
 };
@@ -110,23 +112,7 @@ void ot_analysis_free(struct ot_analysis *a)
 	free(a);
 }
 
-static bool grow(void **items, int *cap, int need, size_t size)
-{
-	void *p;
-	int ncap;
-
-	if (need <= *cap)
-		return true;
-	ncap = *cap ? *cap * 2 : 8;
-	while (ncap < need)
-		ncap *= 2;
-	p = realloc(*items, (size_t)ncap * size);
-	if (!p)
-		return false;
-	*items = p;
-	*cap = ncap;
-	return true;
-}
+/* ---- small containers -------------------------------------------------- */
 
 static void copy_name(char *dst, size_t len, const char *src, size_t srclen)
 {
@@ -180,7 +166,7 @@ static struct group *group_of(struct ot_analysis *a, int id)
 			return &a->groups[i];
 	if (a->limits.max_groups && a->ngroups >= a->limits.max_groups)
 		make_room_for_group(a);
-	if (!grow((void **)&a->groups, &a->capgroups, a->ngroups + 1, sizeof(*a->groups)))
+	if (ot_grow(&a->groups, &a->capgroups, (size_t)a->ngroups + 1, sizeof(*a->groups), 8))
 		return NULL;
 	g = &a->groups[a->ngroups++];
 	memset(g, 0, sizeof(*g));
@@ -212,7 +198,7 @@ static void add_use(struct ot_analysis *a, struct group *g, const struct ot_even
 		drop_use(g, oldest);
 		a->forgot_uses++;
 	}
-	if (!grow((void **)&g->uses, &g->capuses, g->nuses + 1, sizeof(*g->uses)))
+	if (ot_grow(&g->uses, &g->capuses, (size_t)g->nuses + 1, sizeof(*g->uses), 8))
 		return;
 	u = &g->uses[g->nuses++];
 	COPY(u->device, ev->device);
@@ -299,11 +285,10 @@ static void report(struct ot_analysis *a, struct ot_anomaly *an)
 		a->cb.anomaly(a->cb.ctx, an);
 }
 
-static const char *errname(long err)
+/* Anomaly texts name the errno of a return value, or just say "error". */
+static const char *errname(int64_t ret)
 {
-	const char *n = ot_errno_name(ot_errno_of(err));
-
-	return n ? n : "error";
+	return ot_ret_errno_name(ret, "error");
 }
 
 static const char *or_unknown(const char *s)
@@ -580,7 +565,7 @@ static void on_probe_enter(struct ot_analysis *a, const struct ot_event *ev)
 
 	if (a->limits.max_spans && a->nspans >= a->limits.max_spans)
 		forget_span(a, 0);	/* spans are in start order: 0 is the oldest */
-	if (!grow((void **)&a->spans, &a->capspans, a->nspans + 1, sizeof(*a->spans)))
+	if (ot_grow(&a->spans, &a->capspans, (size_t)a->nspans + 1, sizeof(*a->spans), 8))
 		return;
 	s = &a->spans[a->nspans++];
 	memset(s, 0, sizeof(*s));

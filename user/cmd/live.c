@@ -25,6 +25,7 @@
 #include "core/event.h"
 #include "core/recording.h"
 #include "kernel/attach.h"
+#include "util/errnames.h"
 #include "kernel/ksyms.h"
 #include "kernel/live_stacks.h"
 #include "kernel/preflight.h"
@@ -192,7 +193,7 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 	else
 		rb = ring_buffer__new(ot_tracer_ringbuf_fd(&lv->tracer), handle_event, lv, NULL);
 	if (!rb) {
-		fprintf(stderr, "ownertrace: cannot open the BPF ring buffer: %s\n", strerror(errno));
+		fprintf(stderr, "ownertrace: cannot open the BPF ring buffer: %s\n", ot_strerror(errno));
 		return -errno;
 	}
 	for (;;) {
@@ -201,7 +202,7 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 		 * poll keeps it live, piped or not, within 100 ms */
 		ot_session_flush(lv->session);
 		if (err < 0 && err != -EINTR) {
-			fprintf(stderr, "ownertrace: reading events failed: %s\n", strerror(-err));
+			fprintf(stderr, "ownertrace: reading events failed: %s\n", ot_strerror(err));
 			break;
 		}
 		err = 0;

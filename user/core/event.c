@@ -19,7 +19,7 @@ const char *ot_event_errno(const struct ot_event *ev)
 {
 	if (!ot_event_has_return(ev) || ev->ret == 0)
 		return NULL;
-	return ot_errno_name(ot_errno_of(ev->ret));
+	return ot_ret_errno_name(ev->ret, NULL);
 }
 
 const char *ot_format_ret(const struct ot_event *ev, char *buf, size_t len)

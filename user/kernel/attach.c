@@ -11,11 +11,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <bpf/btf.h>
+#include "util/errnames.h"
 #include "kernel/attach.h"
 #include "kernel/discovery.h"
 #include "ownertrace.skel.h"
-
-#define OT_ENOTSUPP 524	/* kernel-internal "operation not supported" */
 
 /* BPF program name prefix of each point (see OT_ATTACH_POINT in the BPF code). */
 static void bpf_base_name(unsigned int point, char *buf, size_t len)
@@ -281,17 +280,10 @@ static bool is_fentry_refusal(int err)
 	       err == EINVAL || err == ENOSYS;
 }
 
-/* strerror(), plus the kernel-internal ENOTSUPP libc does not know. */
-static const char *kernel_strerror(int err)
-{
-	err = err < 0 ? -err : err;
-	return err == OT_ENOTSUPP ? "not supported by this kernel (ENOTSUPP)" : strerror(err);
-}
-
 static void set_refused(struct ot_binding *b, const char *what, int err)
 {
 	b->state = OT_BIND_REFUSED;
-	snprintf(b->why, sizeof(b->why), "%s: %s", what, kernel_strerror(err));
+	snprintf(b->why, sizeof(b->why), "%s: %s", what, ot_strerror(err));
 }
 
 static int attach_point(struct ot_tracer *t, unsigned int point, const struct ot_tracer_opts *opts)
@@ -365,7 +357,7 @@ static void unload(struct ot_tracer *t)
 
 static void describe_errno(char *buf, size_t len, const char *what, int err)
 {
-	snprintf(buf, len, "%s failed: %s", what, kernel_strerror(err));
+	snprintf(buf, len, "%s failed: %s", what, ot_strerror(err));
 }
 
 static int try_mode(struct ot_tracer *t, const struct ot_tracer_opts *opts, enum ot_mode mode)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/grow.h"
 #include "kernel/ksyms.h"
 
 struct ot_ksyms {
@@ -16,23 +17,13 @@ struct ot_ksyms {
 	bool all_zero;
 	uint64_t stext, etext;	/* core kernel text, 0 if unknown */
 	struct range { uint64_t start, end; } *modules;
-	size_t nmodules;
+	size_t nmodules, modules_cap;
 };
 
 static int push_string(struct ot_ksyms *ks, const char *s, size_t n, size_t *off)
 {
-	if (ks->strings_len + n + 1 > ks->strings_cap) {
-		size_t cap = ks->strings_cap ? ks->strings_cap * 2 : 1 << 20;
-		char *p;
-
-		while (cap < ks->strings_len + n + 1)
-			cap *= 2;
-		p = realloc(ks->strings, cap);
-		if (!p)
-			return -ENOMEM;
-		ks->strings = p;
-		ks->strings_cap = cap;
-	}
+	if (ot_grow(&ks->strings, &ks->strings_cap, ks->strings_len + n + 1, 1, 1 << 20))
+		return -ENOMEM;
 	memcpy(ks->strings + ks->strings_len, s, n);
 	ks->strings[ks->strings_len + n] = '\0';
 	*off = ks->strings_len;
@@ -87,15 +78,8 @@ static int parse_line(struct ot_ksyms *ks, const char *line, size_t len)
 	name_len = end - p;
 	if (!name_len || name_len > 255 || *p == ' ' || *p == '\t')
 		return 0;
-	if (ks->count == ks->cap) {
-		size_t cap = ks->cap ? ks->cap * 2 : 16384;
-		struct ot_ksym *syms = realloc(ks->syms, cap * sizeof(*syms));
-
-		if (!syms)
-			return -ENOMEM;
-		ks->syms = syms;
-		ks->cap = cap;
-	}
+	if (ot_grow(&ks->syms, &ks->cap, ks->count + 1, sizeof(*ks->syms), 16384))
+		return -ENOMEM;
 	if (push_string(ks, p, name_len, &off))
 		return -ENOMEM;
 	name = ks->strings + off;
@@ -155,17 +139,12 @@ struct ot_ksyms *ot_ksyms_load(const char *path)
 	if (!f)
 		return NULL;
 	for (;;) {
-		if (len + 65536 > cap) {
-			char *p = realloc(buf, cap ? cap * 2 : 1 << 22);
-
-			if (!p) {
-				free(buf);
-				fclose(f);
-				errno = ENOMEM;
-				return NULL;
-			}
-			buf = p;
-			cap = cap ? cap * 2 : 1 << 22;
+		/* room to read at least 64 KiB more */
+		if (ot_grow(&buf, &cap, len + 65536, 1, 1 << 22)) {
+			free(buf);
+			fclose(f);
+			errno = ENOMEM;
+			return NULL;
 		}
 		size_t n = fread(buf + len, 1, cap - len, f);
 		len += n;
@@ -286,7 +265,6 @@ int ot_ksyms_add_modules(struct ot_ksyms *ks, const char *text, size_t len)
 	for (size_t i = 0; i <= len; i++) {
 		char line[512], name[128];
 		unsigned long long size, addr;
-		struct range *p;
 
 		if (i < len && text[i] != '\n')
 			continue;
@@ -294,10 +272,8 @@ int ot_ksyms_add_modules(struct ot_ksyms *ks, const char *text, size_t len)
 			memcpy(line, text + start, i - start);
 			line[i - start] = '\0';
 			if (sscanf(line, "%127s %llu %*s %*s %*s %llx", name, &size, &addr) == 3 && addr && size) {
-				p = realloc(ks->modules, (ks->nmodules + 1) * sizeof(*p));
-				if (!p)
+				if (ot_grow(&ks->modules, &ks->modules_cap, ks->nmodules + 1, sizeof(*ks->modules), 64))
 					return -ENOMEM;
-				ks->modules = p;
 				ks->modules[ks->nmodules].start = addr;
 				ks->modules[ks->nmodules++].end = addr + size;
 			}

@@ -3,23 +3,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include "util/clock.h"
+#include "util/hashmap.h"
 #include "kernel/ksyms.h"
 #include "kernel/live_stacks.h"
 #include "core/stacks.h"
 
-struct slot {
-	uint64_t hash;
-	int32_t id;		/* -1: empty */
+/* A stack as the map keeps it: its addresses, compared exactly. */
+struct raw_stack {
 	uint32_t n;
-	uint64_t *ips;
+	uint64_t ips[];
+};
+
+/* A stack as an event brings it, to look up without copying it first. */
+struct raw_probe {
+	const uint64_t *ips;
+	uint32_t n;
 };
 
 struct ot_live_stacks {
 	struct ot_stacks *cache;
 	struct ot_ksyms *ksyms;
 	uint64_t ksyms_loaded_ns;
-	struct slot *slots;
-	size_t cap, count;
+	struct ot_hashmap ids;	/* struct raw_stack * -> stack id */
 	int32_t next_id;
 	size_t limit;		/* most distinct stacks kept, 0 = no limit */
 	int32_t dropped_id;	/* the "stack dropped" stack, -1 until needed */
@@ -32,14 +37,6 @@ struct ot_live_stacks *ot_live_stacks_new(struct ot_stacks *cache, struct ot_ksy
 
 	if (!ls)
 		return NULL;
-	ls->cap = 256;
-	ls->slots = malloc(ls->cap * sizeof(*ls->slots));
-	if (!ls->slots) {
-		free(ls);
-		return NULL;
-	}
-	for (size_t i = 0; i < ls->cap; i++)
-		ls->slots[i].id = -1;
 	ls->cache = cache;
 	ls->ksyms = ksyms;
 	ls->dropped_id = -1;
@@ -51,60 +48,19 @@ void ot_live_stacks_free(struct ot_live_stacks *ls)
 {
 	if (!ls)
 		return;
-	for (size_t i = 0; i < ls->cap; i++)
-		if (ls->slots[i].id >= 0)
-			free(ls->slots[i].ips);
-	free(ls->slots);
+	ot_hashmap_for_each(&ls->ids, slot)
+		free((void *)slot->key_ptr);
+	ot_hashmap_free(&ls->ids);
 	ot_ksyms_free(ls->ksyms);
 	free(ls);
 }
 
-/* FNV-1a over the addresses */
-static uint64_t hash_ips(const uint64_t *ips, uint32_t n)
+static bool match_raw(const struct ot_hashmap_slot *slot, const void *probe)
 {
-	uint64_t h = 1469598103934665603ULL;
+	const struct raw_stack *kept = slot->key_ptr;
+	const struct raw_probe *p = probe;
 
-	for (uint32_t i = 0; i < n; i++)
-		for (int b = 0; b < 8; b++) {
-			h ^= (ips[i] >> (8 * b)) & 0xff;
-			h *= 1099511628211ULL;
-		}
-	return h;
-}
-
-static struct slot *find(struct slot *slots, size_t cap, uint64_t hash, const uint64_t *ips, uint32_t n)
-{
-	size_t i = hash & (cap - 1);
-
-	while (slots[i].id >= 0 &&
-	       !(slots[i].hash == hash && slots[i].n == n && (!ips || !memcmp(slots[i].ips, ips, n * sizeof(*ips)))))
-		i = (i + 1) & (cap - 1);
-	return &slots[i];
-}
-
-static int grow(struct ot_live_stacks *ls)
-{
-	size_t cap = ls->cap * 2;
-	struct slot *slots = malloc(cap * sizeof(*slots));
-
-	if (!slots)
-		return -1;
-	for (size_t i = 0; i < cap; i++)
-		slots[i].id = -1;
-	for (size_t i = 0; i < ls->cap; i++) {
-		struct slot *s = &ls->slots[i];
-		size_t j;
-
-		if (s->id < 0)
-			continue;
-		for (j = s->hash & (cap - 1); slots[j].id >= 0; j = (j + 1) & (cap - 1))
-			;
-		slots[j] = *s;
-	}
-	free(ls->slots);
-	ls->slots = slots;
-	ls->cap = cap;
-	return 0;
+	return kept->n == p->n && !memcmp(kept->ips, p->ips, p->n * sizeof(*p->ips));
 }
 
 /*
@@ -170,7 +126,7 @@ void ot_live_stacks_set_limit(struct ot_live_stacks *ls, size_t max)
 
 size_t ot_live_stacks_count(const struct ot_live_stacks *ls)
 {
-	return ls->count;
+	return ot_hashmap_count(&ls->ids);
 }
 
 uint64_t ot_live_stacks_dropped(const struct ot_live_stacks *ls)
@@ -180,31 +136,34 @@ uint64_t ot_live_stacks_dropped(const struct ot_live_stacks *ls)
 
 int32_t ot_live_stacks_intern(struct ot_live_stacks *ls, const uint64_t *ips, uint32_t n)
 {
+	struct raw_probe probe = { ips, n };
+	struct ot_hashmap_slot *slot;
+	struct raw_stack *kept;
 	uint64_t hash;
-	struct slot *s;
+	int32_t id;
+	bool added;
 
 	if (!n)
 		return -1;
-	hash = hash_ips(ips, n);
-	s = find(ls->slots, ls->cap, hash, ips, n);
-	if (s->id >= 0)
-		return s->id;
-	if (ls->limit && ls->count >= ls->limit)
+	hash = ot_hash_mix(ot_hash_more(OT_HASH_SEED, ips, n * sizeof(*ips)));
+	slot = ot_hashmap_find(&ls->ids, hash, match_raw, &probe);
+	if (slot)
+		return (int32_t)slot->value;
+	if (ls->limit && ot_hashmap_count(&ls->ids) >= ls->limit)
 		return stack_dropped(ls);
-	if ((ls->count + 1) * 2 > ls->cap) {
-		if (grow(ls))
-			return -1;
-		s = find(ls->slots, ls->cap, hash, ips, n);
+	slot = ot_hashmap_add(&ls->ids, hash, match_raw, &probe, &added);
+	if (!slot)
+		return -1;
+	kept = malloc(sizeof(*kept) + n * sizeof(*ips));
+	if (!kept) {
+		ot_hashmap_remove(&ls->ids, slot);
+		return -1;
 	}
-	s->ips = malloc(n * sizeof(*ips));
-	if (!s->ips)
+	kept->n = n;
+	memcpy(kept->ips, ips, n * sizeof(*ips));
+	slot->key_ptr = kept;
+	slot->value = (uint64_t)(id = ls->next_id++);
+	if (symbolize(ls, id, ips, n))
 		return -1;
-	memcpy(s->ips, ips, n * sizeof(*ips));
-	s->hash = hash;
-	s->n = n;
-	s->id = ls->next_id++;
-	ls->count++;
-	if (symbolize(ls, s->id, ips, n))
-		return -1;
-	return s->id;
+	return id;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "util/atomic_file.h"
+#include "util/grow.h"
 #include "util/json.h"
 #include "analysis/shadow.h"
 #include "core/event.h"
@@ -52,32 +53,18 @@ struct ot_perfetto {
 	int error;			/* errno of the first failure to remember state */
 
 	struct pf_track *tracks;
-	int ntracks, cap_tracks;
+	int ntracks;
+	size_t cap_tracks;
 	uint32_t ungrouped_processes;
 
 	struct pf_open_call *calls;
-	int ncalls, cap_calls;
+	int ncalls;
+	size_t cap_calls;
 
 	struct pf_claim *claims;
-	int nclaims, cap_claims;
+	int nclaims;
+	size_t cap_claims;
 };
-
-static bool grow(void *arrp, int n, int *cap, size_t elem)
-{
-	void **arr = arrp;
-	int ncap;
-	void *p;
-
-	if (n < *cap)
-		return true;
-	ncap = *cap ? *cap * 2 : 16;
-	p = realloc(*arr, (size_t)ncap * elem);
-	if (!p)
-		return false;
-	*arr = p;
-	*cap = ncap;
-	return true;
-}
 
 static uint64_t rel_ns(const struct ot_perfetto *pf, uint64_t ts)
 {
@@ -128,7 +115,7 @@ static struct pf_track *track_of(struct ot_perfetto *pf, int group, const char *
 		if (group >= 0 && t->group == group)
 			in_process++;
 	}
-	if (!grow(&pf->tracks, pf->ntracks, &pf->cap_tracks, sizeof(*pf->tracks))) {
+	if (ot_grow(&pf->tracks, &pf->cap_tracks, (size_t)pf->ntracks + 1, sizeof(*pf->tracks), 16)) {
 		pf->error = ENOMEM;
 		return NULL;
 	}
@@ -293,7 +280,7 @@ static void track_ownership(struct ot_perfetto *pf, const struct ot_event *ev)
 	if (ev->group_id < 0)
 		return;
 	if (is_claim(ev->point) && ev->ret == 0) {
-		if (!grow(&pf->claims, pf->nclaims, &pf->cap_claims, sizeof(*pf->claims))) {
+		if (ot_grow(&pf->claims, &pf->cap_claims, (size_t)pf->nclaims + 1, sizeof(*pf->claims), 16)) {
 			pf->error = ENOMEM;
 			return;
 		}
@@ -323,7 +310,7 @@ static void on_event(void *ctx, const struct ot_event *ev)
 	if (ev->point >= OT_POINT_COUNT)
 		return;
 	if (ev->phase == OT_PHASE_ENTER) {
-		if (!grow(&pf->calls, pf->ncalls, &pf->cap_calls, sizeof(*pf->calls))) {
+		if (ot_grow(&pf->calls, &pf->cap_calls, (size_t)pf->ncalls + 1, sizeof(*pf->calls), 16)) {
 			pf->error = ENOMEM;
 			return;
 		}

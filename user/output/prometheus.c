@@ -14,6 +14,7 @@
 #include "analysis/shadow.h"
 #include "util/atomic_file.h"
 #include "core/event.h"
+#include "util/grow.h"
 #include "core/points.h"
 #include "output/prometheus.h"
 
@@ -66,7 +67,8 @@ struct latency_entry {
 /* Label values in sorted order (stable output), each entry starting with its head. */
 struct label_table {
 	struct label_head **entries;
-	int n, cap;
+	int n;
+	size_t cap;
 	size_t entry_size;
 };
 
@@ -126,15 +128,8 @@ static void *label_entry(struct label_table *t, const char *raw, size_t rawlen)
 		snprintf(value, sizeof(value), "%s", OT_PROM_OTHER_LABEL);
 		lo = 0, hi = t->n;
 	}
-	if (t->n == t->cap) {
-		int cap = t->cap ? t->cap * 2 : 16;
-		struct label_head **e = realloc(t->entries, (size_t)cap * sizeof(*e));
-
-		if (!e)
-			return NULL;
-		t->entries = e;
-		t->cap = cap;
-	}
+	if (ot_grow(&t->entries, &t->cap, (size_t)t->n + 1, sizeof(*t->entries), 16))
+		return NULL;
 	struct label_head *h = calloc(1, t->entry_size);
 
 	if (!h)

@@ -46,6 +46,20 @@ int main(void)
 	uint64_t again[2] = { 0xffffffff81100000ULL, 0xffffffff81200000ULL };
 	CHECK(ot_live_stacks_intern(ls, again, 2) == first);
 	CHECK(ot_live_stacks_intern(ls, b, 2) == ib);
+	/* past the limit a new stack gets the shared "dropped" stack; kept ones still resolve */
+	size_t kept = ot_live_stacks_count(ls);
+	uint64_t c[2] = { 0xffffffff81100000ULL, 0xffffffff81300000ULL }, d[2] = { 0xffffffff81100001ULL, 1 };
+
+	ot_live_stacks_set_limit(ls, kept);
+	int32_t ic = ot_live_stacks_intern(ls, c, 2);
+	CHECK(ic >= 0 && ot_live_stacks_intern(ls, d, 2) == ic && ot_live_stacks_dropped(ls) == 2);
+	f = ot_stacks_get(cache, ic, &n);
+	CHECK(n == 1 && f && strstr(f[0], "stack dropped"));
+	CHECK(ot_live_stacks_intern(ls, again, 2) == first && ot_live_stacks_intern(ls, a_copy, 4) == ia);
+	CHECK(ot_live_stacks_count(ls) == kept && ot_live_stacks_dropped(ls) == 2);
+	ot_live_stacks_set_limit(ls, 0);
+	int32_t id_c = ot_live_stacks_intern(ls, c, 2);
+	CHECK(id_c >= 0 && id_c != ic && ot_live_stacks_count(ls) == kept + 1);
 	ot_live_stacks_free(ls);
 	ot_stacks_free(cache);
 	return unit_report("test_live_stacks");
