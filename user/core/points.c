@@ -17,38 +17,36 @@ static const struct ot_point_desc fixed_points[OT_POINT_DMA_CONFIGURE_FIRST] = {
 	},
 	[OT_POINT_USE_DEFAULT_DOMAIN] = {
 		.kind = "use_default_domain", .function = "iommu_device_use_default_domain",
-		.absent_why = "needs 5.19+ and CONFIG_IOMMU_API", .changes_ownership = true,
+		.absent_why = "needs 5.19+ and CONFIG_IOMMU_API",
 	},
 	[OT_POINT_UNUSE_DEFAULT_DOMAIN] = {
 		.kind = "unuse_default_domain", .function = "iommu_device_unuse_default_domain",
-		.absent_why = "needs 5.19+ and CONFIG_IOMMU_API", .changes_ownership = true,
+		.absent_why = "needs 5.19+ and CONFIG_IOMMU_API",
 	},
 	[OT_POINT_GROUP_CLAIM] = {
 		.kind = "group_claim", .function = "iommu_group_claim_dma_owner",
-		.absent_why = "needs 5.19+ and CONFIG_IOMMU_API", .changes_ownership = true,
+		.absent_why = "needs 5.19+ and CONFIG_IOMMU_API",
 	},
 	[OT_POINT_GROUP_RELEASE] = {
 		.kind = "group_release", .function = "iommu_group_release_dma_owner",
-		.absent_why = "needs 5.19+ and CONFIG_IOMMU_API", .changes_ownership = true,
+		.absent_why = "needs 5.19+ and CONFIG_IOMMU_API",
 	},
 	[OT_POINT_DEVICE_CLAIM] = {
 		.kind = "device_claim", .function = "iommu_device_claim_dma_owner",
-		.absent_why = "device-centric ownership exists since 6.2", .changes_ownership = true,
+		.absent_why = "device-centric ownership exists since 6.2",
 	},
 	[OT_POINT_DEVICE_RELEASE] = {
 		.kind = "device_release", .function = "iommu_device_release_dma_owner",
-		.absent_why = "device-centric ownership exists since 6.2", .changes_ownership = true,
+		.absent_why = "device-centric ownership exists since 6.2",
 	},
 };
 
 static const struct ot_point_desc configure_slot = {
 	.kind = "dma_configure", .absent_why = "no bus callback for this slot",
-	.changes_ownership = true,
 };
 
 static const struct ot_point_desc cleanup_slot = {
 	.kind = "dma_cleanup", .absent_why = "no bus callback for this slot",
-	.changes_ownership = true,
 };
 
 bool ot_point_is_configure(unsigned int point)
@@ -59,11 +57,6 @@ bool ot_point_is_configure(unsigned int point)
 bool ot_point_is_cleanup(unsigned int point)
 {
 	return point >= OT_POINT_DMA_CLEANUP_FIRST && point < OT_POINT_COUNT;
-}
-
-bool ot_point_is_bus_slot(unsigned int point)
-{
-	return ot_point_is_configure(point) || ot_point_is_cleanup(point);
 }
 
 const struct ot_point_desc *ot_point_desc(unsigned int point)

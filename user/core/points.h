@@ -16,11 +16,9 @@ struct ot_point_desc {
 	const char *function;	/* fixed target, NULL for discovered bus callbacks */
 	const char *absent_why;	/* why it may legitimately be absent, NULL if it never should be */
 	bool span;		/* enter and exit are separate events */
-	bool changes_ownership;	/* can modify owner_cnt/owner */
 };
 
 const struct ot_point_desc *ot_point_desc(unsigned int point);
-bool ot_point_is_bus_slot(unsigned int point);
 bool ot_point_is_configure(unsigned int point);
 bool ot_point_is_cleanup(unsigned int point);
 
