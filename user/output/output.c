@@ -11,12 +11,7 @@
 
 static bool has_return_value(const struct ot_event *ev)
 {
-	unsigned int p = ev->point;
-
-	if (ev->phase != OT_PHASE_EXIT)
-		return false;
-	return p == OT_POINT_REALLY_PROBE || p == OT_POINT_USE_DEFAULT_DOMAIN ||
-	       p == OT_POINT_GROUP_CLAIM || p == OT_POINT_DEVICE_CLAIM || ot_point_is_configure(p);
+	return ev->phase == OT_PHASE_EXIT && (ot_point_flags(ev->point) & OT_PF_RETURNS);
 }
 
 /*
@@ -276,7 +271,7 @@ static int collect_counts(const struct ot_stats *s, struct named_count *out, int
 			const char *name = ot_event_name(p, phase ? OT_PHASE_EXIT : OT_PHASE_ENTER);
 			int i;
 
-			if (!ot_point_desc(p)->span && !phase)
+			if (!(ot_point_flags(p) & OT_PF_SPAN) && !phase)
 				continue;
 			for (i = 0; i < n; i++)
 				if (!strcmp(out[i].name, name))

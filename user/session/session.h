@@ -100,7 +100,8 @@ int ot_pipeline_finish(struct ot_pipeline *p, uint64_t end_ns);
 /* Print the histograms so far (interval > 0: numbered, of that interval), then reset them. */
 void ot_pipeline_print_hists(struct ot_pipeline *p, enum ot_hist_unit unit, int interval, double at_s);
 
-/* Histogram kind of a finished call, -1 if none (mirrors the BPF side). */
+/* Histogram kind of a finished call (an exit event), OT_HIST_NONE if none: the
+ * table's answer, as on the BPF side (ot_point_hist_kind). */
 int ot_hist_kind_of(const struct ot_event *ev);
 /* The event's name under --hist-by (driver, bus or device), not NUL-terminated: *len bytes at most. */
 const char *ot_hist_key_of(const struct ot_event *ev, unsigned int by, size_t *len);
