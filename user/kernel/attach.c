@@ -17,41 +17,25 @@
 
 #define OT_ENOTSUPP 524	/* kernel-internal "operation not supported" */
 
-/* BPF program name prefix of each point (see OT_ATTACH_POINT in the BPF code). */
-static void bpf_base_name(unsigned int point, char *buf, size_t len)
-{
-	static const char *const fixed[OT_POINT_DMA_CONFIGURE_FIRST] = {
-		[OT_POINT_REALLY_PROBE] = "really_probe",
-		[OT_POINT_RELEASE_DRIVER] = "release_driver",
-		[OT_POINT_UNBIND_CLEANUP] = "unbind_cleanup",
-		[OT_POINT_USE_DEFAULT_DOMAIN] = "use_default_domain",
-		[OT_POINT_UNUSE_DEFAULT_DOMAIN] = "unuse_default_domain",
-		[OT_POINT_GROUP_CLAIM] = "group_claim",
-		[OT_POINT_GROUP_RELEASE] = "group_release",
-		[OT_POINT_DEVICE_CLAIM] = "device_claim",
-		[OT_POINT_DEVICE_RELEASE] = "device_release",
-	};
+/* BPF program base name of each point, from OT_ROW_POINTS: the macro the BPF
+ * side names its programs with, so the two cannot disagree. */
+#define PROG_BASE_(base, point) [point] = #base,
+#define PROG_BASE_ROW_(shape, NAME, prog, ...) OT_ROW_POINTS(PROG_BASE_, shape, NAME, prog)
+static const char *const prog_base[OT_POINT_COUNT] = { OT_POINTS(PROG_BASE_ROW_) };
 
-	if (point < OT_POINT_DMA_CONFIGURE_FIRST)
-		snprintf(buf, len, "%s", fixed[point]);
-	else if (ot_point_is_configure(point))
-		snprintf(buf, len, "dma_configure_%u", point - OT_POINT_DMA_CONFIGURE_FIRST);
-	else
-		snprintf(buf, len, "dma_cleanup_%u", point - OT_POINT_DMA_CLEANUP_FIRST);
-}
-
-static struct bpf_program *find_prog(struct ownertrace_bpf *skel, unsigned int point, enum ot_mode mode,
-				     bool exit)
+struct bpf_program *ot_find_program(struct bpf_object *obj, unsigned int point, enum ot_mode mode, bool exit)
 {
+	/* the flavours OT_ATTACH_POINT generates */
 	static const char *const suffix[2][2] = {
 		[OT_MODE_FENTRY] = { "fentry", "fexit" },
 		[OT_MODE_KPROBE] = { "kprobe", "kretprobe" },
 	};
-	char base[48], name[64];
+	char name[64];
 
-	bpf_base_name(point, base, sizeof(base));
-	snprintf(name, sizeof(name), "%s_%s", base, suffix[mode][exit]);
-	return bpf_object__find_program_by_name(skel->obj, name);
+	if (point >= OT_POINT_COUNT)
+		return NULL;
+	snprintf(name, sizeof(name), "%s_%s", prog_base[point], suffix[mode][exit]);
+	return bpf_object__find_program_by_name(obj, name);
 }
 
 static bool wanted(const struct ot_tracer *t, unsigned int point)
@@ -85,7 +69,7 @@ static int load(struct ot_tracer *t, const struct ot_tracer_opts *opts, enum ot_
 		if (!wanted(t, p))
 			continue;
 		for (int exit = 0; exit < 2; exit++) {
-			prog = find_prog(t->skel, p, mode, exit);
+			prog = ot_find_program(t->skel->obj, p, mode, exit);
 			if (!prog)
 				return -ENOENT;
 			bpf_program__set_autoload(prog, true);
@@ -297,8 +281,8 @@ static void set_refused(struct ot_binding *b, const char *what, int err)
 static int attach_point(struct ot_tracer *t, unsigned int point, const struct ot_tracer_opts *opts)
 {
 	struct ot_binding *b = &t->bindings.point[point];
-	struct bpf_program *entry = find_prog(t->skel, point, t->mode, false);
-	struct bpf_program *exit = find_prog(t->skel, point, t->mode, true);
+	struct bpf_program *entry = ot_find_program(t->skel->obj, point, t->mode, false);
+	struct bpf_program *exit = ot_find_program(t->skel->obj, point, t->mode, true);
 
 	if (t->mode == OT_MODE_FENTRY) {
 		t->links[point][0] = bpf_program__attach_trace(entry);

@@ -28,6 +28,8 @@ struct ot_retprobe {
 };
 
 struct ownertrace_bpf;
+struct bpf_object;
+struct bpf_program;
 struct bpf_link;
 struct btf;
 struct ot_ksyms;
@@ -51,6 +53,9 @@ struct ot_tracer {
  */
 int ot_tracer_start(struct ot_tracer *t, const struct ot_tracer_opts *opts, const struct btf *btf,
 		    const struct ot_ksyms *ksyms, char *err, size_t errlen);
+/* The entry or exit program of a point in the object (NULL if it has none). */
+struct bpf_program *ot_find_program(struct bpf_object *obj, unsigned int point, enum ot_mode mode, bool exit);
+
 /* Detach everything and remove tracefs probes; safe to call twice. */
 void ot_tracer_stop(struct ot_tracer *t);
 
