@@ -45,6 +45,31 @@ static bool wanted(const struct ot_tracer *t, unsigned int point)
 	return s == OT_BIND_FOUND || s == OT_BIND_ATTACHED || s == OT_BIND_REFUSED;
 }
 
+/*
+ * Create only the maps this run uses: the samples ring buffer carries
+ * durations only when events are not streamed (--hist-only), hists and its
+ * zero template exist only for --hist.
+ *
+ * The programs reference them only behind `if (stream_events)` and
+ * `if (hist_enabled)`. Those are rodata, which libbpf freezes before load,
+ * and the verifier reads a frozen read-only map's contents as constants
+ * (kernel 5.5+; ownertrace needs 5.19 anyway), so it never walks the other
+ * branch. libbpf turns each reference to an uncreated map into an invalid
+ * call that fails the load only if the verifier reaches it (libbpf 1.1.2,
+ * Debian bookworm's, does: "poisoning insn ... that loads map"); a
+ * reference outside those branches would fail every load with "BPF map
+ * 'samples' is referenced but wasn't created".
+ */
+static void skip_unused_maps(struct ownertrace_bpf *skel)
+{
+	if (skel->rodata->stream_events)
+		bpf_map__set_autocreate(skel->maps.samples, false);
+	if (!skel->rodata->hist_enabled) {
+		bpf_map__set_autocreate(skel->maps.hists, false);
+		bpf_map__set_autocreate(skel->maps.empty_hist, false);
+	}
+}
+
 /* Open and load the object with only the programs of this mode and these points. */
 static int load(struct ot_tracer *t, const struct ot_tracer_opts *opts, enum ot_mode mode)
 {
@@ -61,6 +86,7 @@ static int load(struct ot_tracer *t, const struct ot_tracer_opts *opts, enum ot_
 	t->skel->rodata->hist_enabled = opts->hist || opts->hist_only;
 	t->skel->rodata->hist_by = opts->hist_by;
 	t->skel->rodata->hist_unit_ns = opts->hist_unit_ns ? opts->hist_unit_ns : 1000;
+	skip_unused_maps(t->skel);
 
 	bpf_object__for_each_program(prog, t->skel->obj)
 		bpf_program__set_autoload(prog, false);
@@ -448,18 +474,23 @@ int ot_tracer_ringbuf_fd(const struct ot_tracer *t)
 
 int ot_tracer_samples_fd(const struct ot_tracer *t)
 {
+	if (!bpf_map__autocreate(t->skel->maps.samples))	/* not --hist-only: see skip_unused_maps() */
+		return -ENOENT;
 	return bpf_map__fd(t->skel->maps.samples);
 }
 
 int ot_tracer_hist_counts(const struct ot_tracer *t, uint64_t counts[])
 {
-	int fd = bpf_map__fd(t->skel->maps.hists);
 	struct ot_hist_key key, next;
 	struct ot_hist_val val;
 	void *prev = NULL;
+	int fd;
 
 	for (int k = 0; k < OT_HIST_KIND_COUNT; k++)
 		counts[k] = 0;
+	if (!bpf_map__autocreate(t->skel->maps.hists))	/* no --hist: see skip_unused_maps() */
+		return -ENOENT;
+	fd = bpf_map__fd(t->skel->maps.hists);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		if (bpf_map_lookup_elem(fd, &next, &val) == 0 && next.kind < OT_HIST_KIND_COUNT)
 			counts[next.kind] += val.count;

@@ -60,8 +60,10 @@ struct bpf_program *ot_find_program(struct bpf_object *obj, unsigned int point, 
 void ot_tracer_stop(struct ot_tracer *t);
 
 int ot_tracer_ringbuf_fd(const struct ot_tracer *t);
+/* The durations ring buffer of a --hist-only run; -ENOENT in any other run. */
 int ot_tracer_samples_fd(const struct ot_tracer *t);
-/* Total count of calls in the in-kernel histograms, per kind (enum ot_hist_kind). */
+/* Total count of calls in the in-kernel histograms, per kind (enum ot_hist_kind);
+ * -ENOENT (and zero counts) without --hist. */
 int ot_tracer_hist_counts(const struct ot_tracer *t, uint64_t counts[]);
 /* Sum the per-CPU BPF counters. */
 int ot_tracer_read_counters(const struct ot_tracer *t, uint64_t out[]);
