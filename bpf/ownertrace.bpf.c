@@ -83,8 +83,8 @@ struct {
 } counters SEC(".maps");
 
 /* Set by userspace before load. The verifier reads them as constants, so
- * userspace leaves out the maps that only the other branch uses (samples,
- * hists, empty_hist): keep every reference to those behind these. */
+ * userspace leaves out the maps that only the other branch uses (events or
+ * samples, hists, empty_hist): keep every reference to those behind these. */
 const volatile bool stream_events = true;	/* false: histogram-only mode */
 const volatile bool hist_enabled = false;
 const volatile __u32 hist_by = OT_HIST_BY_DRIVER;

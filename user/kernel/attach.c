@@ -46,9 +46,9 @@ static bool wanted(const struct ot_tracer *t, unsigned int point)
 }
 
 /*
- * Create only the maps this run uses: the samples ring buffer carries
- * durations only when events are not streamed (--hist-only), hists and its
- * zero template exist only for --hist.
+ * Create only the maps this run uses: the events ring buffer only when
+ * events are streamed, the samples ring buffer (durations) only when they
+ * are not (--hist-only), hists and its zero template only for --hist.
  *
  * The programs reference them only behind `if (stream_events)` and
  * `if (hist_enabled)`. Those are rodata, which libbpf freezes before load,
@@ -62,8 +62,8 @@ static bool wanted(const struct ot_tracer *t, unsigned int point)
  */
 static void skip_unused_maps(struct ownertrace_bpf *skel)
 {
-	if (skel->rodata->stream_events)
-		bpf_map__set_autocreate(skel->maps.samples, false);
+	/* a run has one ring buffer: events, or, with --hist-only, durations */
+	bpf_map__set_autocreate(skel->rodata->stream_events ? skel->maps.samples : skel->maps.events, false);
 	if (!skel->rodata->hist_enabled) {
 		bpf_map__set_autocreate(skel->maps.hists, false);
 		bpf_map__set_autocreate(skel->maps.empty_hist, false);
@@ -469,6 +469,8 @@ void ot_tracer_stop(struct ot_tracer *t)
 
 int ot_tracer_ringbuf_fd(const struct ot_tracer *t)
 {
+	if (!bpf_map__autocreate(t->skel->maps.events))	/* --hist-only: see skip_unused_maps() */
+		return -ENOENT;
 	return bpf_map__fd(t->skel->maps.events);
 }
 

@@ -59,6 +59,7 @@ struct bpf_program *ot_find_program(struct bpf_object *obj, unsigned int point, 
 /* Detach everything and remove tracefs probes; safe to call twice. */
 void ot_tracer_stop(struct ot_tracer *t);
 
+/* The events ring buffer; -ENOENT in a --hist-only run, which streams none. */
 int ot_tracer_ringbuf_fd(const struct ot_tracer *t);
 /* The durations ring buffer of a --hist-only run; -ENOENT in any other run. */
 int ot_tracer_samples_fd(const struct ot_tracer *t);
