@@ -105,6 +105,44 @@ static void test_event_names(void)
 	CHECK_STR(ot_event_name(OT_POINT_COUNT, OT_PHASE_EXIT), "unknown");
 }
 
+/*
+ * The table's answers, point by point, against the lists the code spelled
+ * out by hand before there was a table: the same predicates, so any edit
+ * of a row that changes what one of these points means shows up here.
+ * Points added later are not in those lists.
+ */
+static void test_point_table(void)
+{
+	for (unsigned int p = 0; p <= OT_POINT_DMA_CLEANUP_LAST; p++) {
+		unsigned int f = ot_point_flags(p);
+		bool probe = p == OT_POINT_REALLY_PROBE, remove = p == OT_POINT_RELEASE_DRIVER;
+		bool configure = p >= OT_POINT_DMA_CONFIGURE_FIRST && p < OT_POINT_DMA_CLEANUP_FIRST;
+		bool cleanup = p >= OT_POINT_DMA_CLEANUP_FIRST;	/* to the end, before the table */
+		bool claim = p == OT_POINT_GROUP_CLAIM || p == OT_POINT_DEVICE_CLAIM;
+		bool release = p == OT_POINT_GROUP_RELEASE || p == OT_POINT_DEVICE_RELEASE;
+		int hist = probe ? OT_HIST_PROBE_OK : remove ? OT_HIST_REMOVE : configure ? OT_HIST_DMA_CONFIGURE
+			 : claim ? OT_HIST_CLAIM : release ? OT_HIST_RELEASE : OT_HIST_NONE;
+
+		CHECK(!!(f & OT_PF_SPAN) == (probe || remove));
+		CHECK(!!(f & OT_PF_RETURNS) == (probe || p == OT_POINT_USE_DEFAULT_DOMAIN || claim || configure));
+		CHECK(!!(f & OT_PF_PRIMITIVE) ==
+		      (p >= OT_POINT_USE_DEFAULT_DOMAIN && p <= OT_POINT_DEVICE_RELEASE));
+		CHECK(!!(f & OT_PF_GROUP_SUBJECT) == (p == OT_POINT_GROUP_CLAIM || p == OT_POINT_GROUP_RELEASE));
+		CHECK(!!(f & OT_PF_CLAIM) == claim);
+		CHECK(!!(f & OT_PF_RELEASE) == release);
+		CHECK(ot_point_is_configure(p) == configure && ot_point_is_cleanup(p) == cleanup);
+		CHECK(ot_point_hist_kind(p, 0) == hist);
+		CHECK(ot_point_hist_kind(p, -16) == (probe ? OT_HIST_PROBE_FAIL : hist));
+		CHECK((ot_point_desc(p)->function == NULL) == (configure || cleanup));
+	}
+	CHECK(OT_BUS_SLOTS == 6);
+	CHECK_STR(ot_point_desc(OT_POINT_RELEASE_DRIVER)->function, "device_release_driver_internal");
+	CHECK_STR(ot_point_desc(OT_POINT_DMA_CLEANUP_FIRST + 5)->kind, "dma_cleanup");
+	CHECK_STR(ot_point_desc(OT_POINT_DEVICE_CLAIM)->absent_why, "device-centric ownership exists since 6.2");
+	CHECK(ot_point_desc(OT_POINT_COUNT) == NULL && ot_point_flags(OT_POINT_COUNT) == 0);
+	CHECK(ot_point_hist_kind(OT_POINT_COUNT, 0) == OT_HIST_NONE);
+}
+
 static struct ot_event sample_event(void)
 {
 	struct ot_event ev = {
@@ -230,6 +268,7 @@ int main(void)
 	test_owner_tokens_bounded();
 	test_errnames();
 	test_event_names();
+	test_point_table();
 	test_json_event();
 	test_human_event();
 	test_summary();

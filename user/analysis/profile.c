@@ -240,7 +240,7 @@ static void on_event(void *ctx, const struct ot_event *ev)
 			p->failed = -ENOMEM;
 	}
 
-	if (desc->span && ev->phase == OT_PHASE_ENTER) {
+	if ((desc->flags & OT_PF_SPAN) && ev->phase == OT_PHASE_ENTER) {
 		task = task_of(p, ev->tid, true);
 		if (!task) {
 			p->failed = -ENOMEM;
@@ -258,7 +258,7 @@ static void on_event(void *ctx, const struct ot_event *ev)
 		return;
 	}
 	task = task_of(p, ev->tid, false);
-	if (desc->span) {	/* the exit of a probe or remove: the episode is complete */
+	if (desc->flags & OT_PF_SPAN) {	/* the exit of a probe or remove: the episode is complete */
 		if (!task || !task->depth)
 			return;	/* its entry came before the trace started */
 		struct open_span *s = &task->span[--task->depth];

@@ -298,11 +298,6 @@ static const char *or_unknown(const char *s)
 
 /* ---- baseline and divergence ------------------------------------------- */
 
-static bool is_primitive(unsigned int point)
-{
-	return point >= OT_POINT_USE_DEFAULT_DOMAIN && point <= OT_POINT_DEVICE_RELEASE;
-}
-
 /*
  * Learn a group from the first ownership call seen on it; afterwards check
  * each non-overlapped call's before-values against the shadow, report a
@@ -659,19 +654,20 @@ static void on_remove_exit(struct ot_analysis *a, const struct ot_event *ev)
 void ot_analysis_event(struct ot_analysis *a, const struct ot_event *ev)
 {
 	unsigned int p = ev->point;
+	bool span = ot_point_flags(p) & OT_PF_SPAN;	/* probe or remove */
 	struct group *g = NULL;
 	struct span *s;
 
 	if (p >= OT_POINT_COUNT)
 		return;
-	if ((p == OT_POINT_REALLY_PROBE || p == OT_POINT_RELEASE_DRIVER) && ev->phase == OT_PHASE_ENTER) {
+	if (span && ev->phase == OT_PHASE_ENTER) {
 		on_probe_enter(a, ev);
 		return;
 	}
 	if (ev->phase != OT_PHASE_EXIT)
 		return;
 
-	if (p == OT_POINT_REALLY_PROBE || p == OT_POINT_RELEASE_DRIVER) {
+	if (span) {
 		s = span_of(a, ev->tid, ev->device, p == OT_POINT_REALLY_PROBE);
 		if (p == OT_POINT_REALLY_PROBE && s)
 			on_probe_exit(a, s, ev);
@@ -697,7 +693,7 @@ void ot_analysis_event(struct ot_analysis *a, const struct ot_event *ev)
 		}
 		return;
 	}
-	if (!is_primitive(p) || ev->group_id < 0)
+	if (!(ot_point_flags(p) & OT_PF_PRIMITIVE) || ev->group_id < 0)
 		return;
 	g = group_of(a, ev->group_id);
 	if (!g)

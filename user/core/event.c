@@ -7,12 +7,7 @@
 
 bool ot_event_has_return(const struct ot_event *ev)
 {
-	unsigned int p = ev->point;
-
-	if (ev->phase != OT_PHASE_EXIT)
-		return false;
-	return p == OT_POINT_REALLY_PROBE || p == OT_POINT_USE_DEFAULT_DOMAIN ||
-	       p == OT_POINT_GROUP_CLAIM || p == OT_POINT_DEVICE_CLAIM || ot_point_is_configure(p);
+	return ev->phase == OT_PHASE_EXIT && (ot_point_flags(ev->point) & OT_PF_RETURNS);
 }
 
 const char *ot_event_errno(const struct ot_event *ev)
@@ -51,21 +46,9 @@ const char *ot_hist_by_name(unsigned int by)
 
 int ot_hist_kind_of(const struct ot_event *ev)
 {
-	unsigned int p = ev->point;
-
 	if (ev->phase != OT_PHASE_EXIT)
-		return -1;
-	if (p == OT_POINT_REALLY_PROBE)
-		return ev->ret ? OT_HIST_PROBE_FAIL : OT_HIST_PROBE_OK;
-	if (p == OT_POINT_RELEASE_DRIVER)
-		return OT_HIST_REMOVE;
-	if (ot_point_is_configure(p))
-		return OT_HIST_DMA_CONFIGURE;
-	if (p == OT_POINT_GROUP_CLAIM || p == OT_POINT_DEVICE_CLAIM)
-		return OT_HIST_CLAIM;
-	if (p == OT_POINT_GROUP_RELEASE || p == OT_POINT_DEVICE_RELEASE)
-		return OT_HIST_RELEASE;
-	return -1;
+		return OT_HIST_NONE;
+	return ot_point_hist_kind(ev->point, ev->ret);
 }
 
 const char *ot_hist_key_of(const struct ot_event *ev, unsigned int by, size_t *len)

@@ -21,7 +21,8 @@ const char *ot_event_errno(const struct ot_event *ev);
 /* "-16 (EBUSY)"-style text of the return value; "" if none. Returns buf. */
 const char *ot_format_ret(const struct ot_event *ev, char *buf, size_t len);
 
-/* Histogram kind of a finished call, -1 if none (mirrors the BPF side). */
+/* Histogram kind of a finished call (an exit event), OT_HIST_NONE if none: the
+ * table's answer, as on the BPF side (ot_point_hist_kind). */
 int ot_hist_kind_of(const struct ot_event *ev);
 /* The event's name under --hist-by (driver, bus or device), not NUL-terminated: *len bytes at most. */
 const char *ot_hist_key_of(const struct ot_event *ev, unsigned int by, size_t *len);

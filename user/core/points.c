@@ -4,92 +4,48 @@
 #include <string.h>
 #include "core/points.h"
 
-static const struct ot_point_desc fixed_points[OT_POINT_DMA_CONFIGURE_FIRST] = {
-	[OT_POINT_REALLY_PROBE] = {
-		.kind = "probe", .function = "really_probe", .span = true,
+/* One entry per point, generated from its row; a bus row fills all its slots. */
+#define OT_DESC_ROW_(shape, NAME, prog, kind_, function_, flags_, hist_, absent_why_)       \
+	OT_POINT_INDEX(shape, NAME) = {                                                     \
+		.kind = kind_, .function = function_, .absent_why = absent_why_,            \
+		.flags = flags_, .hist = hist_,                                             \
+		.event = { (flags_) & OT_PF_SPAN ? kind_ "_enter" : kind_,                  \
+			   (flags_) & OT_PF_SPAN ? kind_ "_exit" : kind_ },                 \
 	},
-	[OT_POINT_RELEASE_DRIVER] = {
-		.kind = "remove", .function = "device_release_driver_internal", .span = true,
-	},
-	[OT_POINT_UNBIND_CLEANUP] = {
-		.kind = "unbind_cleanup", .function = "device_unbind_cleanup",
-		.absent_why = "added in 5.18; may be inlined",
-	},
-	[OT_POINT_USE_DEFAULT_DOMAIN] = {
-		.kind = "use_default_domain", .function = "iommu_device_use_default_domain",
-		.absent_why = "needs 5.19+ and CONFIG_IOMMU_API", .changes_ownership = true,
-	},
-	[OT_POINT_UNUSE_DEFAULT_DOMAIN] = {
-		.kind = "unuse_default_domain", .function = "iommu_device_unuse_default_domain",
-		.absent_why = "needs 5.19+ and CONFIG_IOMMU_API", .changes_ownership = true,
-	},
-	[OT_POINT_GROUP_CLAIM] = {
-		.kind = "group_claim", .function = "iommu_group_claim_dma_owner",
-		.absent_why = "needs 5.19+ and CONFIG_IOMMU_API", .changes_ownership = true,
-	},
-	[OT_POINT_GROUP_RELEASE] = {
-		.kind = "group_release", .function = "iommu_group_release_dma_owner",
-		.absent_why = "needs 5.19+ and CONFIG_IOMMU_API", .changes_ownership = true,
-	},
-	[OT_POINT_DEVICE_CLAIM] = {
-		.kind = "device_claim", .function = "iommu_device_claim_dma_owner",
-		.absent_why = "device-centric ownership exists since 6.2", .changes_ownership = true,
-	},
-	[OT_POINT_DEVICE_RELEASE] = {
-		.kind = "device_release", .function = "iommu_device_release_dma_owner",
-		.absent_why = "device-centric ownership exists since 6.2", .changes_ownership = true,
-	},
-};
 
-static const struct ot_point_desc configure_slot = {
-	.kind = "dma_configure", .absent_why = "no bus callback for this slot",
-	.changes_ownership = true,
-};
-
-static const struct ot_point_desc cleanup_slot = {
-	.kind = "dma_cleanup", .absent_why = "no bus callback for this slot",
-	.changes_ownership = true,
-};
+static const struct ot_point_desc points[OT_POINT_COUNT] = { OT_POINTS(OT_DESC_ROW_) };
 
 bool ot_point_is_configure(unsigned int point)
 {
-	return point >= OT_POINT_DMA_CONFIGURE_FIRST && point < OT_POINT_DMA_CLEANUP_FIRST;
+	return point >= OT_POINT_DMA_CONFIGURE_FIRST && point <= OT_POINT_DMA_CONFIGURE_LAST;
 }
 
 bool ot_point_is_cleanup(unsigned int point)
 {
-	return point >= OT_POINT_DMA_CLEANUP_FIRST && point < OT_POINT_COUNT;
-}
-
-bool ot_point_is_bus_slot(unsigned int point)
-{
-	return ot_point_is_configure(point) || ot_point_is_cleanup(point);
+	return point >= OT_POINT_DMA_CLEANUP_FIRST && point <= OT_POINT_DMA_CLEANUP_LAST;
 }
 
 const struct ot_point_desc *ot_point_desc(unsigned int point)
 {
-	if (point < OT_POINT_DMA_CONFIGURE_FIRST)
-		return &fixed_points[point];
-	if (ot_point_is_configure(point))
-		return &configure_slot;
-	if (ot_point_is_cleanup(point))
-		return &cleanup_slot;
-	return NULL;
+	return point < OT_POINT_COUNT ? &points[point] : NULL;
+}
+
+unsigned int ot_point_flags(unsigned int point)
+{
+	return point < OT_POINT_COUNT ? points[point].flags : 0;
+}
+
+/* The same answer as the BPF side's ot_hist_kind_of(): both read the table. */
+int ot_point_hist_kind(unsigned int point, int64_t ret)
+{
+	return point < OT_POINT_COUNT ? OT_HIST_OF_RESULT(points[point].hist, ret) : OT_HIST_NONE;
 }
 
 const char *ot_event_name(unsigned int point, unsigned int phase)
 {
-	static const char *const span_names[][2] = {
-		[OT_POINT_REALLY_PROBE] = { "probe_enter", "probe_exit" },
-		[OT_POINT_RELEASE_DRIVER] = { "remove_enter", "remove_exit" },
-	};
 	const struct ot_point_desc *d = ot_point_desc(point);
 
-	if (!d)
-		return "unknown";
-	if (d->span)
-		return span_names[point][phase == OT_PHASE_EXIT];
-	return d->kind;
+	return d ? d->event[phase == OT_PHASE_EXIT] : "unknown";
 }
 
 const char *ot_mode_name(enum ot_mode mode)

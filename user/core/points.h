@@ -5,22 +5,27 @@
 #define OT_POINTS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <linux/types.h>
 #include "ownertrace.h"
 
 #define OT_FUNC_NAME_LEN 64
 
-/* Static description of an attach point. */
+/* Static description of an attach point: its row of OT_POINTS. */
 struct ot_point_desc {
 	const char *kind;	/* event name in output: "probe", "dma_configure", ... */
 	const char *function;	/* fixed target, NULL for discovered bus callbacks */
 	const char *absent_why;	/* why it may legitimately be absent, NULL if it never should be */
-	bool span;		/* enter and exit are separate events */
-	bool changes_ownership;	/* can modify owner_cnt/owner */
+	unsigned int flags;	/* enum ot_point_flags */
+	int hist;		/* enum ot_hist_kind by OT_HIST_OF_RESULT(), or OT_HIST_NONE */
+	const char *event[2];	/* event name on [entry, exit]: "probe_enter"; "dma_configure" twice */
 };
 
-const struct ot_point_desc *ot_point_desc(unsigned int point);
-bool ot_point_is_bus_slot(unsigned int point);
+const struct ot_point_desc *ot_point_desc(unsigned int point);	/* NULL for no such point */
+/* enum ot_point_flags of a point; 0 for no such point */
+unsigned int ot_point_flags(unsigned int point);
+/* The histogram of a call of point that returned ret; OT_HIST_NONE if none. */
+int ot_point_hist_kind(unsigned int point, int64_t ret);
 bool ot_point_is_configure(unsigned int point);
 bool ot_point_is_cleanup(unsigned int point);
 

@@ -16,41 +16,25 @@
 #include "kernel/discovery.h"
 #include "ownertrace.skel.h"
 
-/* BPF program name prefix of each point (see OT_ATTACH_POINT in the BPF code). */
-static void bpf_base_name(unsigned int point, char *buf, size_t len)
-{
-	static const char *const fixed[OT_POINT_DMA_CONFIGURE_FIRST] = {
-		[OT_POINT_REALLY_PROBE] = "really_probe",
-		[OT_POINT_RELEASE_DRIVER] = "release_driver",
-		[OT_POINT_UNBIND_CLEANUP] = "unbind_cleanup",
-		[OT_POINT_USE_DEFAULT_DOMAIN] = "use_default_domain",
-		[OT_POINT_UNUSE_DEFAULT_DOMAIN] = "unuse_default_domain",
-		[OT_POINT_GROUP_CLAIM] = "group_claim",
-		[OT_POINT_GROUP_RELEASE] = "group_release",
-		[OT_POINT_DEVICE_CLAIM] = "device_claim",
-		[OT_POINT_DEVICE_RELEASE] = "device_release",
-	};
+/* BPF program base name of each point, from OT_ROW_POINTS: the macro the BPF
+ * side names its programs with, so the two cannot disagree. */
+#define PROG_BASE_(base, point) [point] = #base,
+#define PROG_BASE_ROW_(shape, NAME, prog, ...) OT_ROW_POINTS(PROG_BASE_, shape, NAME, prog)
+static const char *const prog_base[OT_POINT_COUNT] = { OT_POINTS(PROG_BASE_ROW_) };
 
-	if (point < OT_POINT_DMA_CONFIGURE_FIRST)
-		snprintf(buf, len, "%s", fixed[point]);
-	else if (ot_point_is_configure(point))
-		snprintf(buf, len, "dma_configure_%u", point - OT_POINT_DMA_CONFIGURE_FIRST);
-	else
-		snprintf(buf, len, "dma_cleanup_%u", point - OT_POINT_DMA_CLEANUP_FIRST);
-}
-
-static struct bpf_program *find_prog(struct ownertrace_bpf *skel, unsigned int point, enum ot_mode mode,
-				     bool exit)
+struct bpf_program *ot_find_program(struct bpf_object *obj, unsigned int point, enum ot_mode mode, bool exit)
 {
+	/* the flavours OT_ATTACH_POINT generates */
 	static const char *const suffix[2][2] = {
 		[OT_MODE_FENTRY] = { "fentry", "fexit" },
 		[OT_MODE_KPROBE] = { "kprobe", "kretprobe" },
 	};
-	char base[48], name[64];
+	char name[64];
 
-	bpf_base_name(point, base, sizeof(base));
-	snprintf(name, sizeof(name), "%s_%s", base, suffix[mode][exit]);
-	return bpf_object__find_program_by_name(skel->obj, name);
+	if (point >= OT_POINT_COUNT)
+		return NULL;
+	snprintf(name, sizeof(name), "%s_%s", prog_base[point], suffix[mode][exit]);
+	return bpf_object__find_program_by_name(obj, name);
 }
 
 static bool wanted(const struct ot_tracer *t, unsigned int point)
@@ -58,6 +42,31 @@ static bool wanted(const struct ot_tracer *t, unsigned int point)
 	enum ot_bind_state s = t->bindings.point[point].state;
 
 	return s == OT_BIND_FOUND || s == OT_BIND_ATTACHED || s == OT_BIND_REFUSED;
+}
+
+/*
+ * Create only the maps this run uses: the events ring buffer only when
+ * events are streamed, the samples ring buffer (durations) only when they
+ * are not (--hist-only), hists and its zero template only for --hist.
+ *
+ * The programs reference them only behind `if (stream_events)` and
+ * `if (hist_enabled)`. Those are rodata, which libbpf freezes before load,
+ * and the verifier reads a frozen read-only map's contents as constants
+ * (kernel 5.5+; ownertrace needs 5.19 anyway), so it never walks the other
+ * branch. libbpf turns each reference to an uncreated map into an invalid
+ * call that fails the load only if the verifier reaches it (libbpf 1.1.2,
+ * Debian bookworm's, does: "poisoning insn ... that loads map"); a
+ * reference outside those branches would fail every load with "BPF map
+ * 'samples' is referenced but wasn't created".
+ */
+static void skip_unused_maps(struct ownertrace_bpf *skel)
+{
+	/* a run has one ring buffer: events, or, with --hist-only, durations */
+	bpf_map__set_autocreate(skel->rodata->stream_events ? skel->maps.samples : skel->maps.events, false);
+	if (!skel->rodata->hist_enabled) {
+		bpf_map__set_autocreate(skel->maps.hists, false);
+		bpf_map__set_autocreate(skel->maps.empty_hist, false);
+	}
 }
 
 /* Open and load the object with only the programs of this mode and these points. */
@@ -76,6 +85,7 @@ static int load(struct ot_tracer *t, const struct ot_tracer_opts *opts, enum ot_
 	t->skel->rodata->hist_enabled = opts->hist || opts->hist_only;
 	t->skel->rodata->hist_by = opts->hist_by;
 	t->skel->rodata->hist_unit_ns = opts->hist_unit_ns ? opts->hist_unit_ns : 1000;
+	skip_unused_maps(t->skel);
 
 	bpf_object__for_each_program(prog, t->skel->obj)
 		bpf_program__set_autoload(prog, false);
@@ -84,7 +94,7 @@ static int load(struct ot_tracer *t, const struct ot_tracer_opts *opts, enum ot_
 		if (!wanted(t, p))
 			continue;
 		for (int exit = 0; exit < 2; exit++) {
-			prog = find_prog(t->skel, p, mode, exit);
+			prog = ot_find_program(t->skel->obj, p, mode, exit);
 			if (!prog)
 				return -ENOENT;
 			bpf_program__set_autoload(prog, true);
@@ -289,8 +299,8 @@ static void set_refused(struct ot_binding *b, const char *what, int err)
 static int attach_point(struct ot_tracer *t, unsigned int point, const struct ot_tracer_opts *opts)
 {
 	struct ot_binding *b = &t->bindings.point[point];
-	struct bpf_program *entry = find_prog(t->skel, point, t->mode, false);
-	struct bpf_program *exit = find_prog(t->skel, point, t->mode, true);
+	struct bpf_program *entry = ot_find_program(t->skel->obj, point, t->mode, false);
+	struct bpf_program *exit = ot_find_program(t->skel->obj, point, t->mode, true);
 
 	if (t->mode == OT_MODE_FENTRY) {
 		t->links[point][0] = bpf_program__attach_trace(entry);
@@ -451,23 +461,30 @@ void ot_tracer_stop(struct ot_tracer *t)
 
 int ot_tracer_ringbuf_fd(const struct ot_tracer *t)
 {
+	if (!bpf_map__autocreate(t->skel->maps.events))	/* --hist-only: see skip_unused_maps() */
+		return -ENOENT;
 	return bpf_map__fd(t->skel->maps.events);
 }
 
 int ot_tracer_samples_fd(const struct ot_tracer *t)
 {
+	if (!bpf_map__autocreate(t->skel->maps.samples))	/* not --hist-only: see skip_unused_maps() */
+		return -ENOENT;
 	return bpf_map__fd(t->skel->maps.samples);
 }
 
 int ot_tracer_hist_counts(const struct ot_tracer *t, uint64_t counts[])
 {
-	int fd = bpf_map__fd(t->skel->maps.hists);
 	struct ot_hist_key key, next;
 	struct ot_hist_val val;
 	void *prev = NULL;
+	int fd;
 
 	for (int k = 0; k < OT_HIST_KIND_COUNT; k++)
 		counts[k] = 0;
+	if (!bpf_map__autocreate(t->skel->maps.hists))	/* no --hist: see skip_unused_maps() */
+		return -ENOENT;
+	fd = bpf_map__fd(t->skel->maps.hists);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		if (bpf_map_lookup_elem(fd, &next, &val) == 0 && next.kind < OT_HIST_KIND_COUNT)
 			counts[next.kind] += val.count;

@@ -28,6 +28,8 @@ struct ot_retprobe {
 };
 
 struct ownertrace_bpf;
+struct bpf_object;
+struct bpf_program;
 struct bpf_link;
 struct btf;
 struct ot_ksyms;
@@ -51,12 +53,18 @@ struct ot_tracer {
  */
 int ot_tracer_start(struct ot_tracer *t, const struct ot_tracer_opts *opts, const struct btf *btf,
 		    const struct ot_ksyms *ksyms, char *err, size_t errlen);
+/* The entry or exit program of a point in the object (NULL if it has none). */
+struct bpf_program *ot_find_program(struct bpf_object *obj, unsigned int point, enum ot_mode mode, bool exit);
+
 /* Detach everything and remove tracefs probes; safe to call twice. */
 void ot_tracer_stop(struct ot_tracer *t);
 
+/* The events ring buffer; -ENOENT in a --hist-only run, which streams none. */
 int ot_tracer_ringbuf_fd(const struct ot_tracer *t);
+/* The durations ring buffer of a --hist-only run; -ENOENT in any other run. */
 int ot_tracer_samples_fd(const struct ot_tracer *t);
-/* Total count of calls in the in-kernel histograms, per kind (enum ot_hist_kind). */
+/* Total count of calls in the in-kernel histograms, per kind (enum ot_hist_kind);
+ * -ENOENT (and zero counts) without --hist. */
 int ot_tracer_hist_counts(const struct ot_tracer *t, uint64_t counts[]);
 /* Sum the per-CPU BPF counters. */
 int ot_tracer_read_counters(const struct ot_tracer *t, uint64_t out[]);

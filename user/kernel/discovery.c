@@ -91,7 +91,7 @@ static int cmp_bus_names(const void *a, const void *b)
 /* What one pass over the kernel's BTF finds (btf__find_by_name_kind() is a
  * linear scan too, so looking each name up separately costs a pass each). */
 struct btf_scan {
-	bool fixed[OT_POINT_DMA_CONFIGURE_FIRST];	/* fixed point's function exists */
+	bool fixed[OT_POINT_COUNT];	/* a fixed point's function exists */
 	const char *configures[OT_MAX_BUS_SCAN];	/* int <bus>_dma_configure(struct device *) */
 	int nconf;
 	const char *cleanups[OT_MAX_BUS_SCAN];		/* void <bus>_dma_cleanup(struct device *) */
@@ -110,9 +110,12 @@ static void scan_btf(struct btf_scan *sc, const struct btf *btf)
 		if (!btf_is_func(t))
 			continue;
 		name = btf__name_by_offset(btf, t->name_off);
-		for (unsigned int p = 0; p < OT_POINT_DMA_CONFIGURE_FIRST; p++)
-			if (!sc->fixed[p] && !strcmp(name, ot_point_desc(p)->function))
+		for (unsigned int p = 0; p < OT_POINT_COUNT; p++) {
+			const char *fixed = ot_point_desc(p)->function;	/* NULL: a bus slot */
+
+			if (fixed && !sc->fixed[p] && !strcmp(name, fixed))
 				sc->fixed[p] = true;
+		}
 		if (sc->nconf < OT_MAX_BUS_SCAN && ends_with(name, "_dma_configure") &&
 		    is_bus_callback_proto(btf, t, true))
 			sc->configures[sc->nconf++] = name;
@@ -138,9 +141,12 @@ void ot_bind_points(struct ot_bindings *b, const struct btf *btf, const struct o
 
 	memset(b, 0, sizeof(*b));
 	scan_btf(&sc, btf);
-	for (point = 0; point < OT_POINT_DMA_CONFIGURE_FIRST; point++)
-		bind_function(&b->point[point], ot_point_desc(point)->function, sc.fixed[point], ksyms,
-			      ot_point_desc(point)->absent_why);
+	for (point = 0; point < OT_POINT_COUNT; point++) {
+		const struct ot_point_desc *d = ot_point_desc(point);
+
+		if (d->function)
+			bind_function(&b->point[point], d->function, sc.fixed[point], ksyms, d->absent_why);
+	}
 
 	qsort(sc.configures, sc.nconf, sizeof(sc.configures[0]), cmp_bus_names);
 	for (int i = 0; i < sc.nconf; i++) {

@@ -264,22 +264,12 @@ static void forget_open_call(struct ot_perfetto *pf, const struct ot_event *exit
 	}
 }
 
-static bool is_claim(unsigned int point)
-{
-	return point == OT_POINT_GROUP_CLAIM || point == OT_POINT_DEVICE_CLAIM;
-}
-
-static bool is_release(unsigned int point)
-{
-	return point == OT_POINT_GROUP_RELEASE || point == OT_POINT_DEVICE_RELEASE;
-}
-
 /* Claims and releases of a group pair up last-in first-out, so nested claims nest on the track. */
 static void track_ownership(struct ot_perfetto *pf, const struct ot_event *ev)
 {
 	if (ev->group_id < 0)
 		return;
-	if (is_claim(ev->point) && ev->ret == 0) {
+	if ((ot_point_flags(ev->point) & OT_PF_CLAIM) && ev->ret == 0) {
 		if (ot_grow(&pf->claims, &pf->cap_claims, (size_t)pf->nclaims + 1, sizeof(*pf->claims), 16)) {
 			pf->error = ENOMEM;
 			return;
@@ -287,7 +277,7 @@ static void track_ownership(struct ot_perfetto *pf, const struct ot_event *ev)
 		pf->claims[pf->nclaims++].claim = *ev;
 		return;
 	}
-	if (!is_release(ev->point))
+	if (!(ot_point_flags(ev->point) & OT_PF_RELEASE))
 		return;
 	for (int i = pf->nclaims - 1; i >= 0; i--) {
 		if (pf->claims[i].claim.group_id == ev->group_id) {
@@ -317,7 +307,7 @@ static void on_event(void *ctx, const struct ot_event *ev)
 		pf->calls[pf->ncalls++].enter = *ev;
 		return;
 	}
-	if (ot_point_desc(ev->point)->span)
+	if (ot_point_flags(ev->point) & OT_PF_SPAN)
 		forget_open_call(pf, ev);
 	write_call(pf, ev);
 	track_ownership(pf, ev);

@@ -72,7 +72,7 @@ void ot_summary_collect(struct ot_summary_data *d, const struct ot_stats *s, con
 			const char *name = ot_event_name(p, phase ? OT_PHASE_EXIT : OT_PHASE_ENTER);
 			int i;
 
-			if (!ot_point_desc(p)->span && !phase)
+			if (!(ot_point_flags(p) & OT_PF_SPAN) && !phase)
 				continue;
 			for (i = 0; i < d->ncounts; i++)
 				if (!strcmp(d->counts[i].name, name))

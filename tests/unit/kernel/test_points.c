@@ -1,11 +1,14 @@
 /* Binding attach points to functions: fixed names, bus callbacks discovered
  * by prototype, absent and inlined/cloned functions reported. Uses a
- * synthetic BTF so it runs anywhere. */
+ * synthetic BTF so it runs anywhere. And the loader's program names against
+ * the real BPF object (opened, never loaded). */
 #include <stdlib.h>
 #include <bpf/btf.h>
 #include "unit.h"
 #include "kernel/ksyms.h"
 #include "kernel/discovery.h"
+#include "kernel/attach.h"
+#include "ownertrace.skel.h"
 
 static int add_func(struct btf *btf, const char *name, int proto)
 {
@@ -129,9 +132,35 @@ static void test_too_many_buses(void)
 	btf__free(btf);
 }
 
+/* The loader finds both programs of every point in either mode in the real
+ * object, and the object has no program the loader would never find. */
+static void test_programs(void)
+{
+	struct ownertrace_bpf *skel = ownertrace_bpf__open();
+	struct bpf_program *prog;
+	int found = 0, total = 0;
+
+	CHECK(skel != NULL);
+	if (!skel)
+		return;
+	for (unsigned int p = 0; p < OT_POINT_COUNT; p++)
+		for (int mode = OT_MODE_FENTRY; mode <= OT_MODE_KPROBE; mode++)
+			for (int exit = 0; exit < 2; exit++)
+				found += ot_find_program(skel->obj, p, mode, exit) != NULL;
+	bpf_object__for_each_program(prog, skel->obj)
+		total++;
+	CHECK(found == OT_POINT_COUNT * 4);
+	CHECK(total == OT_POINT_COUNT * 4);
+	CHECK_STR(bpf_program__name(ot_find_program(skel->obj, OT_POINT_DMA_CLEANUP_FIRST + 5, OT_MODE_KPROBE, true)),
+		  "dma_cleanup_5_kretprobe");
+	CHECK(ot_find_program(skel->obj, OT_POINT_COUNT, OT_MODE_FENTRY, false) == NULL);
+	ownertrace_bpf__destroy(skel);
+}
+
 int main(void)
 {
 	test_binding();
 	test_too_many_buses();
+	test_programs();
 	return unit_report("test_points");
 }
