@@ -129,10 +129,9 @@ enum ot_point {
 
 /*
  * The numbers are the recording format (ot_event.point), so they are pinned
- * here rather than trusted to the table's order. OT_POINT_COUNT is in the
- * format too: it sizes a recording's POINTS record, which readers check
- * exactly, so a new point needs the reader to accept the shorter table of
- * older recordings as well.
+ * here rather than trusted to the table's order. OT_POINT_COUNT sizes a
+ * recording's POINTS record; the reader takes a shorter one (an older
+ * writer's) as naming the points it had.
  */
 _Static_assert(OT_POINT_REALLY_PROBE == 0 && OT_POINT_RELEASE_DRIVER == 1 && OT_POINT_UNBIND_CLEANUP == 2 &&
 		       OT_POINT_USE_DEFAULT_DOMAIN == 3 && OT_POINT_UNUSE_DEFAULT_DOMAIN == 4 &&

@@ -2,6 +2,7 @@
  * foreign input with a clear sentence instead of crashing. */
 #include <errno.h>
 #include <stddef.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "unit.h"
@@ -186,6 +187,30 @@ static void test_corrupt_and_foreign(void)
 		CHECK(r.end.bpf[0] == 7 && r.end.bpf[2] == 9 && r.end.bpf[3] == 0);
 		CHECK(r.end.kretprobe_misses == -1 && r.end.end_ns == 4242);
 		CHECK(ot_rec_next(&r, &it, err, sizeof(err)) == 0);
+	}
+
+	/* an attach-point table from a writer with fewer points still reads; a torn one does not */
+	{
+		struct ot_rec_header h;
+		enum { OLD_POINTS = 9 };
+		unsigned char old[sizeof(h) + 8 + OLD_POINTS * OT_FUNC_NAME_LEN];
+		uint32_t rec[2] = { OT_REC_POINTS, OLD_POINTS * OT_FUNC_NAME_LEN };
+		static struct ot_rec_item it;
+
+		ot_rec_header_init(&h, 0, 1);
+		memcpy(old, &h, sizeof(h));
+		memcpy(old + sizeof(h), rec, 8);
+		memset(old + sizeof(h) + 8, 0, OLD_POINTS * OT_FUNC_NAME_LEN);
+		strcpy((char *)old + sizeof(h) + 8, "really_probe");
+		memset(&it, 'x', sizeof(it));
+		CHECK(ot_rec_reader_open_mem(&r, old, sizeof(old), err, sizeof(err)) == 0);
+		CHECK(ot_rec_next(&r, &it, err, sizeof(err)) == 1 && it.type == OT_REC_POINTS);
+		CHECK_STR(it.functions[0], "really_probe");
+		CHECK_STR(it.functions[OT_POINT_COUNT - 1], "");	/* points it did not have: none */
+		rec[1] = OLD_POINTS * OT_FUNC_NAME_LEN - 1;
+		memcpy(old + sizeof(h), rec, 8);
+		CHECK(read_all(old, sizeof(old) - 1, err, sizeof(err), &r) == -1);
+		CHECK_CONTAINS(err, "attach-point table of");
 	}
 
 	CHECK(ot_rec_reader_open_file(&r, "/nonexistent/x.otr", err, sizeof(err)) == -1);

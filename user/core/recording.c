@@ -270,10 +270,13 @@ int ot_rec_next(struct ot_rec_reader *r, struct ot_rec_item *it, char *err, size
 	it->type = type;
 	switch (type) {
 	case OT_REC_POINTS:
-		if (len != sizeof(it->functions))
+		/* points are only ever appended: an older writer's table is shorter,
+		 * a newer one's names points this reader does not know */
+		if (!len || len % OT_FUNC_NAME_LEN)
 			return fail(err, errlen, "corrupt recording: attach-point table of %u bytes at offset %zu",
 				    len, at);
-		memcpy(it->functions, p, len);
+		memset(it->functions, 0, sizeof(it->functions));
+		memcpy(it->functions, p, len < sizeof(it->functions) ? len : sizeof(it->functions));
 		for (unsigned int i = 0; i < OT_POINT_COUNT; i++)
 			it->functions[i][OT_FUNC_NAME_LEN - 1] = '\0';
 		break;
