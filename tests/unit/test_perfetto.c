@@ -1,4 +1,4 @@
-/* --perfetto on synthetic events fed through the real pipeline: spans on the
+/* --perfetto on synthetic events fed through the real session: spans on the
  * right tracks, claims held across events, what is still open at the end
  * closed and marked, anomalies as instants, the file replaced atomically.
  *
@@ -56,7 +56,7 @@ struct fixture {
 };
 
 /* A session like replay's with --json --perfetto path; NULL when the session refuses the path. */
-static struct ot_session *pipeline_init(struct fixture *fx, const char *path)
+static struct ot_session *session_init(struct fixture *fx, const char *path)
 {
 	struct ot_session_opts opts = { .format = &ot_jsonl_writer, .start_ns = START, .print_events = true,
 					.perfetto_path = path };
@@ -68,7 +68,7 @@ static struct ot_session *pipeline_init(struct fixture *fx, const char *path)
 	return fx->pipe;
 }
 
-static void pipeline_fini(struct fixture *fx)
+static void session_fini(struct fixture *fx)
 {
 	ot_session_free(fx->pipe);
 	fclose(fx->out);
@@ -117,7 +117,7 @@ static void test_timeline(const char *keep)
 	const char *json;
 
 	snprintf(path, sizeof(path), "%s/t.json", dir);
-	CHECK(pipeline_init(&fx, keep ? keep : path) != NULL);
+	CHECK(session_init(&fx, keep ? keep : path) != NULL);
 	/* e1000 probe in group 5: use + configure inside the probe span */
 	feed(&fx, (struct evspec){ .point = OT_POINT_REALLY_PROBE, .phase = OT_PHASE_ENTER, .entry_us = 10,
 				   .dev = "0000:00:01.0", .drv = "e1000", .group = 5 });
@@ -155,7 +155,7 @@ static void test_timeline(const char *keep)
 	CHECK(ot_stats_anomalies(&fx.pipe->run.stats) == 2);
 	CHECK(files_in(dir) == (keep ? 0 : 1));		/* only the temporary file so far */
 	CHECK(ot_session_end(fx.pipe, START + 1000000) == 0);
-	pipeline_fini(&fx);
+	session_fini(&fx);
 	CHECK(files_in(dir) == (keep ? 0 : 1));		/* renamed, nothing left behind */
 
 	json = slurp(keep ? keep : path);
@@ -211,9 +211,9 @@ static void test_empty_trace_is_complete(void)
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/empty.json", dir);
-	CHECK(pipeline_init(&fx, path) != NULL);
+	CHECK(session_init(&fx, path) != NULL);
 	CHECK(ot_session_end(fx.pipe, START + 5) == 0);
-	pipeline_fini(&fx);
+	session_fini(&fx);
 	CHECK_CONTAINS(slurp(path), "{\"traceEvents\":[\n],\n\"displayTimeUnit\":\"ms\",");
 	unlink(path);
 }
@@ -229,13 +229,13 @@ static void test_replaces_existing_file_at_the_end(void)
 	f = fopen(path, "w");
 	fputs("old", f);
 	fclose(f);
-	CHECK(pipeline_init(&fx, path) != NULL);
+	CHECK(session_init(&fx, path) != NULL);
 	feed(&fx, (struct evspec){ .point = OT_POINT_DMA_CONFIGURE_FIRST, .entry_us = 15, .exit_us = 30,
 				   .dev = "0000:00:01.0", .drv = "e1000", .group = 5, .after = 1 });
 	CHECK_STR(slurp(path), "old");
 	CHECK(ot_session_end(fx.pipe, START + 100000) == 0);
 	CHECK_CONTAINS(slurp(path), "\"dma_configure\"");
-	pipeline_fini(&fx);
+	session_fini(&fx);
 	unlink(path);
 }
 
@@ -246,19 +246,19 @@ static void test_failures_leave_nothing_behind(void)
 	FILE *f;
 
 	/* a directory that does not exist: refused before any event */
-	CHECK(pipeline_init(&fx, "/nonexistent-ot-dir/t.json") == NULL);
-	pipeline_fini(&fx);
+	CHECK(session_init(&fx, "/nonexistent-ot-dir/t.json") == NULL);
+	session_fini(&fx);
 	/* the path turns out to be a non-empty directory at the end: the rename fails */
 	snprintf(path, sizeof(path), "%s/busy", dir);
 	snprintf(inner, sizeof(inner), "%s/file", path);
 	CHECK(mkdir(path, 0700) == 0);
 	f = fopen(inner, "w");
 	fclose(f);
-	CHECK(pipeline_init(&fx, path) != NULL);
+	CHECK(session_init(&fx, path) != NULL);
 	feed(&fx, (struct evspec){ .point = OT_POINT_DMA_CONFIGURE_FIRST, .entry_us = 15, .exit_us = 30,
 				   .dev = "0000:00:01.0", .drv = "e1000", .group = 5, .after = 1 });
 	CHECK(ot_session_end(fx.pipe, START + 100000) != 0);
-	pipeline_fini(&fx);
+	session_fini(&fx);
 	CHECK(files_in(dir) == 1);	/* the directory; no temporary file left */
 	unlink(inner);
 	rmdir(path);

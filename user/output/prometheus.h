@@ -2,7 +2,7 @@
 /*
  * --prometheus FILE: the run's counters, the shadow's outstanding claims and
  * uses, and probe/remove latency histograms in the Prometheus text format,
- * for node_exporter's textfile collector. A pipeline sink: it counts what
+ * for node_exporter's textfile collector. A session sink: it counts what
  * passes the display filter and rewrites FILE atomically (FILE.tmp in the
  * same directory, fsync, rename) every interval and at the end. Everything
  * is cumulative from the start of the process, as Prometheus counters must

@@ -1,7 +1,7 @@
 /*
  * The daemon's memory bound: a long synthetic run (every device, group,
  * owner, driver and stack new, some probes never returning, some uses and
- * claims never given back) through the pipeline in daemon configuration,
+ * claims never given back) through the session in daemon configuration,
  * with the --prometheus sink. Every structure that grows with time is
  * counted through its accessor at checkpoints and must stay under its cap;
  * detection must still work at the end.
