@@ -9,6 +9,7 @@
 #include "session/session.h"
 #include "core/owner_tokens.h"
 #include "core/recording.h"
+#include "session/census.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -33,6 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				ot_stacks_put(pipe.stacks, item.stack_id, item.frames, item.nframes);
 			else if (item.type == OT_REC_EVENT)
 				ot_pipeline_event(&pipe, &item.event);
+			else if (item.type == OT_REC_CENSUS)
+				ot_pipeline_census(&pipe, &item.census);
 			else if (item.type == OT_REC_POINTS)
 				for (unsigned int p = 0; p < OT_POINT_COUNT; p++)
 					memcpy(bindings.point[p].function, item.functions[p], OT_FUNC_NAME_LEN);

@@ -5,6 +5,8 @@
 #include "util/json.h"
 #include "core/owner_tokens.h"
 #include "session/session.h"
+#include "session/census.h"
+#include "analysis/census.h"
 
 const char *const ot_hist_kind_names[OT_HIST_KIND_COUNT] = {
 	[OT_HIST_PROBE_OK] = "probe_ok",
@@ -122,6 +124,7 @@ int ot_pipeline_init(struct ot_pipeline *p)
 	memset(&p->stats, 0, sizeof(p->stats));
 	memset(p->stack_written, 0, sizeof(p->stack_written));
 	p->analysis = ot_analysis_new(&cb);
+	p->census = NULL;
 	return p->analysis ? 0 : -ENOMEM;
 }
 
@@ -129,6 +132,8 @@ void ot_pipeline_fini(struct ot_pipeline *p)
 {
 	ot_analysis_free(p->analysis);
 	p->analysis = NULL;
+	ot_census_track_free(p->census);
+	p->census = NULL;
 }
 
 /* Each stack goes into a recording once, before the first event using it. */
@@ -209,6 +214,9 @@ int ot_pipeline_feed_recording(struct ot_pipeline *p, struct ot_rec_reader *r, s
 			break;
 		case OT_REC_SAMPLE:
 			ot_pipeline_sample(p, &item.sample);
+			break;
+		case OT_REC_CENSUS:
+			ot_pipeline_census(p, &item.census);
 			break;
 		case OT_REC_END:
 			break;

@@ -15,6 +15,7 @@
 
 struct ot_hist_table;
 struct ot_pipeline;
+struct ot_census_track;
 
 /*
  * An output beside the printed stream (a timeline file, metrics): sees the
@@ -51,6 +52,7 @@ struct ot_pipeline {
 	bool bounded;			/* set by ot_pipeline_bound() */
 	uint64_t last_expire_ns;
 	uint64_t stacks_dropped;	/* live runs: events whose stack the bound dropped (kept current by the caller) */
+	struct ot_census_track *census;	/* what the censuses found (session/census.c); NULL before one */
 };
 
 /*
