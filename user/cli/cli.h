@@ -15,7 +15,7 @@
 #include "analysis/hist.h"
 
 
-enum ot_command { OT_CMD_TRACE, OT_CMD_RECORD, OT_CMD_REPLAY, OT_CMD_RUN, OT_CMD_DIFF, OT_CMD_DAEMON };
+enum ot_command { OT_CMD_TRACE, OT_CMD_RECORD, OT_CMD_REPLAY, OT_CMD_RUN, OT_CMD_DIFF, OT_CMD_DAEMON, OT_CMD_GROUPS };
 
 struct ot_cli {
 	enum ot_command command;

@@ -43,7 +43,8 @@ static const char args_doc[] =
 	"replay FILE\n"
 	"run -- CMD [ARG...]\n"
 	"diff BASELINE CANDIDATE\n"
-	"daemon";
+	"daemon\n"
+	"groups";
 static const char doc[] =
 	"Trace the IOMMU DMA-ownership lifecycle of every device (driver probe and remove, bus "
 	"dma_configure/dma_cleanup, default-domain uses, VFIO/iommufd claims of struct iommu_group) and "
@@ -56,12 +57,14 @@ static const char doc[] =
 	"  ownertrace diff BASE CAND compare two recordings: did ownership or latency regress?\n"
 	"  ownertrace daemon         run as a service: print only anomalies, keep memory bounded, write "
 	"--prometheus metrics\n"
+	"  ownertrace groups         every IOMMU group's ownership now, owner_cnt held against the count "
+	"recalculated from its devices\n"
 	"\n"
 	"Tracing needs root and a kernel with BTF; fentry/fexit is used, kprobe/kretprobe the fallback.\n"
 	"\n"
 	"Exit status: 0 clean; 1 could not run (privileges, BTF, kernel refused, unreadable recording); "
-	"2 bad usage; 3 anomalies found (diff, --baseline: the candidate regressed); 4 (run) CMD failed, "
-	"no anomalies.\n"
+	"2 bad usage; 3 anomalies found (diff, --baseline: the candidate regressed; groups: a leaked or "
+	"missing count); 4 (run) CMD failed, no anomalies.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  ownertrace -d 0000:01:00.0 -s        one device, with kernel stacks\n"
@@ -78,6 +81,8 @@ static const char doc[] =
 	"  ownertrace run --baseline good.otr -w new.otr -- ./bind-test.sh\n"
 	"                                       the same gate on a live run\n"
 	"  ownertrace daemon --prometheus /var/lib/prometheus/node-exporter/ownertrace.prom\n"
+	"  ownertrace groups                    every group: owner_cnt, recalculated, verdict\n"
+	"  ownertrace groups --json -g 5        one group as a JSON Lines census record\n"
 	"\n"
 	"OPTIONS:";
 
@@ -365,6 +370,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				env.command = OT_CMD_DAEMON;
 				break;
 			}
+			if (!strcmp(arg, "groups")) {
+				env.command = OT_CMD_GROUPS;
+				break;
+			}
 		}
 		if (env.interval_s > 0 && !env.interval_count && parse_ulong(arg, 1, ULONG_MAX, &v)) {
 			env.interval_count = v;	/* -i SECONDS COUNT */
@@ -425,6 +434,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "daemon keeps its memory and files bounded; --baseline (every duration "
 					  "kept for the comparison) and --perfetto (a timeline growing until the end) "
 					  "belong to runs that end: trace -t, record, run");
+		if (env.command == OT_CMD_GROUPS &&
+		    (env.dry_run || env.duration_s > 0 || env.interval_s > 0 || env.write_path || env.hist ||
+		     env.perfetto_path || env.prometheus_path || env.baseline_path || env.stacks))
+			argp_error(state, "groups takes one census and prints it: only --json, --output, --group, "
+					  "--device, --driver, --raw-pointers, --kprobes, --btf and --verbose apply");
 		if (env.command == OT_CMD_DAEMON && (env.hist || env.write_path))
 			argp_error(state, "daemon keeps its memory bounded, so --hist, --hist-only, --interval "
 					  "(exact durations) and --write (a growing recording) do not apply; its "

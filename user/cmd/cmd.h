@@ -9,5 +9,6 @@ struct ot_cli;
 int ot_cmd_live(const struct ot_cli *cli);	/* trace, record, run, daemon: cmd/live.c */
 int ot_cmd_replay(const struct ot_cli *cli);	/* cmd/replay.c */
 int ot_cmd_diff(const struct ot_cli *cli);	/* cmd/diff.c */
+int ot_cmd_groups(const struct ot_cli *cli);	/* cmd/groups.c */
 
 #endif
