@@ -10,6 +10,7 @@
 #include "analysis/census.h"
 #include "core/recording.h"
 #include "output/census.h"
+#include "output/prometheus.h"
 #include "session/census.h"
 
 #define X 0xffff888011110000ULL	/* an owner cookie */
@@ -309,11 +310,49 @@ static void test_pipeline(void)
 	synth_pipeline_free(p);
 }
 
+/* --prometheus: per-group gauges of the last census, the violations counted over censuses */
+static void test_prometheus(void)
+{
+	static struct ot_census_group gs[3];
+	static char out[1 << 16];
+	struct ot_pipeline *p = synth_pipeline();
+	struct ot_prom *m = ot_prom_new("/nonexistent/x.prom", 15, OT_HIST_BY_DRIVER);
+	struct ot_census c;
+
+	CHECK(p && m);
+	if (!p || !m)
+		return;
+	CAPTURE(out, sizeof(out), f, ot_prom_render(m, p, f));
+	CHECK(!strstr(out, "ownertrace_group_owner_cnt"));	/* no census yet, no family */
+	gs[0] = *group(1, 1, 0, 0, 1, (const struct dspec[]){ { "0000:00:02.0", NULL, "-" } });
+	gs[1] = *group(2, 1, 0, 0, 3, bridge_e1000_edu);
+	gs[2] = *group(3, 4, 0, OT_CF_DEVICE_LOCKED, 3, bridge_e1000_edu);	/* unsettled: left out */
+	c = census_of(OT_CENSUS_START, 3, gs);
+	CHECK(ot_pipeline_census(p, &c) == 0);
+	c = census_of(OT_CENSUS_AUDIT, 3, gs);
+	CHECK(ot_pipeline_census(p, &c) == 0);
+	CAPTURE(out, sizeof(out), f, ot_prom_render(m, p, f));
+	CHECK_CONTAINS(out, "# TYPE ownertrace_group_owner_cnt gauge\n");
+	CHECK_CONTAINS(out, "\nownertrace_group_owner_cnt{group=\"1\"} 1\nownertrace_group_owner_cnt{group=\"2\"} 1\n# HELP");
+	CHECK_CONTAINS(out, "\nownertrace_group_owner_cnt_recalculated{group=\"1\"} 0\n");
+	CHECK_CONTAINS(out, "\nownertrace_group_owner_cnt_recalculated{group=\"2\"} 1\n");
+	CHECK_CONTAINS(out, "\nownertrace_group_census_violation{group=\"1\"} 1\n");
+	CHECK_CONTAINS(out, "\nownertrace_group_census_violation{group=\"2\"} 0\n");
+	CHECK(!strstr(out, "group=\"3\""));
+	CHECK_CONTAINS(out, "# TYPE ownertrace_census_violations_total counter\nownertrace_census_violations_total 2\n");
+	CHECK_CONTAINS(out, "\nownertrace_censuses_total 2\n");
+	CHECK_CONTAINS(out, "\nownertrace_anomalies_total{kind=\"preexisting_leak\"} 1\n");
+	CHECK_CONTAINS(out, "\nownertrace_anomalies_total{kind=\"audit_drift\"} 0\n");
+	ot_prom_free(m);
+	synth_pipeline_free(p);
+}
+
 int main(void)
 {
 	test_recording();
 	test_recording_newer_layout();
 	test_render();
 	test_pipeline();
+	test_prometheus();
 	return unit_report("census_record");
 }

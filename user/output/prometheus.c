@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analysis/shadow.h"
+#include "analysis/census.h"
 #include "util/atomic_file.h"
 #include "core/points.h"
 #include "output/prometheus.h"
@@ -353,6 +354,47 @@ static void render_groups(const struct ot_pipeline *p, FILE *f)
 	free(g);
 }
 
+/*
+ * The last census (the start of the run, then every --audit-interval): the
+ * kernel's cached owner_cnt and the count recalculated from the devices,
+ * for every group judged (an unsettled or truncated one is left out).
+ */
+static void render_census(const struct ot_pipeline *p, FILE *f)
+{
+	const struct ot_census *c = p->census ? ot_census_track_last(p->census) : NULL;
+	static const struct {
+		const char *name, *help;
+	} gauges[] = {
+		{ "ownertrace_group_owner_cnt", "owner_cnt of the IOMMU group as the kernel caches it, at the last census." },
+		{ "ownertrace_group_owner_cnt_recalculated", "Devices of the IOMMU group bound to kernel DMA drivers at "
+		  "the last census: what owner_cnt must be while no claim is held (a claim's owner_cnt counts claims)." },
+		{ "ownertrace_group_census_violation", "1 if the last census found the IOMMU group's owner_cnt leaked "
+		  "or missing against its devices, else 0." },
+	};
+
+	if (!c)
+		return;
+	for (size_t k = 0; k < sizeof(gauges) / sizeof(gauges[0]); k++) {
+		header(f, gauges[k].name, "gauge", gauges[k].help);
+		for (int i = 0; i < c->ngroups; i++) {
+			const struct ot_census_group *g = &c->groups[i];
+			struct ot_census_judgement j;
+			uint64_t v;
+
+			ot_census_judge(g, &j);
+			if (j.verdict == OT_CV_UNSETTLED || j.verdict == OT_CV_TRUNCATED)
+				continue;
+			v = k == 0 ? j.cached : k == 1 ? j.recalculated : ot_census_is_violation(j.verdict);
+			fprintf(f, "%s{group=\"%d\"} %" PRIu64 "\n", gauges[k].name, g->snap.head.group_id, v);
+		}
+	}
+	header(f, "ownertrace_census_violations_total", "counter",
+	       "IOMMU groups found with a leaked or missing owner_cnt, summed over every census of the run.");
+	fprintf(f, "ownertrace_census_violations_total %" PRIu64 "\n", ot_census_track_violations(p->census));
+	header(f, "ownertrace_censuses_total", "counter", "Censuses of every IOMMU group taken (start and audits).");
+	fprintf(f, "ownertrace_censuses_total %" PRIu64 "\n", ot_census_track_censuses(p->census));
+}
+
 static void render_histogram(struct ot_prom *m, FILE *f, const char *name, int lat, const char *extra)
 {
 	const char *label = ot_hist_by_name(m->hist_by);
@@ -383,6 +425,7 @@ void ot_prom_render(struct ot_prom *m, const struct ot_pipeline *p, FILE *f)
 	render_anomalies(p, f);
 	render_losses(p, f);
 	render_groups(p, f);
+	render_census(p, f);
 	header(f, "ownertrace_probe_duration_seconds", "histogram",
 	       "Time in really_probe, by --hist-by key (driver by default) and result (ok: returned 0).");
 	render_histogram(m, f, "ownertrace_probe_duration_seconds", LAT_PROBE_OK, ",result=\"ok\"");
