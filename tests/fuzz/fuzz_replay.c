@@ -44,6 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ot_pipeline_fini(&pipe);
 		ot_owner_tokens_free(pipe.out.tokens);
 		ot_stacks_free(pipe.stacks);
+		ot_rec_reader_close(&reader);	/* frees what it read a census into */
 	}
 	fclose(sink);
 	return 0;
