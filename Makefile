@@ -154,7 +154,7 @@ check-all: all helpers $(UNIT_TESTS) $(KERNEL_UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_re
 check-unit: all $(UNIT_TESTS) $(KERNEL_UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_replay
 	$(Q)$(PYTHON) -m pytest -v tests/test_unit.py tests/test_host.py tests/test_replay.py \
 		tests/test_perfetto.py tests/test_jsonl_schema.py tests/test_diff_cli.py \
-		tests/test_prometheus.py tests/test_daemon.py
+		tests/test_prometheus.py tests/test_daemon.py tests/test_census_cli.py
 
 check-vm: all helpers
 	$(Q)$(PYTHON) -m pytest -v tests/vm
