@@ -150,7 +150,7 @@ static void test_claimed(void)
 	snprintf(G.holder, sizeof(G.holder), "pid 77 (qemu), with /dev/vfio/8 open");
 	j = judge(&G);
 	CHECK(j.verdict == OT_CV_CLAIMED && !ot_census_is_violation(j.verdict) && j.claims == 1);
-	CHECK_CONTAINS(explain(&G), "claimed (owner_cnt 1) by pid 77 (qemu)");
+	CHECK_CONTAINS(explain(&G), "owner_cnt 1, held by pid 77 (qemu)");
 	group(2, 1, X, OT_CF_DOMAIN_BLOCKING, 3, shared);
 	CHECK(judge(&G).verdict == OT_CV_CLAIMED);
 	CHECK_CONTAINS(explain(&G), "an owner ownertrace cannot name");

@@ -178,7 +178,7 @@ void ot_census_explain(const struct ot_census_group *g, const struct ot_census_j
 			put(buf, len, &off, "owner_cnt 0: no device bound to a kernel DMA driver; free to claim");
 		break;
 	case OT_CV_CLAIMED:
-		put(buf, len, &off, "claimed (owner_cnt %u) by %s", j->cached, g->holder[0] ? g->holder : "an owner "
+		put(buf, len, &off, "owner_cnt %u, held by %s", j->cached, g->holder[0] ? g->holder : "an owner "
 		    "ownertrace cannot name");
 		break;
 	case OT_CV_LEAKED:
@@ -207,7 +207,7 @@ void ot_census_explain(const struct ot_census_group *g, const struct ot_census_j
 			    j->recalculated, plural(j->recalculated, "device is", "devices are"), -j->excess,
 			    plural((uint64_t)-j->excess, "use", "uses"));
 		if (j->recalculated)
-			put_suspects(g, j, buf, len, &off, "held by no count:", "one of these holds no count:");
+			put_suspects(g, j, buf, len, &off, "bound without a count:", "one of these is bound without a count:");
 		break;
 	case OT_CV_UNSETTLED:
 		put(buf, len, &off, "in flight in all %u snapshots (%s%s%s): not judged", g->snapshots,

@@ -46,7 +46,7 @@ void ot_census_write_text(FILE *f, const struct ot_census *c, const struct ot_ce
 	char tbuf[16], dbuf[16], owner[32], why[320];
 	int groups = 0, violations = 0;
 
-	fprintf(f, "%-5s %-9s %-8s %9s %6s %-9s %-11s %-14s %-8s %-16s %s\n", "GROUP", "TYPE", "DOMAIN", "OWNER_CNT",
+	fprintf(f, "%-5s %-9s %-9s %9s %6s %-9s %-11s %-14s %-8s %-16s %s\n", "GROUP", "TYPE", "DOMAIN", "OWNER_CNT",
 		"RECALC", "OWNER", "VERDICT", "DEVICE", "BUS", "DRIVER", "COUNTS");
 	for (int i = 0; i < c->ngroups; i++) {
 		const struct ot_census_group *g = &c->groups[i];
@@ -59,7 +59,7 @@ void ot_census_write_text(FILE *f, const struct ot_census *c, const struct ot_ce
 		totals[j.verdict]++;
 		groups++;
 		violations += ot_census_is_violation(j.verdict);
-		fprintf(f, "%5d %-9s %-8s %9u %6u %-9s %-11s", h->group_id, type_of(h, tbuf, sizeof(tbuf)),
+		fprintf(f, "%5d %-9s %-9s %9u %6u %-9s %-11s", h->group_id, type_of(h, tbuf, sizeof(tbuf)),
 			domain_of(h, dbuf, sizeof(dbuf)), h->owner_cnt, j.recalculated,
 			owner_text(s, h->owner, owner, sizeof(owner)), ot_census_verdict_name(j.verdict));
 		if (!ndev(g))
@@ -68,7 +68,7 @@ void ot_census_write_text(FILE *f, const struct ot_census *c, const struct ot_ce
 			const struct ot_census_device *dv = &g->snap.dev[d];
 
 			if (d)
-				fprintf(f, "%5s %-9s %-8s %9s %6s %-9s %-11s", "", "", "", "", "", "", "");
+				fprintf(f, "%5s %-9s %-9s %9s %6s %-9s %-11s", "", "", "", "", "", "", "");
 			fprintf(f, " %-14.*s %-8.*s %-16.*s %d%s%s\n", OT_DEV_NAME_LEN, dv->name, OT_BUS_NAME_LEN,
 				dv->bus[0] ? dv->bus : "-", OT_DRV_NAME_LEN, dv->driver[0] ? dv->driver : "-",
 				dv->state == OT_CDEV_KERNEL_DMA, dv->state == OT_CDEV_MANAGED ? " (driver_managed_dma)" :
@@ -76,7 +76,7 @@ void ot_census_write_text(FILE *f, const struct ot_census *c, const struct ot_ce
 				dv->flags & OT_CDEVF_LOCKED ? " [locked]" : "");
 		}
 		if (h->flags & OT_CF_TRUNCATED)
-			fprintf(f, "%5s %-9s %-8s %9s %6s %-9s %-11s ... more devices than the census reads\n", "", "",
+			fprintf(f, "%5s %-9s %-9s %9s %6s %-9s %-11s ... more devices than the census reads\n", "", "",
 				"", "", "", "", "");
 	}
 	/* a sentence for every group that is not plainly consistent */
