@@ -279,7 +279,13 @@ static void test_track(void)
 	CHECK_STR(reported[1].device, "0000:01:02.0");
 	CHECK_STR(reported[1].driver, "ot_testmod");
 	CHECK(ot_census_track_violations(t) == 2 && ot_census_track_censuses(t) == 1);
-	CHECK(ot_census_track_last(t) && ot_census_track_last(t)->ngroups == 3);
+	{
+		int n;
+		const struct ot_census_gauge *gg = ot_census_track_gauges(t, &n);
+
+		CHECK(n == 3 && gg[0].group == 1 && gg[0].cached == 1 && gg[0].recalculated == 0 && gg[0].violation);
+		CHECK(gg[2].group == 3 && gg[2].cached == 0 && !gg[2].violation);
+	}
 
 	/* an audit that finds the same: nothing new */
 	nreported = 0;

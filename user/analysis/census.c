@@ -280,7 +280,8 @@ struct tracked {
 struct ot_census_track {
 	struct tracked *groups;
 	int n, cap;
-	struct ot_census last;
+	struct ot_census_gauge *gauges;	/* of the last census; a few bytes a group, not its snapshot */
+	int ngauges, capgauges;
 	uint64_t censuses, violations;
 };
 
@@ -294,7 +295,7 @@ void ot_census_track_free(struct ot_census_track *t)
 	if (!t)
 		return;
 	free(t->groups);
-	ot_census_free(&t->last);
+	free(t->gauges);
 	free(t);
 }
 
@@ -358,6 +359,7 @@ void ot_census_track(struct ot_census_track *t, const struct ot_census *c,
 {
 	static struct ot_anomaly an;
 
+	t->ngauges = 0;
 	for (int i = 0; i < c->ngroups; i++) {
 		const struct ot_census_group *g = &c->groups[i];
 		struct ot_census_judgement j;
@@ -369,6 +371,11 @@ void ot_census_track(struct ot_census_track *t, const struct ot_census *c,
 			t->violations++;
 		if (j.verdict == OT_CV_UNSETTLED || j.verdict == OT_CV_TRUNCATED)
 			continue;	/* judged again by the next census */
+		if (!ot_grow(&t->gauges, &t->capgauges, t->ngauges, sizeof(*t->gauges), 16))
+			t->gauges[t->ngauges++] = (struct ot_census_gauge){
+				.group = g->snap.head.group_id, .cached = j.cached, .recalculated = j.recalculated,
+				.violation = ot_census_is_violation(j.verdict),
+			};
 		seen = tracked_of(t, g->snap.head.group_id, false) != NULL;
 		prev = tracked_of(t, g->snap.head.group_id, true);
 		if (ot_census_is_violation(j.verdict) && report && c->reason != OT_CENSUS_GROUPS) {
@@ -388,12 +395,12 @@ void ot_census_track(struct ot_census_track *t, const struct ot_census *c,
 		}
 	}
 	t->censuses++;
-	ot_census_copy(&t->last, c);
 }
 
-const struct ot_census *ot_census_track_last(const struct ot_census_track *t)
+const struct ot_census_gauge *ot_census_track_gauges(const struct ot_census_track *t, int *n)
 {
-	return t->censuses ? &t->last : NULL;
+	*n = t->ngauges;
+	return t->gauges;
 }
 
 uint64_t ot_census_track_censuses(const struct ot_census_track *t)

@@ -78,8 +78,15 @@ void ot_census_track_free(struct ot_census_track *t);
 void ot_census_track(struct ot_census_track *t, const struct ot_census *c,
 		     void (*report)(void *ctx, struct ot_anomaly *an), void *ctx);
 
-/* For the metrics: the last census taken, and totals over the run. */
-const struct ot_census *ot_census_track_last(const struct ot_census_track *t);
+/* For the metrics: every group the last census judged (not unsettled or
+ * truncated), by group id, and totals over the run. */
+struct ot_census_gauge {
+	int group;
+	uint32_t cached, recalculated;
+	bool violation;
+};
+
+const struct ot_census_gauge *ot_census_track_gauges(const struct ot_census_track *t, int *n);
 uint64_t ot_census_track_censuses(const struct ot_census_track *t);
 uint64_t ot_census_track_violations(const struct ot_census_track *t);	/* violating groups, summed over censuses */
 

@@ -53,20 +53,3 @@ void ot_census_free(struct ot_census *c)
 	free(c->groups);
 	memset(c, 0, sizeof(*c));
 }
-
-int ot_census_copy(struct ot_census *dst, const struct ot_census *src)
-{
-	struct ot_census_group *groups = NULL;
-
-	if (src->ngroups) {
-		groups = malloc((size_t)src->ngroups * sizeof(*groups));
-		if (!groups)
-			return -ENOMEM;
-		memcpy(groups, src->groups, (size_t)src->ngroups * sizeof(*groups));
-	}
-	free(dst->groups);
-	*dst = *src;
-	dst->groups = groups;
-	dst->capgroups = src->ngroups;
-	return 0;
-}

@@ -43,7 +43,5 @@ void ot_census_sort(struct ot_census *c);
 /* Empty it, keeping the memory (for the next audit). */
 void ot_census_clear(struct ot_census *c);
 void ot_census_free(struct ot_census *c);
-/* A deep copy into dst (its old groups freed); 0 or -ENOMEM. */
-int ot_census_copy(struct ot_census *dst, const struct ot_census *src);
 
 #endif

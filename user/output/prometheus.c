@@ -361,7 +361,8 @@ static void render_groups(const struct ot_pipeline *p, FILE *f)
  */
 static void render_census(const struct ot_pipeline *p, FILE *f)
 {
-	const struct ot_census *c = p->census ? ot_census_track_last(p->census) : NULL;
+	const struct ot_census_gauge *g;
+	int n = 0;
 	static const struct {
 		const char *name, *help;
 	} gauges[] = {
@@ -372,21 +373,14 @@ static void render_census(const struct ot_pipeline *p, FILE *f)
 		  "or missing against its devices, else 0." },
 	};
 
-	if (!c)
+	if (!p->census || !ot_census_track_censuses(p->census))
 		return;
+	g = ot_census_track_gauges(p->census, &n);
 	for (size_t k = 0; k < sizeof(gauges) / sizeof(gauges[0]); k++) {
 		header(f, gauges[k].name, "gauge", gauges[k].help);
-		for (int i = 0; i < c->ngroups; i++) {
-			const struct ot_census_group *g = &c->groups[i];
-			struct ot_census_judgement j;
-			uint64_t v;
-
-			ot_census_judge(g, &j);
-			if (j.verdict == OT_CV_UNSETTLED || j.verdict == OT_CV_TRUNCATED)
-				continue;
-			v = k == 0 ? j.cached : k == 1 ? j.recalculated : ot_census_is_violation(j.verdict);
-			fprintf(f, "%s{group=\"%d\"} %" PRIu64 "\n", gauges[k].name, g->snap.head.group_id, v);
-		}
+		for (int i = 0; i < n; i++)
+			fprintf(f, "%s{group=\"%d\"} %u\n", gauges[k].name, g[i].group,
+				k == 0 ? g[i].cached : k == 1 ? g[i].recalculated : (unsigned int)g[i].violation);
 	}
 	header(f, "ownertrace_census_violations_total", "counter",
 	       "IOMMU groups found with a leaked or missing owner_cnt, summed over every census of the run.");
