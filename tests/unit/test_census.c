@@ -150,10 +150,10 @@ static void test_claimed(void)
 	snprintf(G.holder, sizeof(G.holder), "pid 77 (qemu), with /dev/vfio/8 open");
 	j = judge(&G);
 	CHECK(j.verdict == OT_CV_CLAIMED && !ot_census_is_violation(j.verdict) && j.claims == 1);
-	CHECK_CONTAINS(explain(&G), "owner_cnt 1, held by pid 77 (qemu)");
+	CHECK_CONTAINS(explain(&G), "owner_cnt 1: 1 claim for the group's 1 device, held by pid 77 (qemu)");
 	group(2, 1, X, OT_CF_DOMAIN_BLOCKING, 3, shared);
 	CHECK(judge(&G).verdict == OT_CV_CLAIMED);
-	CHECK_CONTAINS(explain(&G), "an owner ownertrace cannot name");
+	CHECK_CONTAINS(explain(&G), "1 claim for the group's 3 devices, held by an owner ownertrace cannot name");
 	/* device claims nest, one per device at most */
 	CHECK(judge(group(2, 3, X, 0, 3, shared)).verdict == OT_CV_CLAIMED);
 	/* negative controls: a claim cannot coexist with a kernel DMA driver, needs a count, and cannot exceed the devices */

@@ -215,7 +215,8 @@ def test_vfio_claim_in_the_table(kernel):
     res = clean_run(kernel)
     f = facts(res)
     table = text(res, "held-text.out")
-    assert re.search(rf"^group {f['g2']}: claimed: owner_cnt 1, held by pid \d+ \(vfio_group_open\)", table,
+    assert re.search(rf"^group {f['g2']}: claimed: owner_cnt 1: 1 claim for the group's 1 device, held by pid \d+ "
+                     rf"\(vfio_group_open\)", table,
                      re.M), table
     assert re.search(r"IOMMU groups: \d+ consistent, 1 claimed$", table, re.M), table
 

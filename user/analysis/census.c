@@ -178,8 +178,9 @@ void ot_census_explain(const struct ot_census_group *g, const struct ot_census_j
 			put(buf, len, &off, "owner_cnt 0: no device bound to a kernel DMA driver; free to claim");
 		break;
 	case OT_CV_CLAIMED:
-		put(buf, len, &off, "owner_cnt %u, held by %s", j->cached, g->holder[0] ? g->holder : "an owner "
-		    "ownertrace cannot name");
+		put(buf, len, &off, "owner_cnt %u: %u %s for the group's %d %s, held by %s", j->cached, j->claims,
+		    plural(j->claims, "claim", "claims"), ndevices(g), plural((uint64_t)ndevices(g), "device", "devices"),
+		    g->holder[0] ? g->holder : "an owner ownertrace cannot name");
 		break;
 	case OT_CV_LEAKED:
 		if (h->owner) {
