@@ -69,9 +69,20 @@ $(OUTPUT)/ownertrace.skel.h: $(OUTPUT)/ownertrace.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name ownertrace_bpf > $@
 
-$(KERNEL_OBJS) $(PROGRAM_OBJS): $(OUTPUT)/ownertrace.skel.h
+# The census (`ownertrace groups`, and the census at the start of a live
+# run): its own small object, loaded only while a census is taken.
+$(OUTPUT)/census.bpf.o: bpf/census.bpf.c bpf/ownertrace_census.h bpf/ownertrace.h vmlinux/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
 
-$(OUTPUT)/%.o: user/%.c $(USER_HDRS) bpf/ownertrace.h | $(OUTPUT)
+$(OUTPUT)/census.skel.h: $(OUTPUT)/census.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name ot_census_bpf > $@
+
+$(KERNEL_OBJS) $(PROGRAM_OBJS): $(OUTPUT)/ownertrace.skel.h $(OUTPUT)/census.skel.h
+
+$(OUTPUT)/%.o: user/%.c $(USER_HDRS) bpf/ownertrace.h bpf/ownertrace_census.h | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@

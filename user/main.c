@@ -38,6 +38,8 @@ int main(int argc, char **argv)
 		return ot_cmd_replay(&cli);
 	case OT_CMD_DIFF:
 		return ot_cmd_diff(&cli);
+	case OT_CMD_GROUPS:
+		return ot_cmd_groups(&cli);
 	default:
 		return ot_cmd_live(&cli);
 	}

@@ -17,12 +17,22 @@
  *
  * Parameters (all writable at runtime in /sys/module/ot_testmod/parameters/;
  * they are read at each probe/remove):
- *   mode      none | claim_leak | double_release | late_release | probe_fail | sleep
+ *   mode      none | claim_leak | double_release | late_release | probe_fail | sleep | use_leak
  *   target    BDF ("0000:00:02.0") of the device whose IOMMU group the claim
  *             modes claim. Empty = the probed device's own group.
  *   delay_ms  late_release: delay of the release after ->remove (default 2000)
  *   errno     probe_fail: ->probe returns -errno (default 6 = ENXIO)
  *   probe_ms, remove_ms   sleep: msleep() in ->probe / ->remove
+ *   managed   the driver's driver_managed_dma, applied at once (0 by default):
+ *             1 before a bind = the driver core takes no default-domain use
+ *             for it; flipped while bound, the kernel's owner_cnt and the
+ *             count recalculated from the devices disagree (a missing count)
+ *   poke      "+BDF" / "-BDF": add / subtract one to owner_cnt of BDF's group
+ *             by writing the field directly, with no call at all: a writer
+ *             no tracer sees (the census audits must find it). The field is
+ *             located once by claiming the (idle) group and finding the owner
+ *             cookie in it; owner_cnt is the word 8 bytes before owner on
+ *             6.1, 6.12 and 7.2 (7.x puts recovery_cnt between the two).
  *
  * WHY A SEPARATE `target` GROUP (checked on Debian 6.1.0-56, 6.12 and 7.2):
  * iommu_group_claim_dma_owner() refuses with -EPERM whenever owner_cnt != 0,
@@ -50,6 +60,11 @@
  *   probe_fail      ->probe returns -errno (a CORRECT flow: the driver core
  *                   still calls dma_cleanup on the failure path).
  *   sleep           slow probe/remove, otherwise correct.
+ *   use_leak        ->remove sets driver_managed_dma, so pci_dma_cleanup()
+ *                   skips iommu_device_unuse_default_domain(): the use taken
+ *                   for the probe is never given back, owner_cnt stays one
+ *                   too high with no owner (a leaked count). Set managed=0
+ *                   again before the next bind.
  *   none            correct driver: probe returns 0, remove does nothing.
  *
  * Unload is safe in every mode: module exit unregisters the driver, cancels
@@ -92,12 +107,36 @@ static unsigned int remove_ms = 1000;
 module_param(remove_ms, uint, 0644);
 MODULE_PARM_DESC(remove_ms, "sleep: msleep in remove");
 
-enum ot_mode { M_NONE, M_CLAIM_LEAK, M_DOUBLE_RELEASE, M_LATE_RELEASE, M_PROBE_FAIL, M_SLEEP };
+enum ot_mode { M_NONE, M_CLAIM_LEAK, M_DOUBLE_RELEASE, M_LATE_RELEASE, M_PROBE_FAIL, M_SLEEP, M_USE_LEAK };
 static const char *const mode_names[] = {
 	[M_NONE] = "none", [M_CLAIM_LEAK] = "claim_leak",
 	[M_DOUBLE_RELEASE] = "double_release", [M_LATE_RELEASE] = "late_release",
-	[M_PROBE_FAIL] = "probe_fail", [M_SLEEP] = "sleep",
+	[M_PROBE_FAIL] = "probe_fail", [M_SLEEP] = "sleep", [M_USE_LEAK] = "use_leak",
 };
+
+static struct pci_driver ot_driver;
+
+/* managed: ot_driver.driver_managed_dma, read and written directly */
+static int managed_set(const char *val, const struct kernel_param *kp)
+{
+	bool v;
+	int ret = kstrtobool(val, &v);
+
+	if (ret)
+		return ret;
+	WRITE_ONCE(ot_driver.driver_managed_dma, v);
+	pr_info(DRV ": driver_managed_dma = %d\n", v);
+	return 0;
+}
+
+static int managed_get(char *buf, const struct kernel_param *kp)
+{
+	return sprintf(buf, "%d\n", READ_ONCE(ot_driver.driver_managed_dma));
+}
+
+static const struct kernel_param_ops managed_ops = { .set = managed_set, .get = managed_get };
+module_param_cb(managed, &managed_ops, NULL, 0644);
+MODULE_PARM_DESC(managed, "driver_managed_dma of this driver, applied at once");
 
 /* the owner cookie of every claim this module makes */
 static int ot_owner_cookie;
@@ -223,6 +262,79 @@ static void late_release_fn(struct work_struct *w)
 	mutex_unlock(&claim_lock);
 }
 
+/* ---- poke: owner_cnt written behind every function's back ---- */
+
+static int owner_cnt_off = -1;	/* byte offset of owner_cnt in struct iommu_group, once found */
+#define OT_GROUP_SCAN 256	/* struct iommu_group is 208..224 bytes on 6.1..7.2 (kmalloc-256) */
+
+/* Claim the idle group, find the cookie in it, release: owner_cnt is 8 bytes before owner. */
+static int find_owner_cnt(struct iommu_group *g)
+{
+	char *base = (char *)g;
+	int off, found = -1, ret;
+
+	ret = iommu_group_claim_dma_owner(g, &ot_owner_cookie);
+	if (ret) {
+		pr_info(DRV ": poke: cannot claim group %d to locate owner_cnt (%d): unbind its drivers first\n",
+			iommu_group_id(g), ret);
+		return ret;
+	}
+	for (off = 8; off + sizeof(void *) <= OT_GROUP_SCAN; off += sizeof(void *))
+		if (*(void **)(base + off) == &ot_owner_cookie && *(unsigned int *)(base + off - 8) == 1) {
+			found = off - 8;
+			break;
+		}
+	iommu_group_release_dma_owner(g);
+	if (found < 0 || *(unsigned int *)(base + found) != 0 || *(void **)(base + found + 8)) {
+		pr_info(DRV ": poke: owner_cnt not found in group %d\n", iommu_group_id(g));
+		return -ENOENT;
+	}
+	owner_cnt_off = found;
+	pr_info(DRV ": poke: owner_cnt at offset %d of struct iommu_group\n", found);
+	return 0;
+}
+
+static int poke_set(const char *val, const struct kernel_param *kp)
+{
+	char t[40];
+	unsigned int dom = 0, bus, slot, fn;
+	struct pci_dev *p;
+	struct iommu_group *g;
+	unsigned int *cnt;
+	int delta, ret = 0;
+
+	strscpy(t, val, sizeof(t));
+	strim(t);
+	if (t[0] != '+' && t[0] != '-')
+		return -EINVAL;
+	delta = t[0] == '+' ? 1 : -1;
+	if (sscanf(t + 1, "%x:%x:%x.%x", &dom, &bus, &slot, &fn) != 4)
+		return -EINVAL;
+	p = pci_get_domain_bus_and_slot(dom, bus, PCI_DEVFN(slot, fn));
+	if (!p)
+		return -ENODEV;
+	g = iommu_group_get(&p->dev);
+	if (!g) {
+		pci_dev_put(p);
+		return -ENODEV;
+	}
+	if (owner_cnt_off < 0)
+		ret = find_owner_cnt(g);
+	if (!ret) {
+		cnt = (unsigned int *)((char *)g + owner_cnt_off);
+		WRITE_ONCE(*cnt, READ_ONCE(*cnt) + delta);
+		pr_info(DRV ": poke: owner_cnt of group %d %s one, now %u (no function called)\n",
+			iommu_group_id(g), delta > 0 ? "plus" : "minus", READ_ONCE(*cnt));
+	}
+	iommu_group_put(g);
+	pci_dev_put(p);
+	return ret;
+}
+
+static const struct kernel_param_ops poke_ops = { .set = poke_set, .get = NULL };
+module_param_cb(poke, &poke_ops, NULL, 0200);
+MODULE_PARM_DESC(poke, "+BDF / -BDF: owner_cnt of BDF's group plus / minus one, written directly");
+
 static int ot_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	char buf[32];
@@ -258,6 +370,7 @@ static int ot_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		pr_info(DRV ": probe %s sleeping %u ms\n", pci_name(pdev), probe_ms);
 		msleep(probe_ms);
 		break;
+	case M_USE_LEAK:
 	case M_NONE:
 		break;
 	}
@@ -278,6 +391,11 @@ static void ot_remove(struct pci_dev *pdev)
 	case M_SLEEP:
 		pr_info(DRV ": remove %s sleeping %u ms\n", pci_name(pdev), remove_ms);
 		msleep(remove_ms);
+		break;
+	case M_USE_LEAK:
+		/* BUG: dma_cleanup runs after ->remove and reads this flag: the use is never given back */
+		WRITE_ONCE(ot_driver.driver_managed_dma, true);
+		pr_info(DRV ": remove %s: driver_managed_dma set, the default-domain use is leaked\n", pci_name(pdev));
 		break;
 	default:
 		break;

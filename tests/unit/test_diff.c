@@ -316,7 +316,7 @@ static void test_slower_probe_fails_as_latency(void)
 	CHECK_CONTAINS(buf, "LATENCY REGRESSIONS\n  probe_ok      e1000");
 	memset(buf, 0, sizeof(buf));
 	CAPTURE(buf, sizeof(buf) - 1, f3, write_diff_to(f3, &ot_jsonl_writer, &d, &opts, &s, &s, 0));
-	CHECK_CONTAINS(buf, "{\"type\":\"diff\",\"schema\":1,\"verdict\":\"fail\",\"failed_by\":{\"latency\":1}");
+	CHECK_CONTAINS(buf, "{\"type\":\"diff\",\"schema\":2,\"verdict\":\"fail\",\"failed_by\":{\"latency\":1}");
 	CHECK(strchr(buf, '\n') == buf + strlen(buf) - 1);	/* one line */
 	ot_diff_free(&d);
 }

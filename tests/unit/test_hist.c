@@ -330,13 +330,13 @@ static void test_table(void)
 	ot_hist_table_add(t, 2, "", 8 * US);
 	CAPTURE(buf, sizeof(buf), f, write_hist_table_to(f, true, t, "bus", OT_UNIT_USEC));
 	{
-		static const char want[] = "{\"type\":\"histogram\",\"schema\":1,\"kind\":\"probe_ok\",\"by\":\"bus\","
+		static const char want[] = "{\"type\":\"histogram\",\"schema\":2,\"kind\":\"probe_ok\",\"by\":\"bus\","
 					   "\"key\":\"a\",\"unit\":\"usecs\",\"count\":1,\"min\":7.000,";
 
 		CHECK(!strncmp(buf, want, sizeof(want) - 1));
 	}
 	CHECK_CONTAINS(buf, "\"buckets\":[{\"low\":4,\"high\":7,\"count\":1}]}\n{\"type\"");
-	CHECK_CONTAINS(buf, "{\"type\":\"histogram\",\"schema\":1,\"kind\":\"remove\",\"by\":\"bus\",\"key\":\"\",");
+	CHECK_CONTAINS(buf, "{\"type\":\"histogram\",\"schema\":2,\"kind\":\"remove\",\"by\":\"bus\",\"key\":\"\",");
 	CHECK(buf[strlen(buf) - 1] == '\n');
 	{
 		int lines = 0;

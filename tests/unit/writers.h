@@ -4,6 +4,7 @@
 #define OT_TEST_WRITERS_H
 
 #include <stdio.h>
+#include "output/census.h"
 #include "output/render.h"
 #include "output/writer.h"
 #include "util/json.h"
@@ -55,6 +56,15 @@ static inline void write_hist_table_to(FILE *f, bool json, struct ot_hist_table 
 
 	ot_buf_init(&b, f);
 	(json ? ot_jsonl_hist_table : ot_text_hist_table)(&b, t, label, unit);
+	ot_buf_fini(&b);
+}
+
+static inline void write_census_to(FILE *f, bool json, const struct ot_census *c, const struct ot_census_style *style)
+{
+	struct ot_buf b;
+
+	ot_buf_init(&b, f);
+	(json ? ot_census_write_json : ot_census_write_text)(&b, c, style);
 	ot_buf_fini(&b);
 }
 

@@ -25,6 +25,7 @@ struct use {
 	char driver[OT_DRV_NAME_LEN];
 	uint64_t ts_ns;
 	int32_t stack_id;
+	bool seeded;			/* taken before tracing (a census said so), not seen */
 };
 
 struct claim {
@@ -50,6 +51,7 @@ struct group {
 	uint64_t last_ns;		/* last event on it: for forgetting idle groups */
 	bool known;			/* baseline learned */
 	bool tentative;			/* baseline came from an overlapped snapshot */
+	uint64_t seed_ns;		/* seeded by a census at this time (0: learned from events) */
 	uint32_t owner_cnt;
 	uint64_t owner;
 	struct claim claim;
@@ -205,6 +207,7 @@ static void add_use(struct ot_analysis *a, struct group *g, const struct ot_even
 	COPY(u->driver, ev->driver);
 	u->ts_ns = ev->ts_ns;
 	u->stack_id = ev->stack_id;
+	u->seeded = false;
 }
 
 static void drop_use(struct group *g, struct use *u)
@@ -651,6 +654,79 @@ static void on_remove_exit(struct ot_analysis *a, const struct ot_event *ev)
 	}
 }
 
+/* ---- census seeds --------------------------------------------------------- */
+
+/*
+ * A call already reflected in the group's seed: it returned before the
+ * census read the group, or was under way then and the kernel already had
+ * its after-values (the census reads outside group->mutex, after the
+ * change and before the return).
+ */
+static bool in_seed(const struct group *g, const struct ot_event *ev)
+{
+	bool at_before = ev->owner_cnt_before == g->owner_cnt && ev->owner_before == g->owner;
+	bool at_after = ev->owner_cnt_after == g->owner_cnt && ev->owner_after == g->owner;
+
+	if (!g->seed_ns || ev->entry_ns >= g->seed_ns)
+		return false;
+	return ev->ts_ns <= g->seed_ns || (at_after && !at_before);
+}
+
+void ot_analysis_seed(struct ot_analysis *a, const struct ot_group_seed *seed)
+{
+	struct group *g = group_of(a, seed->group);
+
+	if (!g)
+		return;
+	g->known = true;
+	g->tentative = false;
+	g->seed_ns = seed->ts_ns;
+	g->owner_cnt = seed->owner_cnt;
+	g->owner = seed->owner;
+	if (g->last_ns < seed->ts_ns)
+		g->last_ns = seed->ts_ns;
+	if (seed->owner && !(g->claim.held && g->claim.owner == seed->owner)) {
+		memset(&g->claim, 0, sizeof(g->claim));
+		g->claim.held = true;
+		g->claim.baseline = true;
+		g->claim.owner = seed->owner;
+		g->claim.depth = seed->owner_cnt;
+		g->claim.stack_id = -1;
+	} else if (!seed->owner) {
+		g->claim.held = false;
+	}
+	/* the uses are the devices the kernel counts: keep what was seen taken */
+	for (int i = g->nuses - 1; i >= 0; i--) {
+		bool counted = false;
+
+		for (int j = 0; j < seed->nuses && !counted; j++)
+			counted = same_name(g->uses[i].device, seed->uses[j].device, OT_DEV_NAME_LEN);
+		if (!counted)
+			drop_use(g, &g->uses[i]);
+	}
+	for (int j = 0; j < seed->nuses; j++) {
+		struct use *u;
+
+		if (find_use(g, seed->uses[j].device))
+			continue;
+		if (ot_grow(&g->uses, &g->capuses, (size_t)g->nuses + 1, sizeof(*g->uses), 8))
+			return;
+		u = &g->uses[g->nuses++];
+		memset(u, 0, sizeof(*u));
+		COPY(u->device, seed->uses[j].device);
+		COPY(u->driver, seed->uses[j].driver);
+		u->ts_ns = seed->ts_ns;
+		u->stack_id = -1;
+		u->seeded = true;
+	}
+}
+
+void ot_analysis_report(struct ot_analysis *a, struct ot_anomaly *an)
+{
+	if ((unsigned int)an->kind < OT_AN_KIND_COUNT)
+		report(a, an);
+}
+
 void ot_analysis_event(struct ot_analysis *a, const struct ot_event *ev)
 {
 	unsigned int p = ev->point;
@@ -699,6 +775,8 @@ void ot_analysis_event(struct ot_analysis *a, const struct ot_event *ev)
 	if (!g)
 		return;
 	g->last_ns = ev->ts_ns;
+	if (in_seed(g, ev))
+		return;
 	observe(a, g, ev);
 	switch (p) {
 	case OT_POINT_USE_DEFAULT_DOMAIN:
@@ -748,6 +826,9 @@ int ot_analysis_outstanding_uses(const struct ot_analysis *a, struct ot_outstand
 		for (int j = 0; j < a->groups[i].nuses && n < max; j++) {
 			const struct use *u = &a->groups[i].uses[j];
 
+			if (u->seeded)
+				continue;	/* not seen taken */
+
 			out[n].group = a->groups[i].id;
 			COPY(out[n].device, u->device);
 			COPY(out[n].driver, u->driver);
@@ -790,12 +871,17 @@ int ot_analysis_groups(const struct ot_analysis *a, struct ot_group_state *out, 
 {
 	int n = 0;
 
-	for (int i = 0; i < a->ngroups && n < max; i++, n++)
+	for (int i = 0; i < a->ngroups && n < max; i++, n++) {
+		unsigned int seen = 0;
+
+		for (int j = 0; j < a->groups[i].nuses; j++)
+			seen += !a->groups[i].uses[j].seeded;
 		out[n] = (struct ot_group_state){
 			.group = a->groups[i].id,
 			.claims = a->groups[i].claim.held ? a->groups[i].claim.depth : 0,
-			.uses = (unsigned int)a->groups[i].nuses,
+			.uses = seen,
 		};
+	}
 	return n;
 }
 

@@ -97,6 +97,35 @@ struct ot_group_state {
 int ot_analysis_groups(const struct ot_analysis *a, struct ot_group_state *out, int max);
 
 /*
+ * Start from the kernel's exact state of a group (a census) instead of
+ * learning it from the first before-values: owner_cnt, owner (a claim held
+ * before tracing, origin unknown) and the devices bound to kernel DMA
+ * drivers (default-domain uses taken before tracing; not listed as "seen
+ * taken"). Calls that returned before ts_ns are already in it: their
+ * events change nothing; a call under way at ts_ns is in it if the kernel
+ * had its after-values.
+ */
+struct ot_seed_use {
+	char device[OT_DEV_NAME_LEN];
+	char driver[OT_DRV_NAME_LEN];
+};
+
+struct ot_group_seed {
+	int group;
+	uint64_t ts_ns;
+	uint32_t owner_cnt;
+	uint64_t owner;
+	int nuses;
+	const struct ot_seed_use *uses;
+};
+
+void ot_analysis_seed(struct ot_analysis *a, const struct ot_group_seed *seed);
+
+/* Report an anomaly found outside the event stream (the census): counted
+ * and handed to the callback like the shadow's own. */
+void ot_analysis_report(struct ot_analysis *a, struct ot_anomaly *an);
+
+/*
  * Why the kernel refused a claim or a use, in words, for a failed
  * (ret < 0) ownership event; NULL if the event is not a refusal.
  */

@@ -15,7 +15,7 @@
 #include "analysis/hist.h"
 
 
-enum ot_command { OT_CMD_TRACE, OT_CMD_RECORD, OT_CMD_REPLAY, OT_CMD_RUN, OT_CMD_DIFF, OT_CMD_DAEMON };
+enum ot_command { OT_CMD_TRACE, OT_CMD_RECORD, OT_CMD_REPLAY, OT_CMD_RUN, OT_CMD_DIFF, OT_CMD_DAEMON, OT_CMD_GROUPS };
 
 struct ot_cli {
 	enum ot_command command;
@@ -46,7 +46,12 @@ struct ot_cli {
 	struct ot_diff_opts diff;
 	const char *prometheus_path;	/* --prometheus FILE: node_exporter textfile metrics */
 	double metrics_interval_s;	/* rewrite it this often (0: the default) */
+	bool no_census;			/* --no-census: no census at the start of a live run */
+	double audit_interval_s;	/* --audit-interval: census every this often, and at the end; 0 never,
+					 * < 0 not given (daemon: OT_AUDIT_DEFAULT_S, others: never) */
 };
+
+#define OT_AUDIT_DEFAULT_S 60.0
 
 /*
  * Parse argv into *cli: 0, or the exit status to leave with (--help and

@@ -23,6 +23,7 @@
 static struct ot_cli env = {
 	.maxactive = 64,
 	.ringbuf_bytes = 4 << 20,
+	.audit_interval_s = -1,
 };
 
 #define OT_VERSION "0.3"
@@ -43,7 +44,8 @@ static const char args_doc[] =
 	"replay FILE\n"
 	"run -- CMD [ARG...]\n"
 	"diff BASELINE CANDIDATE\n"
-	"daemon";
+	"daemon\n"
+	"groups";
 static const char doc[] =
 	"Trace the IOMMU DMA-ownership lifecycle of every device (driver probe and remove, bus "
 	"dma_configure/dma_cleanup, default-domain uses, VFIO/iommufd claims of struct iommu_group) and "
@@ -56,12 +58,16 @@ static const char doc[] =
 	"  ownertrace diff BASE CAND compare two recordings: did ownership or latency regress?\n"
 	"  ownertrace daemon         run as a service: print only anomalies, keep memory bounded, write "
 	"--prometheus metrics\n"
+	"  ownertrace groups         every IOMMU group's ownership now, owner_cnt held against the count "
+	"recalculated from its devices\n"
 	"\n"
-	"Tracing needs root and a kernel with BTF; fentry/fexit is used, kprobe/kretprobe the fallback.\n"
+	"Tracing needs root and a kernel with BTF; fentry/fexit is used, kprobe/kretprobe the fallback. "
+	"Live runs start with a census of every IOMMU group (as `groups`), so a count leaked before the "
+	"trace is reported at once (preexisting_leak).\n"
 	"\n"
 	"Exit status: 0 clean; 1 could not run (privileges, BTF, kernel refused, unreadable recording); "
-	"2 bad usage; 3 anomalies found (diff, --baseline: the candidate regressed); 4 (run) CMD failed, "
-	"no anomalies.\n"
+	"2 bad usage; 3 anomalies found (diff, --baseline: the candidate regressed; groups: a leaked or "
+	"missing count); 4 (run) CMD failed, no anomalies.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  ownertrace -d 0000:01:00.0 -s        one device, with kernel stacks\n"
@@ -78,6 +84,8 @@ static const char doc[] =
 	"  ownertrace run --baseline good.otr -w new.otr -- ./bind-test.sh\n"
 	"                                       the same gate on a live run\n"
 	"  ownertrace daemon --prometheus /var/lib/prometheus/node-exporter/ownertrace.prom\n"
+	"  ownertrace groups                    every group: owner_cnt, recalculated, verdict\n"
+	"  ownertrace groups --json -g 5        one group as a JSON Lines census record\n"
 	"\n"
 	"OPTIONS:";
 
@@ -100,6 +108,8 @@ enum {
 	OPT_PERFETTO,
 	OPT_PROMETHEUS,
 	OPT_METRICS_INTERVAL,
+	OPT_AUDIT_INTERVAL,
+	OPT_NO_CENSUS,
 };
 
 static const struct argp_option options[] = {
@@ -132,6 +142,11 @@ static const struct argp_option options[] = {
 	  "(for node_exporter's textfile collector), rewritten atomically every --metrics-interval and at the end", 0 },
 	{ "metrics-interval", OPT_METRICS_INTERVAL, "SECONDS", 0, "Rewrite the --prometheus file every SECONDS "
 	  "(default 15)", 0 },
+	{ "audit-interval", OPT_AUDIT_INTERVAL, "SECONDS", 0, "Take a census of every IOMMU group every SECONDS "
+	  "and at the end, and report a group that drifted from its recalculated count (daemon: default 60; "
+	  "trace, record, run: default 0 = never)", 0 },
+	{ "no-census", OPT_NO_CENSUS, NULL, 0, "Do not take the census at the start of a live run: the shadow "
+	  "learns each group from its first traced call", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's log", 0 },
 	{ NULL, 0, NULL, 0, "Regression gate (diff, or a live run with --baseline):", 1 },
 	{ "baseline", OPT_BASELINE, "FILE", 0, "Compare this live run (trace, record, run) with the recording FILE "
@@ -279,6 +294,16 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (errno || end == arg || *end || !(env.metrics_interval_s >= 0.1 && env.metrics_interval_s <= 86400))
 			argp_error(state, "--metrics-interval wants seconds from 0.1 to 86400, got '%s'", arg);
 		break;
+	case OPT_AUDIT_INTERVAL:
+		errno = 0;
+		env.audit_interval_s = strtod(arg, &end);
+		if (errno || end == arg || *end || !(env.audit_interval_s == 0 ||
+						     (env.audit_interval_s >= 1 && env.audit_interval_s <= 86400)))
+			argp_error(state, "--audit-interval wants 0 (never) or seconds from 1 to 86400, got '%s'", arg);
+		break;
+	case OPT_NO_CENSUS:
+		env.no_census = true;
+		break;
 	case OPT_RAW_POINTERS:
 		env.raw_pointers = true;
 		break;
@@ -365,6 +390,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				env.command = OT_CMD_DAEMON;
 				break;
 			}
+			if (!strcmp(arg, "groups")) {
+				env.command = OT_CMD_GROUPS;
+				break;
+			}
 		}
 		if (env.interval_s > 0 && !env.interval_count && parse_ulong(arg, 1, ULONG_MAX, &v)) {
 			env.interval_count = v;	/* -i SECONDS COUNT */
@@ -425,6 +454,18 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "daemon keeps its memory and files bounded; --baseline (every duration "
 					  "kept for the comparison) and --perfetto (a timeline growing until the end) "
 					  "belong to runs that end: trace -t, record, run");
+		if (env.command == OT_CMD_GROUPS &&
+		    (env.dry_run || env.duration_s > 0 || env.interval_s > 0 || env.write_path || env.hist ||
+		     env.perfetto_path || env.prometheus_path || env.baseline_path || env.stacks ||
+		     env.no_census || env.audit_interval_s >= 0))
+			argp_error(state, "groups takes one census and prints it: only --json, --output, --group, "
+					  "--device, --driver, --raw-pointers, --kprobes, --btf and --verbose apply");
+		if ((env.command == OT_CMD_REPLAY || env.command == OT_CMD_DIFF) &&
+		    (env.no_census || env.audit_interval_s >= 0))
+			argp_error(state, "--no-census and --audit-interval are for live runs; a recording replays "
+					  "the censuses it has");
+		if (env.no_census && env.audit_interval_s > 0)
+			argp_error(state, "--no-census with --audit-interval: the audits need the census");
 		if (env.command == OT_CMD_DAEMON && (env.hist || env.write_path))
 			argp_error(state, "daemon keeps its memory bounded, so --hist, --hist-only, --interval "
 					  "(exact durations) and --write (a growing recording) do not apply; its "

@@ -13,6 +13,7 @@ struct ot_cli;
 int ot_cmd_live(const struct ot_cli *cli);	/* trace, record, run, daemon: cmd/live.c */
 int ot_cmd_replay(const struct ot_cli *cli);	/* cmd/replay.c */
 int ot_cmd_diff(const struct ot_cli *cli);	/* cmd/diff.c */
+int ot_cmd_groups(const struct ot_cli *cli);	/* cmd/groups.c */
 
 /* cmd/session_opts.c: the stream's format (--json or text), and the session a command line asks for. */
 const struct ot_writer_ops *ot_cmd_format(const struct ot_cli *cli);

@@ -32,6 +32,9 @@
 #include "session/gate.h"
 #include "session/session.h"
 #include "util/clock.h"
+#include "session/census.h"
+#include "kernel/census.h"
+#include "analysis/census.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -54,7 +57,75 @@ struct live {
 	char baseline_kernel[65];
 	bool intervals_done;	/* -i SECONDS COUNT ran out: nothing left to print */
 	int intervals;		/* intervals printed */
+	struct ot_census_taker *taker;	/* open while audits are due; NULL: no census */
+	struct ot_census census;
+	uint64_t audit_ns;	/* --audit-interval; 0: no audits */
 };
+
+/*
+ * A census through the pipeline: recorded, seeding the shadow at the start,
+ * its violations reported as anomalies. One that cannot be taken is a
+ * warning: the trace goes on, learning each group from its events.
+ */
+static void take_census(struct live *lv, uint32_t reason)
+{
+	unsigned int totals[OT_CV_COUNT] = { 0 };
+	char err[512];
+
+	if (!lv->taker)
+		return;
+	if (ot_census_take(lv->taker, reason, &lv->census, err, sizeof(err))) {
+		fprintf(stderr, "ownertrace: warning: census %s failed: %s\n", ot_census_reason_name(reason), err);
+		return;
+	}
+	if (ot_session_census(lv->session, &lv->census)) {
+		fprintf(stderr, "ownertrace: warning: out of memory judging the census\n");
+		return;
+	}
+	if (reason == OT_CENSUS_AUDIT)
+		return;	/* the daemon's journal gets its drift anomalies, not a line a minute */
+	for (int i = 0; i < lv->census.ngroups; i++) {
+		struct ot_census_judgement j;
+
+		ot_census_judge(&lv->census.groups[i], &j);
+		totals[j.verdict]++;
+	}
+	fprintf(stderr, "ownertrace: census at %s (%s): %d IOMMU %s", ot_census_reason_name(reason),
+		ot_mode_name(ot_census_taker_mode(lv->taker)), lv->census.ngroups,
+		lv->census.ngroups == 1 ? "group" : "groups");
+	for (int v = 0, first = 1; v < OT_CV_COUNT; v++)
+		if (totals[v]) {
+			fprintf(stderr, "%s%u %s", first ? ": " : ", ", totals[v], ot_census_verdict_name(v));
+			first = 0;
+		}
+	fprintf(stderr, "%s\n", totals[OT_CV_LEAKED] || totals[OT_CV_MISSING] ? " (see the anomalies)" : "");
+}
+
+/* The census at the start; the taker stays open only when audits are due. */
+static void start_census(struct live *lv)
+{
+	const struct ot_cli *cli = lv->cli;
+	struct ot_census_taker_opts opts = {
+		.force_kprobes = cli->force_kprobes || lv->tracer.mode == OT_MODE_KPROBE, .btf_path = cli->btf_path,
+	};
+	double audit_s = cli->audit_interval_s >= 0 ? cli->audit_interval_s
+			 : cli->command == OT_CMD_DAEMON ? OT_AUDIT_DEFAULT_S : 0;
+	char err[1024];
+
+	if (cli->no_census || cli->hist_only)
+		return;	/* hist-only runs do no ownership analysis */
+	if (ot_census_taker_open(&lv->taker, &opts, err, sizeof(err))) {
+		fprintf(stderr, "ownertrace: warning: no census (%s): each group's state is learned from its first "
+				"traced call\n", err);
+		return;
+	}
+	lv->audit_ns = (uint64_t)(audit_s * 1e9);
+	take_census(lv, OT_CENSUS_START);
+	if (!lv->audit_ns) {
+		ot_census_taker_close(lv->taker);
+		lv->taker = NULL;
+	}
+}
 
 static int handle_event(void *ctx, void *data, size_t size)
 {
@@ -186,6 +257,7 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 	int err = 0;
 
 	uint64_t next_interval = start + (uint64_t)(cli->interval_s * 1e9);
+	uint64_t next_audit = ot_now_ns() + lv->audit_ns;
 
 	/* histogram-only runs read exact durations, never events */
 	if (cli->hist_only)
@@ -231,6 +303,11 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 				break;
 			}
 		}
+		if (lv->taker && now >= next_audit) {
+			ring_buffer__consume(rb);	/* the shadow first has what happened before */
+			take_census(lv, OT_CENSUS_AUDIT);
+			next_audit = ot_now_ns() + lv->audit_ns;
+		}
 		if (now - last_check >= 1000000000ULL) {
 			last_check = now;
 			stats->kretprobe_misses = ot_tracer_kretprobe_misses(&lv->tracer);
@@ -249,6 +326,10 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 	}
 	/* drain what is already in the buffer before detaching */
 	ring_buffer__consume(rb);
+	if (lv->taker) {	/* the audit at the end, while the calls are still traced */
+		take_census(lv, OT_CENSUS_END);
+		ring_buffer__consume(rb);
+	}
 	ring_buffer__free(rb);
 	if (cli->command == OT_CMD_RECORD)
 		fprintf(stderr, "\rownertrace: recorded %llu events\n", (unsigned long long)lv->session->recorder->events);
@@ -381,6 +462,7 @@ int ot_cmd_live(const struct ot_cli *cli)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	start_census(&lv);
 	fprintf(stderr, "ownertrace: tracing %d attach points with %s; %s\n", lv.tracer.attached,
 		lv.tracer.mode == OT_MODE_FENTRY ? "fentry/fexit" : "kprobe/kretprobe",
 		cli->command == OT_CMD_RUN ? "running the command" :
@@ -428,6 +510,9 @@ detach:
 	if (cli->command == OT_CMD_RUN && child > 0)
 		ret = command_verdict(ret, child_status);
 out:
+	ot_census_taker_close(lv.taker);
+	lv.taker = NULL;
+	ot_census_free(&lv.census);
 	ot_session_free(lv.session);
 	ot_live_stacks_free(lv.live_stacks);
 	if (out && out != stdout)

@@ -13,6 +13,9 @@ const char *ot_anomaly_kind_name(enum ot_anomaly_kind kind)
 		[OT_AN_SIBLING_RACE] = "sibling_race",
 		[OT_AN_PROBE_BLOCKED] = "probe_blocked",
 		[OT_AN_DIVERGENCE] = "divergence",
+		[OT_AN_PREEXISTING_LEAK] = "preexisting_leak",
+		[OT_AN_PREEXISTING_MISSING] = "preexisting_missing",
+		[OT_AN_AUDIT_DRIFT] = "audit_drift",
 	};
 
 	return (unsigned int)kind < OT_AN_KIND_COUNT ? names[kind] : "unknown";

@@ -20,6 +20,10 @@ enum ot_anomaly_kind {
 	OT_AN_SIBLING_RACE,			/* ownership change while a sibling is mid-probe/remove */
 	OT_AN_PROBE_BLOCKED,			/* probe failed EBUSY/EPERM on a claim that should be gone */
 	OT_AN_DIVERGENCE,			/* kernel's before-value differs from the shadow */
+	/* found by the census (analysis/census.c), not by a traced call */
+	OT_AN_PREEXISTING_LEAK,			/* at start: owner_cnt above the recalculated count */
+	OT_AN_PREEXISTING_MISSING,		/* at start: owner_cnt below the recalculated count */
+	OT_AN_AUDIT_DRIFT,			/* an audit: a group drifted from its recalculated count */
 	OT_AN_KIND_COUNT,
 };
 

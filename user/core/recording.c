@@ -95,6 +95,44 @@ void ot_rec_write_sample(struct ot_rec_writer *w, const struct ot_sample *s)
 	put_record(w, OT_REC_SAMPLE, s, sizeof(*s));
 }
 
+void ot_rec_write_census(struct ot_rec_writer *w, const struct ot_census *c)
+{
+	struct ot_rec_census head = {
+		.ts_ns = c->ts_ns, .reason = c->reason, .ngroups = (uint32_t)c->ngroups,
+		.group_size = sizeof(struct ot_rec_census_group), .device_size = sizeof(struct ot_census_device),
+	};
+	uint64_t len = sizeof(head);
+	uint32_t hdr[2] = { OT_REC_CENSUS, 0 };
+
+	for (int i = 0; i < c->ngroups; i++) {
+		uint32_t nd = c->groups[i].snap.head.ndevices;
+
+		len += sizeof(struct ot_rec_census_group) +
+		       (uint64_t)(nd < OT_CENSUS_MAX_DEVICES ? nd : OT_CENSUS_MAX_DEVICES) * sizeof(struct ot_census_device);
+	}
+	if (len > UINT32_MAX) {
+		w->error = w->error ? w->error : -EFBIG;
+		return;
+	}
+	hdr[1] = (uint32_t)len;
+	put(w, hdr, sizeof(hdr));
+	put(w, &head, sizeof(head));
+	for (int i = 0; i < c->ngroups; i++) {
+		const struct ot_census_group *g = &c->groups[i];
+		struct ot_rec_census_group rg;
+		uint32_t nd = g->snap.head.ndevices < OT_CENSUS_MAX_DEVICES ? g->snap.head.ndevices
+									    : OT_CENSUS_MAX_DEVICES;
+
+		memset(&rg, 0, sizeof(rg));
+		rg.head = g->snap.head;
+		rg.head.ndevices = nd;
+		rg.snapshots = g->snapshots;
+		memcpy(rg.holder, g->holder, sizeof(rg.holder));
+		put(w, &rg, sizeof(rg));
+		put(w, g->snap.dev, nd * sizeof(struct ot_census_device));
+	}
+}
+
 void ot_rec_write_end(struct ot_rec_writer *w, const struct ot_rec_end *end)
 {
 	put_record(w, OT_REC_END, end, sizeof(*end));
@@ -201,6 +239,9 @@ void ot_rec_reader_close(struct ot_rec_reader *r)
 	if (r->mapping)
 		munmap(r->mapping, r->mapping_len);
 	r->mapping = NULL;
+	free(r->census_groups);
+	r->census_groups = NULL;
+	r->census_cap = 0;
 }
 
 /* Fixed-size name fields from a file need not be terminated: make them so. */
@@ -238,6 +279,75 @@ static int parse_stack(struct ot_rec_item *it, const uint8_t *p, uint32_t len, c
 		return fail(err, errlen, "corrupt recording: stack %d record has %zu stray bytes at offset %zu",
 			    it->stack_id, (size_t)(len - off), at);
 	it->nframes = nframes;
+	return 0;
+}
+
+/* Names from a file need not be terminated: make them so. */
+static void terminate_device(struct ot_census_device *d)
+{
+	d->name[sizeof(d->name) - 1] = '\0';
+	d->bus[sizeof(d->bus) - 1] = '\0';
+	d->driver[sizeof(d->driver) - 1] = '\0';
+}
+
+/*
+ * A census record: its sizes say how long each group part and device is,
+ * so fields appended later are skipped and a shorter (older) part is read
+ * as far as it goes; everything must add up to the record's length.
+ */
+static int parse_census(struct ot_rec_reader *r, struct ot_rec_item *it, const uint8_t *p, uint32_t len,
+			char *err, size_t errlen, size_t at)
+{
+	struct ot_rec_census h;
+	size_t off = sizeof(h), gmin = offsetof(struct ot_rec_census_group, holder) + OT_CENSUS_HOLDER_LEN;
+
+	if (len < sizeof(h))
+		return fail(err, errlen, "corrupt recording: census record of %u bytes at offset %zu", len, at);
+	memcpy(&h, p, sizeof(h));
+	if (h.group_size < gmin || h.group_size > 65536 || h.device_size < sizeof(struct ot_census_device) ||
+	    h.device_size > 65536 || h.ngroups > 65536)
+		return fail(err, errlen, "corrupt recording: census of %u groups (%u-byte groups, %u-byte devices) "
+			    "at offset %zu", h.ngroups, h.group_size, h.device_size, at);
+	if ((int)h.ngroups > r->census_cap) {
+		void *g = realloc(r->census_groups, (size_t)h.ngroups * sizeof(*r->census_groups));
+
+		if (!g)
+			return fail(err, errlen, "out of memory reading a census of %u groups", h.ngroups);
+		r->census_groups = g;
+		r->census_cap = (int)h.ngroups;
+	}
+	for (uint32_t i = 0; i < h.ngroups; i++) {
+		struct ot_census_group *g = &r->census_groups[i];
+		struct ot_rec_census_group rg;
+
+		if (len - off < h.group_size)
+			return fail(err, errlen, "corrupt recording: census group %u runs past its record at offset %zu",
+				    i, at);
+		memset(&rg, 0, sizeof(rg));
+		memcpy(&rg, p + off, h.group_size < sizeof(rg) ? h.group_size : sizeof(rg));
+		off += h.group_size;
+		if (rg.head.ndevices > OT_CENSUS_MAX_DEVICES ||
+		    (len - off) / h.device_size < rg.head.ndevices)
+			return fail(err, errlen, "corrupt recording: census group %u with %u devices at offset %zu", i,
+				    rg.head.ndevices, at);
+		memset(g, 0, sizeof(*g));
+		g->snap.head = rg.head;
+		g->snapshots = rg.snapshots;
+		memcpy(g->holder, rg.holder, sizeof(g->holder));
+		g->holder[sizeof(g->holder) - 1] = '\0';
+		for (uint32_t d = 0; d < rg.head.ndevices; d++) {
+			memcpy(&g->snap.dev[d], p + off, sizeof(g->snap.dev[d]));
+			terminate_device(&g->snap.dev[d]);
+			off += h.device_size;
+		}
+	}
+	if (off != len)
+		return fail(err, errlen, "corrupt recording: census record has %zu stray bytes at offset %zu",
+			    (size_t)(len - off), at);
+	it->census = (struct ot_census){
+		.ts_ns = h.ts_ns, .reason = h.reason, .ngroups = (int)h.ngroups, .capgroups = (int)h.ngroups,
+		.groups = r->census_groups,
+	};
 	return 0;
 }
 
@@ -304,6 +414,10 @@ int ot_rec_next(struct ot_rec_reader *r, struct ot_rec_item *it, char *err, size
 			return fail(err, errlen, "corrupt recording: sample of kind %u at offset %zu",
 				    it->sample.kind, at);
 		it->sample.name[sizeof(it->sample.name) - 1] = '\0';
+		break;
+	case OT_REC_CENSUS:
+		if (parse_census(r, it, p, len, err, errlen, at))
+			return -1;
 		break;
 	case OT_REC_END: {
 		/* N loss counters, then misses and end time: N grows as counters are

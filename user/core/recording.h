@@ -12,6 +12,11 @@
  *             iff the run ended cleanly; N is whatever the writer had (older
  *             files fewer: read as 0, newer more: ignored)
  *     SAMPLE  struct ot_sample: one exact duration (histogram-only runs)
+ *     CENSUS  every IOMMU group's state (core/census.h): struct
+ *             ot_rec_census, then per group struct ot_rec_census_group
+ *             (group_size bytes) and its head.ndevices struct
+ *             ot_census_device (device_size bytes each); the sizes let a
+ *             reader skip fields appended later and read shorter old ones
  *
  * Little-endian, fixed-width fields. Stacks are stored symbolized, so a
  * recording needs no kallsyms to replay and leaks no kernel addresses.
@@ -27,6 +32,7 @@
 #include "ownertrace.h"
 #include "core/points.h"
 #include "core/stacks.h"
+#include "core/census.h"
 
 #define OT_REC_MAGIC "OTRACE\r\n"	/* \r\n: catches text-mode mangling */
 #define OT_REC_VERSION 1
@@ -37,6 +43,23 @@ enum ot_rec_type {
 	OT_REC_STACK = 3,
 	OT_REC_END = 4,
 	OT_REC_SAMPLE = 5,	/* struct ot_sample: an exact duration (histogram-only runs) */
+	OT_REC_CENSUS = 6,	/* a census of every IOMMU group (the start of a live run, audits) */
+};
+
+struct ot_rec_census {
+	uint64_t ts_ns;
+	uint32_t reason;		/* enum ot_census_reason */
+	uint32_t ngroups;
+	uint32_t group_size;		/* bytes of each group part */
+	uint32_t device_size;		/* bytes of each device */
+	uint32_t pad[2];
+};
+
+struct ot_rec_census_group {
+	struct ot_census_head head;
+	uint32_t snapshots;
+	uint32_t pad;
+	char holder[OT_CENSUS_HOLDER_LEN];
 };
 
 struct ot_rec_header {
@@ -71,6 +94,7 @@ void ot_rec_write_event(struct ot_rec_writer *w, const struct ot_event *ev);
 void ot_rec_write_stack(struct ot_rec_writer *w, int32_t id, const char *const *frames, int n);
 void ot_rec_write_end(struct ot_rec_writer *w, const struct ot_rec_end *end);
 void ot_rec_write_sample(struct ot_rec_writer *w, const struct ot_sample *s);
+void ot_rec_write_census(struct ot_rec_writer *w, const struct ot_census *c);
 /* Flush and close; 0 or the first write error (negative errno). */
 int ot_rec_writer_close(struct ot_rec_writer *w);
 
@@ -89,12 +113,15 @@ struct ot_rec_reader {
 	struct ot_rec_end end;
 	void *mapping;		/* from ot_rec_reader_open_file */
 	size_t mapping_len;
+	struct ot_census_group *census_groups;	/* the groups of the last CENSUS item */
+	int census_cap;
 };
 
 struct ot_rec_item {
 	enum ot_rec_type type;
 	struct ot_event event;			/* EVENT */
 	struct ot_sample sample;		/* SAMPLE */
+	struct ot_census census;		/* CENSUS: groups valid until the next item */
 	int32_t stack_id;			/* STACK */
 	int nframes;
 	const char *frames[OT_STACK_MAX_FRAMES];

@@ -38,6 +38,7 @@ extern const char *const ot_forgotten_names[OT_FORGOT_COUNT];
 struct ot_owner_tokens;
 struct ot_stacks;
 struct ot_analysis;
+struct ot_census_track;
 
 struct ot_run {
 	uint64_t start_ns;			/* CLOCK_MONOTONIC origin of relative times */
@@ -48,6 +49,7 @@ struct ot_run {
 	struct ot_stats stats;
 	const struct ot_analysis *shadow;	/* the ownership shadow (analysis/shadow.h) */
 	uint64_t forgotten[OT_FORGOT_COUNT];	/* current at every tick and at the end */
+	const struct ot_census_track *census;	/* what the censuses found (analysis/census.h); NULL before one */
 };
 
 /* Relative time of ts in ns (negative: before the start). */

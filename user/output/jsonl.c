@@ -11,6 +11,7 @@
 #include "core/event.h"
 #include "core/owner_tokens.h"
 #include "core/stacks.h"
+#include "output/census.h"
 #include "output/render.h"
 #include "output/writer.h"
 #include "util/json.h"
@@ -378,6 +379,16 @@ static void jsonl_diff(struct ot_writer *w, const struct ot_diff_record *r)
 		      d->ownership_compared ? "true" : "false", d->subjects, d->subjects_same);
 }
 
+static void jsonl_census(struct ot_writer *w, const struct ot_census_record *r)
+{
+	struct ot_census_style style = {
+		.tokens = w->run->tokens, .raw_pointers = w->run->raw_pointers, .has_start = r->in_run,
+		.start_ns = w->run->start_ns, .shown = r->shown,
+	};
+
+	ot_census_write_json(&w->buf, r->census, &style);
+}
+
 const struct ot_writer_ops ot_jsonl_writer = {
 	.name = "jsonl",
 	.machine = true,
@@ -386,4 +397,5 @@ const struct ot_writer_ops ot_jsonl_writer = {
 	.summary = jsonl_summary,
 	.histograms = jsonl_histograms,
 	.diff = jsonl_diff,
+	.census = jsonl_census,
 };

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analysis/shadow.h"
+#include "analysis/census.h"
 #include "util/atomic_file.h"
 #include "core/event.h"
 #include "util/grow.h"
@@ -346,6 +347,41 @@ static void render_groups(const struct ot_run *p, FILE *f)
 	free(g);
 }
 
+/*
+ * The last census (the start of the run, then every --audit-interval): the
+ * kernel's cached owner_cnt and the count recalculated from the devices,
+ * for every group judged (an unsettled or truncated one is left out).
+ */
+static void render_census(const struct ot_run *p, FILE *f)
+{
+	const struct ot_census_gauge *g;
+	int n = 0;
+	static const struct {
+		const char *name, *help;
+	} gauges[] = {
+		{ "ownertrace_group_owner_cnt", "owner_cnt of the IOMMU group as the kernel caches it, at the last census." },
+		{ "ownertrace_group_owner_cnt_recalculated", "Devices of the IOMMU group bound to kernel DMA drivers at "
+		  "the last census: what owner_cnt must be while no claim is held (a claim's owner_cnt counts claims)." },
+		{ "ownertrace_group_census_violation", "1 if the last census found the IOMMU group's owner_cnt leaked "
+		  "or missing against its devices, else 0." },
+	};
+
+	if (!p->census || !ot_census_track_censuses(p->census))
+		return;
+	g = ot_census_track_gauges(p->census, &n);
+	for (size_t k = 0; k < sizeof(gauges) / sizeof(gauges[0]); k++) {
+		header(f, gauges[k].name, "gauge", gauges[k].help);
+		for (int i = 0; i < n; i++)
+			fprintf(f, "%s{group=\"%d\"} %u\n", gauges[k].name, g[i].group,
+				k == 0 ? g[i].cached : k == 1 ? g[i].recalculated : (unsigned int)g[i].violation);
+	}
+	header(f, "ownertrace_census_violations_total", "counter",
+	       "IOMMU groups found with a leaked or missing owner_cnt, summed over every census of the run.");
+	fprintf(f, "ownertrace_census_violations_total %" PRIu64 "\n", ot_census_track_violations(p->census));
+	header(f, "ownertrace_censuses_total", "counter", "Censuses of every IOMMU group taken (start and audits).");
+	fprintf(f, "ownertrace_censuses_total %" PRIu64 "\n", ot_census_track_censuses(p->census));
+}
+
 static void render_histogram(struct ot_prom *m, FILE *f, const char *name, int lat, const char *extra)
 {
 	const char *label = ot_hist_by_name(m->hist_by);
@@ -376,6 +412,7 @@ void ot_prom_render(struct ot_prom *m, const struct ot_run *p, FILE *f)
 	render_anomalies(p, f);
 	render_losses(p, f);
 	render_groups(p, f);
+	render_census(p, f);
 	header(f, "ownertrace_probe_duration_seconds", "histogram",
 	       "Time in really_probe, by --hist-by key (driver by default) and result (ok: returned 0).");
 	render_histogram(m, f, "ownertrace_probe_duration_seconds", LAT_PROBE_OK, ",result=\"ok\"");

@@ -11,6 +11,7 @@
 #include "core/event.h"
 #include "core/owner_tokens.h"
 #include "core/stacks.h"
+#include "output/census.h"
 #include "output/render.h"
 #include "output/writer.h"
 
@@ -513,6 +514,16 @@ static void text_diff(struct ot_writer *w, const struct ot_diff_record *r)
 		      d->subjects, d->subjects_same, d->nlatency, d->gated[OT_DIFF_LATENCY]);
 }
 
+static void text_census(struct ot_writer *w, const struct ot_census_record *r)
+{
+	struct ot_census_style style = {
+		.tokens = w->run->tokens, .raw_pointers = w->run->raw_pointers, .has_start = r->in_run,
+		.start_ns = w->run->start_ns, .shown = r->shown,
+	};
+
+	ot_census_write_text(&w->buf, r->census, &style);
+}
+
 const struct ot_writer_ops ot_text_writer = {
 	.name = "text",
 	.machine = false,
@@ -521,4 +532,5 @@ const struct ot_writer_ops ot_text_writer = {
 	.summary = text_summary,
 	.histograms = text_histograms,
 	.diff = text_diff,
+	.census = text_census,
 };

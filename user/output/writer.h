@@ -18,6 +18,7 @@
 #include "analysis/diff.h"
 #include "analysis/hist.h"
 #include "core/anomaly.h"
+#include "core/census.h"
 #include "core/run.h"
 #include "util/outbuf.h"
 
@@ -56,6 +57,13 @@ struct ot_diff_record {
 	int max_rows;			/* text: rows per section, 0 = all */
 };
 
+/* A census of every IOMMU group (core/census.h). */
+struct ot_census_record {
+	const struct ot_census *census;
+	const bool *shown;		/* per group: passes the display filter; NULL: every group */
+	bool in_run;			/* part of a trace: times relative to the run's start */
+};
+
 struct ot_writer_ops {
 	const char *name;
 	/*
@@ -69,6 +77,7 @@ struct ot_writer_ops {
 	void (*summary)(struct ot_writer *w, const struct ot_analysis *shadow, uint64_t end_ns);
 	void (*histograms)(struct ot_writer *w, const struct ot_hist_record *r);
 	void (*diff)(struct ot_writer *w, const struct ot_diff_record *r);
+	void (*census)(struct ot_writer *w, const struct ot_census_record *r);
 };
 
 extern const struct ot_writer_ops ot_text_writer;
@@ -111,6 +120,11 @@ static inline void ot_write_histograms(struct ot_writer *w, const struct ot_hist
 static inline void ot_write_diff(struct ot_writer *w, const struct ot_diff_record *r)
 {
 	w->ops->diff(w, r);
+}
+
+static inline void ot_write_census(struct ot_writer *w, const struct ot_census_record *r)
+{
+	w->ops->census(w, r);
 }
 
 /* -o FILE, or stdout for NULL; NULL (and said why) when FILE cannot be written. */

@@ -9,6 +9,8 @@
 #include "output/prometheus.h"
 #include "session/session.h"
 #include "util/exit.h"
+#include "session/census.h"
+#include "analysis/census.h"
 
 static void account(struct ot_session *s, const struct ot_event *ev)
 {
@@ -155,6 +157,9 @@ int ot_session_replay(struct ot_session *s, struct ot_rec_reader *r, char *err, 
 			break;
 		case OT_REC_SAMPLE:
 			ot_session_sample(s, &item.sample);
+			break;
+		case OT_REC_CENSUS:
+			ot_session_census(s, &item.census);
 			break;
 		case OT_REC_END:
 			break;
@@ -371,6 +376,7 @@ void ot_session_free(struct ot_session *s)
 	ot_perfetto_free(s->perfetto);
 	ot_prom_free(s->prom);
 	ot_profile_free(s->profile);
+	ot_census_track_free(s->census);
 	ot_analysis_free(s->shadow);
 	ot_owner_tokens_free(s->run.tokens);
 	ot_stacks_free(s->run.stacks);

@@ -23,6 +23,7 @@
 struct ot_perfetto;
 struct ot_prom;
 struct ot_profile;
+struct ot_census_track;
 
 struct ot_session_opts {
 	const struct ot_writer_ops *format;	/* of the stream: &ot_text_writer or &ot_jsonl_writer */
@@ -69,6 +70,7 @@ struct ot_session {
 	struct ot_perfetto *perfetto;
 	struct ot_prom *prom;
 	struct ot_profile *profile;
+	struct ot_census_track *census;	/* what the censuses found (session/census.c); NULL before one */
 };
 
 /*

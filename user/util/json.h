@@ -15,7 +15,7 @@
  * every record ownertrace prints carries it as "schema". Bump it (and the
  * schema file) whenever a record gains, loses or changes a member.
  */
-#define OT_JSONL_SCHEMA_VERSION 1
+#define OT_JSONL_SCHEMA_VERSION 2
 
 struct ot_json {
 	struct ot_buf *b;
