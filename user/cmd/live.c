@@ -31,6 +31,7 @@
 #include "session/gate.h"
 #include "session/session.h"
 #include "util/clock.h"
+#include "util/sdnotify.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -319,7 +320,8 @@ int ot_cmd_live(const struct ot_cli *cli)
 	char err[1024];
 	int ret = OT_EXIT_CANNOT_RUN, child_status = 0, rc;
 	pid_t child = 0;
-	uint64_t start, end;
+	uint64_t begin = ot_now_ns(), start, end;
+	char status[160];
 
 	lv.cli = cli;
 	/* a baseline that cannot be read is known before anything is attached */
@@ -380,10 +382,23 @@ int ot_cmd_live(const struct ot_cli *cli)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	fprintf(stderr, "ownertrace: tracing %d attach points with %s; %s\n", lv.tracer.attached,
-		lv.tracer.mode == OT_MODE_FENTRY ? "fentry/fexit" : "kprobe/kretprobe",
+	snprintf(status, sizeof(status), "tracing %d attach points with %s (attached %.1f s after start)",
+		 lv.tracer.attached, lv.tracer.mode == OT_MODE_FENTRY ? "fentry/fexit" : "kprobe/kretprobe",
+		 (double)(start - begin) / 1e9);
+	fprintf(stderr, "ownertrace: %s; %s\n", status,
 		cli->command == OT_CMD_RUN ? "running the command" :
 		cli->duration_s > 0 ? "stops after --duration or Ctrl-C" : "Ctrl-C to stop");
+	/* under systemd's Type=notify the unit counts as started only now, so
+	 * what is ordered after it (udev's coldplug) happens under the trace;
+	 * the command of `run` does not inherit the socket */
+	{
+		char note[200];
+
+		snprintf(note, sizeof(note), "READY=1\nSTATUS=%s", status);
+		if (ot_sd_notify(note))
+			fprintf(stderr, "ownertrace: warning: cannot tell systemd it is ready ($NOTIFY_SOCKET)\n");
+		unsetenv("NOTIFY_SOCKET");
+	}
 	if (cli->command == OT_CMD_RUN) {
 		child = start_command(cli->run_argv);
 		if (child < 0) {
@@ -395,6 +410,7 @@ int ot_cmd_live(const struct ot_cli *cli)
 	rc = trace_loop(&lv, child, &child_status, start);
 	ret = rc ? OT_EXIT_CANNOT_RUN : (ot_stats_anomalies(stats) ? OT_EXIT_ANOMALIES : OT_EXIT_CLEAN);
 detach:
+	ot_sd_notify("STOPPING=1");
 	ot_tracer_read_counters(&lv.tracer, stats->bpf);
 	if (cli->hist)
 		check_hist_counts(&lv);
