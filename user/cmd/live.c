@@ -309,6 +309,31 @@ static int command_verdict(int ret, int child_status)
 	return ret == OT_EXIT_CLEAN && failed ? OT_EXIT_CMD_FAILED : ret;
 }
 
+/*
+ * How long ago this process was forked (0 if unknown): /proc/self/stat's
+ * starttime is in clock ticks of CLOCK_BOOTTIME. Under systemd, fork to exec
+ * is the sandbox being set up, which the attach time alone does not show.
+ */
+static double process_age_s(void)
+{
+	char buf[1024], *p;
+	unsigned long long start = 0;
+	struct timespec now;
+	FILE *f = fopen("/proc/self/stat", "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* the command name may hold spaces */
+	/* after ") ": state, then fields 4..21, then starttime (field 22) */
+	if (!p || hz <= 0 || sscanf(p + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+				   &start) != 1 || clock_gettime(CLOCK_BOOTTIME, &now))
+		return 0;
+	return (double)now.tv_sec + now.tv_nsec / 1e9 - (double)start / (double)hz;
+}
+
 int ot_cmd_live(const struct ot_cli *cli)
 {
 	static struct live lv;
@@ -382,9 +407,9 @@ int ot_cmd_live(const struct ot_cli *cli)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	snprintf(status, sizeof(status), "tracing %d attach points with %s (attached %.1f s after start)",
-		 lv.tracer.attached, lv.tracer.mode == OT_MODE_FENTRY ? "fentry/fexit" : "kprobe/kretprobe",
-		 (double)(start - begin) / 1e9);
+	snprintf(status, sizeof(status), "tracing %d attach points with %s (attached in %.1f s; process started "
+		 "%.1f s ago)", lv.tracer.attached, lv.tracer.mode == OT_MODE_FENTRY ? "fentry/fexit" : "kprobe/kretprobe",
+		 (double)(start - begin) / 1e9, process_age_s());
 	fprintf(stderr, "ownertrace: %s; %s\n", status,
 		cli->command == OT_CMD_RUN ? "running the command" :
 		cli->duration_s > 0 ? "stops after --duration or Ctrl-C" : "Ctrl-C to stop");
