@@ -99,9 +99,10 @@ $(KERNEL_UNIT_TESTS): $(OUTPUT)/tests/%: tests/unit/kernel/%.c $(wildcard tests/
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests/unit $< $(LIBBPF_FREE_OBJS) $(KERNEL_OBJS) $(LDLIBS) -o $@
 
-# make install [PREFIX=/usr/local] [DESTDIR=...]: the binary, ownertrace(8)
-# and the daemon's systemd unit (ExecStart pointing at PREFIX/sbin; metrics
-# into METRICS_DIR, node_exporter's textfile directory on Debian).
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the binary, ownertrace(8),
+# the daemon's systemd unit (ExecStart pointing at PREFIX/sbin; metrics
+# into METRICS_DIR, node_exporter's textfile directory on Debian) and the
+# addresses-only drop-in example.
 PREFIX      ?= /usr/local
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 METRICS_DIR ?= /var/lib/prometheus/node-exporter
@@ -112,6 +113,8 @@ install: $(OUTPUT)/ownertrace
 	$(Q)install -d $(DESTDIR)$(UNITDIR)
 	$(Q)sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@METRICS_DIR@|$(METRICS_DIR)|g' \
 		dist/ownertrace.service.in > $(DESTDIR)$(UNITDIR)/ownertrace.service
+	$(Q)install -D -m 0644 dist/ownertrace-addresses-only.conf \
+		$(DESTDIR)$(PREFIX)/share/doc/ownertrace/addresses-only.conf
 
 # libFuzzer + ASan/UBSan build of the recording reader and the replay path.
 FUZZ_SECONDS ?= 60

@@ -20,6 +20,9 @@ PACKAGES=(
   prometheus-node-exporter prometheus systemd
   # test module kbuild host tools
   bc flex bison libssl-dev
+  # the real-systemd VM test (tests/vm/systemd_vm.py): a Debian rootfs from the
+  # registry, packed into an ext4 image without root or loop devices
+  mmdebstrap e2fsprogs
 )
 
 [ $# -gt 0 ] && PACKAGES=("$@")

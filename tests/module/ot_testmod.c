@@ -17,7 +17,8 @@
  *
  * Parameters (all writable at runtime in /sys/module/ot_testmod/parameters/;
  * they are read at each probe/remove):
- *   mode      none | claim_leak | double_release | late_release | probe_fail | sleep | use_leak
+ *   mode      none | claim_leak | double_release | remove_double_release |
+ *             late_release | probe_fail | sleep | use_leak
  *   target    BDF ("0000:00:02.0") of the device whose IOMMU group the claim
  *             modes claim. Empty = the probed device's own group.
  *   delay_ms  late_release: delay of the release after ->remove (default 2000)
@@ -55,6 +56,9 @@
  *                   WARN_ON(!owner_cnt || !owner) in
  *                   iommu_group_release_dma_owner() (6.1) /
  *                   __iommu_release_dma_ownership() (6.2+).
+ *   remove_double_release  claim in probe, release twice in ->remove: the
+ *                   same WARN, from the remove path (the culprit is the
+ *                   device being removed).
  *   late_release    claim in probe; ->remove only schedules a delayed work
  *                   item that releases delay_ms after ->remove returned.
  *   probe_fail      ->probe returns -errno (a CORRECT flow: the driver core
@@ -85,7 +89,7 @@
 
 static char mode[32] = "none";
 module_param_string(mode, mode, sizeof(mode), 0644);
-MODULE_PARM_DESC(mode, "none|claim_leak|double_release|late_release|probe_fail|sleep");
+MODULE_PARM_DESC(mode, "none|claim_leak|double_release|remove_double_release|late_release|probe_fail|sleep");
 
 static char target[32] = "";
 module_param_string(target, target, sizeof(target), 0644);
@@ -107,11 +111,13 @@ static unsigned int remove_ms = 1000;
 module_param(remove_ms, uint, 0644);
 MODULE_PARM_DESC(remove_ms, "sleep: msleep in remove");
 
-enum ot_mode { M_NONE, M_CLAIM_LEAK, M_DOUBLE_RELEASE, M_LATE_RELEASE, M_PROBE_FAIL, M_SLEEP, M_USE_LEAK };
+enum ot_mode { M_NONE, M_CLAIM_LEAK, M_DOUBLE_RELEASE, M_LATE_RELEASE, M_PROBE_FAIL, M_SLEEP, M_USE_LEAK,
+	       M_REMOVE_DOUBLE_RELEASE };
 static const char *const mode_names[] = {
 	[M_NONE] = "none", [M_CLAIM_LEAK] = "claim_leak",
 	[M_DOUBLE_RELEASE] = "double_release", [M_LATE_RELEASE] = "late_release",
 	[M_PROBE_FAIL] = "probe_fail", [M_SLEEP] = "sleep", [M_USE_LEAK] = "use_leak",
+	[M_REMOVE_DOUBLE_RELEASE] = "remove_double_release",
 };
 
 static struct pci_driver ot_driver;
@@ -360,6 +366,7 @@ static int ot_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		}
 		break;
 	case M_LATE_RELEASE:
+	case M_REMOVE_DOUBLE_RELEASE:
 		do_claim(pdev);
 		break;
 	case M_PROBE_FAIL:
@@ -387,6 +394,16 @@ static void ot_remove(struct pci_dev *pdev)
 		/* BUG: the release happens delay_ms after remove has returned */
 		pr_info(DRV ": remove %s: release scheduled in %u ms\n", pci_name(pdev), delay_ms);
 		schedule_delayed_work(&late_release_work, msecs_to_jiffies(delay_ms));
+		break;
+	case M_REMOVE_DOUBLE_RELEASE:
+		mutex_lock(&claim_lock);
+		if (claimed_group && claim_held) {
+			do_release_call("remove_double_release #1");
+			/* BUG: second release of a group that is no longer owned */
+			do_release_call("remove_double_release #2");
+			forget_claim();
+		}
+		mutex_unlock(&claim_lock);
 		break;
 	case M_SLEEP:
 		pr_info(DRV ": remove %s sleeping %u ms\n", pci_name(pdev), remove_ms);

@@ -192,6 +192,51 @@ static void test_underflow(void)
 	CHECK_CONTAINS(seen[0].message, "WARN");
 	ot_analysis_free(a);
 
+	/* a group release names no device: the one inside a driver's remove is
+	 * charged to that device and driver, in the record and the sentence */
+	a = fresh();
+	PROBE_ENTER(a, 20, "0000:01:02.0", "ot_testmod", 2, 1);
+	GCLAIM(a, 20, 1, 0, 1, 0, X, 0);
+	PROBE_EXIT(a, 20, "0000:01:02.0", "ot_testmod", 2, 1, 0);
+	REMOVE_ENTER(a, 21, "0000:01:02.0", "ot_testmod", 2, 1);
+	GRELEASE(a, 21, 1, 1, 0, X, 0);
+	GRELEASE(a, 21, 1, 0, 0, 0, 0);
+	REMOVE_EXIT(a, 21, "0000:01:02.0", "ot_testmod", 2, 1);
+	CHECK(nseen == 1 && seen[0].kind == OT_AN_UNDERFLOW);
+	CHECK_STR(seen[0].device, "0000:01:02.0");
+	CHECK_STR(seen[0].driver, "ot_testmod");
+	CHECK_STR(seen[0].other_device, "0000:01:02.0");	/* the first release: same remove */
+	CHECK_CONTAINS(seen[0].message, "group 1 in the remove of 0000:01:02.0 (driver ot_testmod)");
+	ot_analysis_free(a);
+
+	/* ... and the one inside its probe (the test module's double_release), the
+	 * innermost span of the task: a nested probe of a child names the child */
+	a = fresh();
+	PROBE_ENTER(a, 20, "0000:00:05.0", "bridge", 2, 1);
+	PROBE_ENTER(a, 20, "0000:01:02.0", "ot_testmod", 2, 1);
+	GCLAIM(a, 20, 1, 0, 1, 0, X, 0);
+	GRELEASE(a, 20, 1, 1, 0, X, 0);
+	GRELEASE(a, 20, 1, 0, 0, 0, 0);
+	CHECK(nseen == 1 && seen[0].kind == OT_AN_UNDERFLOW);
+	CHECK_STR(seen[0].device, "0000:01:02.0");
+	CHECK_STR(seen[0].driver, "ot_testmod");
+	CHECK_CONTAINS(seen[0].message, "in the probe of 0000:01:02.0 (driver ot_testmod)");
+	ot_analysis_free(a);
+
+	/* negative: a release on another task while that remove is in flight is
+	 * not charged to it */
+	a = fresh();
+	GCLAIM(a, 30, 1, 0, 1, 0, X, 0);
+	GRELEASE(a, 30, 1, 1, 0, X, 0);
+	REMOVE_ENTER(a, 21, "0000:01:02.0", "ot_testmod", 2, 1);
+	GRELEASE(a, 30, 1, 0, 0, 0, 0);
+	REMOVE_EXIT(a, 21, "0000:01:02.0", "ot_testmod", 2, 1);
+	CHECK(nseen == 1 && seen[0].kind == OT_AN_UNDERFLOW);
+	CHECK_STR(seen[0].device, "");
+	CHECK_STR(seen[0].driver, "");
+	CHECK(!strstr(seen[0].message, " in the "));
+	ot_analysis_free(a);
+
 	/* negative: balanced */
 	a = fresh();
 	USE(a, 7, "d0", "d", 5, 0, 1, 0);

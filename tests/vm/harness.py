@@ -199,8 +199,9 @@ def _busybox() -> Path:
     raise HarnessError("static busybox not found (install busybox-static: scripts/install-deps.sh)")
 
 
-def resolve_modules(kdir: Path, extra=()) -> list:
-    """Return [(name, path_on_host)] in load order, deduplicated."""
+def resolve_modules(kdir: Path, extra=(), required=REQUIRED_MODULES, optional=OPTIONAL_MODULES) -> list:
+    """Return [(name, path_on_host)] in load order, deduplicated: `required`
+    then `extra` (each must exist), then `optional` (if the kernel has them)."""
     release = (kdir / "release").read_text().strip()
     moddir = str(kdir / "modules")
     order, seen = [], set()
@@ -221,9 +222,9 @@ def resolve_modules(kdir: Path, extra=()) -> list:
                     seen.add(name)
                     order.append((name, Path(path)))
 
-    for m in REQUIRED_MODULES + list(extra):
+    for m in list(required) + list(extra):
         show(m, True)
-    for m in OPTIONAL_MODULES:
+    for m in optional:
         show(m, False)
     return order
 
@@ -456,7 +457,7 @@ def find_splats(text: str) -> list:
 def run(kernel: str = "6.1", scenario: str = "", smp: int = 1, timeout: int = DEFAULT_TIMEOUT,
         qemu_args=(), guest_files=(), stream: bool = False, out_dir=None,
         kernel_args=(), modules=(), bare: bool = False, console: bool = False,
-        memory: str = "1G", host_timeout=None, ownertrace=None) -> Result:
+        memory: str = "1G", host_timeout=None, ownertrace=None, initramfs=None) -> Result:
     """Boot `kernel`, run `scenario` in the guest, return a Result.
 
     Raises HarnessError if the kernel cannot be fetched, the initramfs cannot
@@ -464,6 +465,9 @@ def run(kernel: str = "6.1", scenario: str = "", smp: int = 1, timeout: int = DE
     host_timeout: hard limit for the whole QEMU run (default timeout + OT_BOOT_BUDGET).
     ownertrace: binary to install as /bin/ownertrace (default $OT_BINARY or
     <repo>/build/ownertrace, skipped if it does not exist).
+    initramfs: a list of cpio archives (bytes) to boot instead of the busybox
+    scenario initramfs (tests/vm/systemd_vm.py boots a real root with it);
+    scenario, guest_files and ownertrace are then up to the caller.
     """
     if not scenario:
         raise HarnessError("no scenario given")
@@ -472,7 +476,9 @@ def run(kernel: str = "6.1", scenario: str = "", smp: int = 1, timeout: int = DE
         raise HarnessError(f"scenario {scen} not found")
     kdir = fetch_kernel(kernel)
     release = (kdir / "release").read_text().strip()
-    base = build_base_initramfs(kdir, modules)
+    if initramfs is None:
+        base = build_base_initramfs(kdir, modules)
+        initramfs = [base.read_bytes(), build_run_cpio(scen, guest_files, ownertrace)]
 
     if out_dir is None:
         _prune_runs(REPO / ".cache" / "vm-runs", int(os.environ.get("OT_KEEP_RUNS", "100")))
@@ -487,8 +493,8 @@ def run(kernel: str = "6.1", scenario: str = "", smp: int = 1, timeout: int = DE
     nonce = secrets.token_hex(8)
     initrd = out / "initrd.img"
     with open(initrd, "wb") as f:
-        f.write(base.read_bytes())
-        f.write(build_run_cpio(scen, guest_files, ownertrace))
+        for part in initramfs:
+            f.write(part)
     for n in ("console.log", "results.txt", "stream.txt"):
         (out / n).write_bytes(b"")
 

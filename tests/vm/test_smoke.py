@@ -214,6 +214,12 @@ def test_human_output_with_stacks(kernel):
     chain = ["iommu_device_use_default_domain+", "pci_dma_configure+", "really_probe+"]
     assert any(stack[0].startswith(c) for c in chain), stack
     assert any(s.startswith("really_probe+") for s in stack), stack
+    # really_probe's fexit trampoline leaves its entry-patch return address
+    # (really_probe+0x5) right after the body frame (really_probe+0x7f):
+    # dropped, so really_probe is there once and its real caller follows
+    funcs = [s.split("+")[0] for s in stack]
+    assert funcs.count("really_probe") == 1, stack
+    assert funcs[funcs.index("really_probe") + 1] == "__driver_probe_device", stack
     if kernel == "6.1":
         # 6.1's unwinder steps through fentry trampolines: the full chain,
         # starting in the traced function itself

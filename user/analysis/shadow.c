@@ -232,15 +232,48 @@ static struct span *span_of(struct ot_analysis *a, uint32_t tid, const char *dev
 	return NULL;
 }
 
+/*
+ * The probe or remove a call ran inside, on the same task: innermost first.
+ * A group-level claim or release names no device (its argument is the
+ * group), so this is who made it.
+ */
+static const struct span *culprit_span(struct ot_analysis *a, const struct ot_event *ev)
+{
+	return ev->device[0] ? NULL : span_of(a, ev->tid, NULL, -1);
+}
+
+/* Device and driver a call is charged to: its own, else its probe's/remove's. */
+static void culprit_of(struct ot_analysis *a, const struct ot_event *ev, char *dev, size_t devlen, char *drv,
+		       size_t drvlen)
+{
+	const struct span *s = culprit_span(a, ev);
+
+	copy_name(dev, devlen, s ? s->device : ev->device, OT_DEV_NAME_LEN);
+	copy_name(drv, drvlen, s ? s->driver : ev->driver, OT_DRV_NAME_LEN);
+}
+
+/* " in the remove of DEV (driver DRV)" for a call made inside one, else "". */
+static const char *in_span(struct ot_analysis *a, const struct ot_event *ev, char *buf, size_t len)
+{
+	const struct span *s = culprit_span(a, ev);
+
+	buf[0] = '\0';
+	if (s)
+		snprintf(buf, len, " in the %s of %.*s (driver %.*s)", s->probe ? "probe" : "remove",
+			 OT_DEV_NAME_LEN, s->device, OT_DRV_NAME_LEN, s->driver[0] ? s->driver : "?");
+	return buf;
+}
+
 /* ---- reporting --------------------------------------------------------- */
 
-static void anomaly_init(struct ot_anomaly *an, enum ot_anomaly_kind kind, const struct ot_event *ev)
+/* The culprit is the call ev, charged to the device whose probe/remove made it. */
+static void anomaly_init(struct ot_analysis *a, struct ot_anomaly *an, enum ot_anomaly_kind kind,
+			 const struct ot_event *ev)
 {
 	memset(an, 0, sizeof(*an));
 	an->kind = kind;
 	an->group = ev->group_id;
-	COPY(an->device, ev->device);
-	COPY(an->driver, ev->driver);
+	culprit_of(a, ev, an->device, sizeof(an->device), an->driver, sizeof(an->driver));
 	COPY(an->comm, ev->comm);
 	an->pid = ev->pid;
 	an->tid = ev->tid;
@@ -329,14 +362,16 @@ static void observe(struct ot_analysis *a, struct group *g, const struct ot_even
 		return;
 
 	struct ot_anomaly an;
+	char in[OT_DEV_NAME_LEN + OT_DRV_NAME_LEN + 40];
 
-	anomaly_init(&an, OT_AN_DIVERGENCE, ev);
+	anomaly_init(a, &an, OT_AN_DIVERGENCE, ev);
 	snprintf(an.message, sizeof(an.message),
-		 "the kernel had owner_cnt %u%s before this %s, but ownertrace's shadow had %u%s: an "
+		 "the kernel had owner_cnt %u%s before this %s%s, but ownertrace's shadow had %u%s: an "
 		 "ownership change happened that ownertrace did not see (a lost event, or a writer it does "
 		 "not trace); the shadow follows the kernel from here",
 		 ev->owner_cnt_before, ev->owner_before ? " with an owner" : "",
-		 ot_event_name(ev->point, ev->phase), g->owner_cnt, g->owner ? " with an owner" : "");
+		 ot_event_name(ev->point, ev->phase), in_span(a, ev, in, sizeof(in)), g->owner_cnt,
+		 g->owner ? " with an owner" : "");
 	report(a, &an);
 	g->owner_cnt = ev->owner_cnt_before;
 	g->owner = ev->owner_before;
@@ -348,10 +383,10 @@ static void observe(struct ot_analysis *a, struct group *g, const struct ot_even
 
 /* An anomaly whose other party is a claim made in some driver's probe:
  * pairs it with the claiming call and starts the timeline with its story. */
-static void anomaly_of_claim(struct ot_anomaly *an, enum ot_anomaly_kind kind, const struct ot_event *ev,
-			     const struct claim *c)
+static void anomaly_of_claim(struct ot_analysis *a, struct ot_anomaly *an, enum ot_anomaly_kind kind,
+			     const struct ot_event *ev, const struct claim *c)
 {
-	anomaly_init(an, kind, ev);
+	anomaly_init(a, an, kind, ev);
 	COPY(an->other_device, c->device);
 	COPY(an->other_driver, c->driver);
 	an->owner = c->owner;
@@ -394,7 +429,7 @@ static void claim_released(struct ot_analysis *a, struct group *g, const struct 
 	if (!c->held || c->baseline || !c->device[0])
 		return;
 	if (c->orphaned) {
-		anomaly_of_claim(&an, OT_AN_LATE_RELEASE, ev, c);
+		anomaly_of_claim(a, &an, OT_AN_LATE_RELEASE, ev, c);
 		snprintf(an.message, sizeof(an.message),
 			 "%s released group %d %.3f ms after the remove of %s (driver %s) had returned; the "
 			 "claim made in that probe should have been released by its remove",
@@ -410,7 +445,7 @@ static void claim_released(struct ot_analysis *a, struct group *g, const struct 
 
 		if (s->group != ev->group_id || s->tid == ev->tid || same_name(s->device, c->device, OT_DEV_NAME_LEN))
 			continue;
-		anomaly_init(&an, OT_AN_SIBLING_RACE, ev);
+		anomaly_init(a, &an, OT_AN_SIBLING_RACE, ev);
 		COPY(an.device, c->device);
 		COPY(an.driver, c->driver);
 		COPY(an.other_device, s->device);
@@ -436,22 +471,25 @@ static void claim_released(struct ot_analysis *a, struct group *g, const struct 
 static void report_underflow(struct ot_analysis *a, struct group *g, const struct ot_event *ev, const char *what)
 {
 	struct ot_anomaly an;
+	char in[OT_DEV_NAME_LEN + OT_DRV_NAME_LEN + 40];
 
-	anomaly_init(&an, OT_AN_UNDERFLOW, ev);
+	anomaly_init(a, &an, OT_AN_UNDERFLOW, ev);
 	an.pair_stack_id = g->last_release_stack;
 	COPY(an.other_device, g->last_release_device);
 	snprintf(an.message, sizeof(an.message),
-		 "%s called %s on group %d while owner_cnt was %u%s: nothing was held, so the kernel "
+		 "%s called %s on group %d%s while owner_cnt was %u%s: nothing was held, so the kernel "
 		 "WARNs and ignores it; the earlier call that already gave it back is paired below",
-		 ev->comm, what, ev->group_id, ev->owner_cnt_before,
+		 ev->comm, what, ev->group_id, in_span(a, ev, in, sizeof(in)), ev->owner_cnt_before,
 		 ev->owner_before ? "" : (ev->point == OT_POINT_UNUSE_DEFAULT_DOMAIN ? "" : " and no owner"));
 	report(a, &an);
 }
 
-static void note_release(struct group *g, const struct ot_event *ev)
+static void note_release(struct ot_analysis *a, struct group *g, const struct ot_event *ev)
 {
+	char drv[OT_DRV_NAME_LEN];
+
 	g->last_release_stack = ev->stack_id;
-	COPY(g->last_release_device, ev->device);
+	culprit_of(a, ev, g->last_release_device, sizeof(g->last_release_device), drv, sizeof(drv));
 }
 
 /* ---- per-point handlers ------------------------------------------------- */
@@ -498,7 +536,7 @@ static void on_unuse(struct ot_analysis *a, struct group *g, const struct ot_eve
 		g->owner_cnt--;
 	if (u)
 		drop_use(g, u);
-	note_release(g, ev);
+	note_release(a, g, ev);
 }
 
 static void on_claim(struct ot_analysis *a, struct group *g, const struct ot_event *ev, bool device_level)
@@ -513,7 +551,7 @@ static void on_claim(struct ot_analysis *a, struct group *g, const struct ot_eve
 		g->claim.depth++;
 		g->owner_cnt++;
 		if (g->claim.depth == 2) {
-			anomaly_init(&an, OT_AN_NESTED_CLAIM, ev);
+			anomaly_init(a, &an, OT_AN_NESTED_CLAIM, ev);
 			an.owner = ev->owner_after;
 			an.pair_stack_id = g->claim.stack_id;
 			snprintf(an.message, sizeof(an.message),
@@ -540,14 +578,14 @@ static void on_release(struct ot_analysis *a, struct group *g, const struct ot_e
 		g->owner_cnt--;
 		if (g->claim.held && g->claim.depth > 1)
 			g->claim.depth--;
-		note_release(g, ev);
+		note_release(a, g, ev);
 		return;
 	}
 	claim_released(a, g, ev);
 	g->owner_cnt = 0;
 	g->owner = 0;
 	g->claim.held = false;
-	note_release(g, ev);
+	note_release(a, g, ev);
 }
 
 static void forget_span(struct ot_analysis *a, int i)
@@ -589,7 +627,7 @@ static void on_probe_exit(struct ot_analysis *a, struct span *s, const struct ot
 	struct ot_anomaly an;
 
 	if (ev->ret != 0 && s->configure_ok && !s->cleanup_seen) {
-		anomaly_init(&an, OT_AN_PROBE_FAILED_NO_CLEANUP, ev);
+		anomaly_init(a, &an, OT_AN_PROBE_FAILED_NO_CLEANUP, ev);
 		an.pair_stack_id = s->configure_stack;
 		snprintf(an.message, sizeof(an.message),
 			 "probe of %s by %s failed (%ld, %s) after dma_configure succeeded, and dma_cleanup "
@@ -600,7 +638,7 @@ static void on_probe_exit(struct ot_analysis *a, struct span *s, const struct ot
 	if (ev->ret != 0 && s->blocked && is_busy_or_perm(ev->ret)) {
 		const struct claim *c = &s->blocker;
 
-		anomaly_of_claim(&an, OT_AN_PROBE_BLOCKED, ev, c);
+		anomaly_of_claim(a, &an, OT_AN_PROBE_BLOCKED, ev, c);
 		snprintf(an.message, sizeof(an.message),
 			 "probe of %s by %s failed with %s because group %d was still claimed by the probe of "
 			 "%s (%s), whose remove had returned %.3f ms earlier without releasing it",
@@ -623,7 +661,7 @@ static void on_remove_exit(struct ot_analysis *a, const struct ot_event *ev)
 		g->last_ns = ev->ts_ns;
 	u = g ? find_use(g, ev->device) : NULL;
 	if (u) {
-		anomaly_init(&an, OT_AN_REMOVE_KEPT_USE, ev);
+		anomaly_init(a, &an, OT_AN_REMOVE_KEPT_USE, ev);
 		COPY(an.driver, u->driver);
 		an.pair_stack_id = u->stack_id;
 		snprintf(an.message, sizeof(an.message),
@@ -641,7 +679,7 @@ static void on_remove_exit(struct ot_analysis *a, const struct ot_event *ev)
 		c->orphaned = true;
 		c->orphaned_ns = ev->ts_ns;
 		c->orphaned_tid = ev->tid;
-		anomaly_init(&an, OT_AN_LEAKED_CLAIM, ev);
+		anomaly_init(a, &an, OT_AN_LEAKED_CLAIM, ev);
 		COPY(an.driver, c->driver);
 		an.owner = c->owner;
 		an.pair_stack_id = c->stack_id;

@@ -35,6 +35,7 @@
 #include "session/census.h"
 #include "kernel/census.h"
 #include "analysis/census.h"
+#include "util/sdnotify.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -390,6 +391,31 @@ static int command_verdict(int ret, int child_status)
 	return ret == OT_EXIT_CLEAN && failed ? OT_EXIT_CMD_FAILED : ret;
 }
 
+/*
+ * How long ago this process was forked (0 if unknown): /proc/self/stat's
+ * starttime is in clock ticks of CLOCK_BOOTTIME. Under systemd, fork to exec
+ * is the sandbox being set up, which the attach time alone does not show.
+ */
+static double process_age_s(void)
+{
+	char buf[1024], *p;
+	unsigned long long start = 0;
+	struct timespec now;
+	FILE *f = fopen("/proc/self/stat", "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* the command name may hold spaces */
+	/* after ") ": state, then fields 4..21, then starttime (field 22) */
+	if (!p || hz <= 0 || sscanf(p + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+				   &start) != 1 || clock_gettime(CLOCK_BOOTTIME, &now))
+		return 0;
+	return (double)now.tv_sec + now.tv_nsec / 1e9 - (double)start / (double)hz;
+}
+
 int ot_cmd_live(const struct ot_cli *cli)
 {
 	static struct live lv;
@@ -401,7 +427,8 @@ int ot_cmd_live(const struct ot_cli *cli)
 	char err[1024];
 	int ret = OT_EXIT_CANNOT_RUN, child_status = 0, rc;
 	pid_t child = 0;
-	uint64_t start, end;
+	uint64_t begin = ot_now_ns(), start, end;
+	char status[160];
 
 	lv.cli = cli;
 	/* a baseline that cannot be read is known before anything is attached */
@@ -463,10 +490,23 @@ int ot_cmd_live(const struct ot_cli *cli)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	start_census(&lv);
-	fprintf(stderr, "ownertrace: tracing %d attach points with %s; %s\n", lv.tracer.attached,
-		lv.tracer.mode == OT_MODE_FENTRY ? "fentry/fexit" : "kprobe/kretprobe",
+	snprintf(status, sizeof(status), "tracing %d attach points with %s (attached in %.1f s; process started "
+		 "%.1f s ago)", lv.tracer.attached, lv.tracer.mode == OT_MODE_FENTRY ? "fentry/fexit" : "kprobe/kretprobe",
+		 (double)(start - begin) / 1e9, process_age_s());
+	fprintf(stderr, "ownertrace: %s; %s\n", status,
 		cli->command == OT_CMD_RUN ? "running the command" :
 		cli->duration_s > 0 ? "stops after --duration or Ctrl-C" : "Ctrl-C to stop");
+	/* under systemd's Type=notify the unit counts as started only now, so
+	 * what is ordered after it (udev's coldplug) happens under the trace;
+	 * the command of `run` does not inherit the socket */
+	{
+		char note[200];
+
+		snprintf(note, sizeof(note), "READY=1\nSTATUS=%s", status);
+		if (ot_sd_notify(note))
+			fprintf(stderr, "ownertrace: warning: cannot tell systemd it is ready ($NOTIFY_SOCKET)\n");
+		unsetenv("NOTIFY_SOCKET");
+	}
 	if (cli->command == OT_CMD_RUN) {
 		child = start_command(cli->run_argv);
 		if (child < 0) {
@@ -478,6 +518,7 @@ int ot_cmd_live(const struct ot_cli *cli)
 	rc = trace_loop(&lv, child, &child_status, start);
 	ret = rc ? OT_EXIT_CANNOT_RUN : (ot_stats_anomalies(stats) ? OT_EXIT_ANOMALIES : OT_EXIT_CLEAN);
 detach:
+	ot_sd_notify("STOPPING=1");
 	ot_tracer_read_counters(&lv.tracer, stats->bpf);
 	if (cli->hist)
 		check_hist_counts(&lv);

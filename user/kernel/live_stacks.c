@@ -87,16 +87,47 @@ static void refresh_if_unknown(struct ot_live_stacks *ls, const uint64_t *ips, u
 	}
 }
 
+/*
+ * The return address an fentry/fexit trampoline leaves behind. A traced
+ * function starts with a patched call to its trampoline (x86-64: `call` at
+ * +0, or at +4 after ENDBR64, so the return address is +5 or +9; arm64:
+ * `mov x9, x30; bl` after an optional BTI, +8 or +12). With fexit the
+ * trampoline calls the function's body itself, so the stack of anything
+ * the body calls holds the function twice: its body frame
+ * (really_probe+0x7f), the trampoline (not kernel text, dropped), then this
+ * entry-patch return address (really_probe+0x5), which names no call site.
+ * It is dropped when it repeats the frame just kept; on its own (the first
+ * frame, or a function whose body frame the unwinder skipped) it is the
+ * only trace of that function and stays.
+ */
+#define FENTRY_RET_MAX 16
+
+static bool trampoline_return(const struct ot_ksyms *ks, const struct ot_ksym *prev, uint64_t ip,
+			      const struct ot_ksym **sym)
+{
+	uint64_t off;
+
+	*sym = ks && !ot_ksyms_addresses_hidden(ks) ? ot_ksyms_resolve(ks, ip) : NULL;
+	if (!*sym || *sym != prev)
+		return false;
+	off = ip - (*sym)->addr;
+	return off > 0 && off <= FENTRY_RET_MAX;
+}
+
 static int symbolize(struct ot_live_stacks *ls, int32_t id, const uint64_t *ips, uint32_t n)
 {
 	static char frames[OT_STACK_MAX_FRAMES][OT_FRAME_LEN];
 	const char *ptrs[OT_STACK_MAX_FRAMES];
+	const struct ot_ksym *prev = NULL, *sym;
 	int nf = 0;
 
 	refresh_if_unknown(ls, ips, n);
 	for (uint32_t i = 0; i < n && nf < OT_STACK_MAX_FRAMES; i++) {
 		if (ls->ksyms && !ot_ksyms_is_text(ls->ksyms, ips[i]))
 			continue;	/* BPF programs and trampolines */
+		if (trampoline_return(ls->ksyms, prev, ips[i], &sym))
+			continue;
+		prev = sym;
 		ot_ksyms_format(ls->ksyms, ips[i], frames[nf], OT_FRAME_LEN);
 		ptrs[nf] = frames[nf];
 		nf++;

@@ -1,6 +1,7 @@
 /* Live stack interning: equal stacks share an id, different ones do not,
  * and frames outside kernel/module text (BPF trampolines) are dropped. */
 #include <stdlib.h>
+#include <string.h>
 #include "unit.h"
 #include "kernel/ksyms.h"
 #include "kernel/live_stacks.h"
@@ -12,6 +13,9 @@ int main(void)
 		"ffffffff81000000 T _stext\n"
 		"ffffffff81100000 t really_probe\n"
 		"ffffffff81200000 T iommu_device_use_default_domain\n"
+		"ffffffff81300000 t pci_dma_configure\n"
+		"ffffffff81400000 t __driver_probe_device\n"
+		"ffffffff81500000 t walk\n"
 		"ffffffff82000000 T _etext\n";
 	struct ot_stacks *cache = ot_stacks_new();
 	struct ot_live_stacks *ls = ot_live_stacks_new(cache, ot_ksyms_parse(syms, sizeof(syms) - 1));
@@ -33,6 +37,33 @@ int main(void)
 	CHECK(n == 2);
 	CHECK_STR(f[0], "iommu_device_use_default_domain+0x9");
 	CHECK_STR(f[1], "really_probe+0x10");
+	/* fexit trampolines, as 6.1 captured them under pci_dma_configure: each
+	 * traced function's entry-patch return address (+0x5) right after its
+	 * own body frame is dropped, and kept where it is the only frame of that
+	 * function (the call's own function, a body frame the unwinder skipped) */
+	uint64_t tr[] = { 0xffffffffa0001000ULL, 0xffffffffa0002000ULL, 0xffffffff81200005ULL,
+			  0xffffffff81300005ULL, 0xffffffffa0003000ULL, 0xffffffff8110007fULL,
+			  0xffffffffa0004000ULL, 0xffffffff81100005ULL, 0xffffffff81400084ULL };
+	f = ot_stacks_get(cache, ot_live_stacks_intern(ls, tr, 9), &n);
+	CHECK(n == 4);
+	if (n == 4) {
+		CHECK_STR(f[0], "iommu_device_use_default_domain+0x5");
+		CHECK_STR(f[1], "pci_dma_configure+0x5");
+		CHECK_STR(f[2], "really_probe+0x7f");
+		CHECK_STR(f[3], "__driver_probe_device+0x84");
+	}
+	/* the probe's own entry stack starts at its entry patch: kept; with
+	 * ENDBR64 before the patch (IBT kernels) the return address is +0x9 */
+	uint64_t entry[] = { 0xffffffffa0001000ULL, 0xffffffff81100009ULL, 0xffffffff81400084ULL };
+	f = ot_stacks_get(cache, ot_live_stacks_intern(ls, entry, 3), &n);
+	CHECK(n == 2 && !strcmp(f[0], "really_probe+0x9"));
+	uint64_t ibt[] = { 0xffffffff8110007fULL, 0xffffffffa0004000ULL, 0xffffffff81100009ULL, 0xffffffff81400084ULL };
+	f = ot_stacks_get(cache, ot_live_stacks_intern(ls, ibt, 4), &n);
+	CHECK(n == 2 && !strcmp(f[0], "really_probe+0x7f") && !strcmp(f[1], "__driver_probe_device+0x84"));
+	/* real recursion repeats a function at call sites, not at the entry patch: kept */
+	uint64_t rec[] = { 0xffffffff81500040ULL, 0xffffffff81500080ULL, 0xffffffff81500080ULL };
+	f = ot_stacks_get(cache, ot_live_stacks_intern(ls, rec, 3), &n);
+	CHECK(n == 3);
 	/* many distinct stacks: ids stay unique and stable across growth */
 	int32_t first = -1;
 	for (uint64_t i = 0; i < 2000; i++) {
