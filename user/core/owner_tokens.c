@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "util/hashmap.h"
 #include "core/owner_tokens.h"
 
@@ -68,22 +69,48 @@ uint64_t ot_owner_tokens_forgotten(const struct ot_owner_tokens *t)
 	return t->forgotten;
 }
 
+/* Digits of v in base 10 or 16 at p (room for 20); returns their count. */
+static size_t put_digits(char *p, uint64_t v, unsigned int base)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* By hand, not snprintf: the text and JSON writers call this for every event. */
 const char *ot_owner_format(struct ot_owner_tokens *t, uint64_t owner, bool raw, char *buf, size_t len)
 {
-	unsigned int token;
+	char tmp[32];
+	size_t n;
 
 	if (!owner) {
-		snprintf(buf, len, "-");
-		return buf;
+		tmp[0] = '-';
+		n = 1;
+	} else if (raw) {
+		memcpy(tmp, "0x", 2);
+		n = 2 + put_digits(tmp + 2, owner, 16);
+	} else {
+		unsigned int token = ot_owner_token(t, owner);
+
+		memcpy(tmp, "owner#", 6);
+		n = 6;
+		if (token)
+			n += put_digits(tmp + n, token, 10);
+		else
+			tmp[n++] = '?';
 	}
-	if (raw) {
-		snprintf(buf, len, "0x%" PRIx64, owner);
+	if (!len)
 		return buf;
-	}
-	token = ot_owner_token(t, owner);
-	if (token)
-		snprintf(buf, len, "owner#%u", token);
-	else
-		snprintf(buf, len, "owner#?");
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, tmp, n);
+	buf[n] = '\0';
 	return buf;
 }

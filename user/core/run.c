@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include "core/owner_tokens.h"
 #include "core/run.h"
 
 void ot_stats_count(struct ot_stats *s, const struct ot_event *ev)
@@ -24,8 +23,3 @@ const char *const ot_forgotten_names[OT_FORGOT_COUNT] = {
 	[OT_FORGOT_OWNERS] = "owner_token",
 	[OT_FORGOT_STACKS] = "stack",
 };
-
-const char *ot_run_owner(const struct ot_run *r, uint64_t owner, char *buf, size_t len)
-{
-	return ot_owner_format(r->tokens, owner, r->raw_pointers, buf, len);
-}

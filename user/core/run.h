@@ -58,7 +58,4 @@ static inline int64_t ot_run_rel_ns(const struct ot_run *r, uint64_t ts)
 	return ts >= r->start_ns ? (int64_t)(ts - r->start_ns) : -(int64_t)(r->start_ns - ts);
 }
 
-/* Owner text: "-" for none, "owner#N", or an address under --raw-pointers. Returns buf. */
-const char *ot_run_owner(const struct ot_run *r, uint64_t owner, char *buf, size_t len);
-
 #endif

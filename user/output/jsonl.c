@@ -24,8 +24,7 @@ static void json_owner(struct ot_writer *w, struct ot_json *j, const char *key, 
 		ot_json_null(j, key);
 		return;
 	}
-	ot_json_key(j, key);
-	ot_json_write_string(&w->buf, buf, ot_fmt_owner(buf, w->run, owner));
+	ot_json_str(j, key, ot_owner_format(w->run->tokens, owner, w->run->raw_pointers, buf, sizeof(buf)));
 }
 
 static void json_int_or_null(struct ot_json *j, const char *key, bool have, int64_t v)

@@ -25,35 +25,6 @@ size_t ot_fmt_i64(char *p, int64_t v)
 	return 1 + ot_fmt_u64(p + 1, -(uint64_t)v);
 }
 
-size_t ot_fmt_owner(char *p, const struct ot_run *run, uint64_t owner)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned int token;
-	size_t n;
-
-	if (!owner) {
-		p[0] = '-';
-		return 1;
-	}
-	if (run->raw_pointers) {
-		int shift = 60;
-
-		memcpy(p, "0x", 2);
-		n = 2;
-		while (shift > 0 && !(owner >> shift))
-			shift -= 4;
-		for (; shift >= 0; shift -= 4)
-			p[n++] = hex[(owner >> shift) & 15];
-		return n;
-	}
-	token = ot_owner_token(run->tokens, owner);
-	if (!token) {
-		memcpy(p, "owner#?", 7);
-		return 7;
-	}
-	memcpy(p, "owner#", 6);
-	return 6 + ot_fmt_u64(p + 6, token);
-}
 
 double ot_rel_seconds(const struct ot_run *run, uint64_t ts)
 {

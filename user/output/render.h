@@ -14,8 +14,6 @@
 /* Decimal text of v into p (at least 21 bytes of room), not NUL-terminated; returns its length. */
 size_t ot_fmt_u64(char *p, uint64_t v);
 size_t ot_fmt_i64(char *p, int64_t v);
-/* "-", "owner#N" or (--raw-pointers) "0x..." into p (at least 24 bytes); returns its length. */
-size_t ot_fmt_owner(char *p, const struct ot_run *run, uint64_t owner);
 
 /* Seconds since the run's start, as a double (for the printf of rare records). */
 double ot_rel_seconds(const struct ot_run *run, uint64_t ts);

@@ -56,6 +56,16 @@ static void count_col(struct ot_buf *b, const struct ot_event *ev)
 	ot_buf_putc(b, ' ');
 }
 
+/* The owner's text into p (room for 32), none_text for no owner; returns its length. */
+static size_t owner_text(char *p, const struct ot_run *run, uint64_t owner, const char *none_text)
+{
+	if (!owner) {
+		strcpy(p, none_text);
+		return strlen(none_text);
+	}
+	return strlen(ot_owner_format(run->tokens, owner, run->raw_pointers, p, 32));
+}
+
 /* "owner#1" on entry; "none->owner#1" across an exit that changed it */
 static void owner_col(struct ot_writer *w, const struct ot_event *ev)
 {
@@ -63,12 +73,12 @@ static void owner_col(struct ot_writer *w, const struct ot_event *ev)
 	size_t n;
 
 	if (ev->phase == OT_PHASE_EXIT && ev->owner_before != ev->owner_after) {
-		n = ev->owner_before ? ot_fmt_owner(tmp, w->run, ev->owner_before) : (memcpy(tmp, "none", 4), 4);
+		n = owner_text(tmp, w->run, ev->owner_before, "none");
 		memcpy(tmp + n, "->", 2);
 		n += 2;
-		n += ev->owner_after ? ot_fmt_owner(tmp + n, w->run, ev->owner_after) : (memcpy(tmp + n, "none", 4), 4);
+		n += owner_text(tmp + n, w->run, ev->owner_after, "none");
 	} else {
-		n = ot_fmt_owner(tmp, w->run, ev->owner_before);
+		n = owner_text(tmp, w->run, ev->owner_before, "-");
 	}
 	ot_buf_col(&w->buf, tmp, n, 19, true);
 	ot_buf_putc(&w->buf, ' ');
