@@ -13,14 +13,6 @@
 command -v ownertrace >/dev/null || ot_die "/bin/ownertrace missing"
 command -v vfio_group_open >/dev/null || ot_die "/bin/vfio_group_open missing"
 
-groups_run() {
-  local name=$1; shift
-  ownertrace groups "$@" > "/tmp/$name.out" 2> "/tmp/$name.err"
-  echo "exit=$?" >> "/tmp/$name.err"
-  ot_artifact "$name.out" "/tmp/$name.out"
-  ot_artifact "$name.err" "/tmp/$name.err"
-}
-
 # the edu alone in its group (on pcie.0), the e1000s
 EDU2=""
 for b in $(ot_pci_devices 1234:11e8); do
@@ -35,16 +27,16 @@ printf 'edu2=%s\ng2=%s\nrelease=%s\n' "$EDU2" "$G2" "$(uname -r)" > /tmp/facts
 ot_artifact facts /tmp/facts
 ot_dump_groups
 
-groups_run clean-text
-groups_run clean-json --json
+ot_groups_run clean-text
+ot_groups_run clean-json --json
 
 ot_check bind-vfio ot_bind "$EDU2" vfio-pci
 vfio_group_open "/dev/vfio/$G2" --hold-ms 600000 > /tmp/holder.out 2>&1 &
 holder=$!
 ot_wait_for /tmp/holder.out "holding for" 20 && ot_ok holder-started || ot_fail holder-started "$(cat /tmp/holder.out)"
-groups_run held-text
-groups_run held-json --json
-groups_run held-kprobes --json --kprobes
+ot_groups_run held-text
+ot_groups_run held-json --json
+ot_groups_run held-kprobes --json --kprobes
 ot_trace_start held-trace --json
 kill $holder
 wait $holder
@@ -52,7 +44,7 @@ ot_trace_stop held-trace
 ot_artifact holder.out /tmp/holder.out
 ot_check unbind-vfio ot_unbind "$EDU2"
 ot_clear_override "$EDU2"
-groups_run released-json --json
+ot_groups_run released-json --json
 
-OT_TEST_CENSUS_WALK_MAX=2 groups_run walk2-json --json
-OT_TEST_CENSUS_WALK_MAX=2 groups_run walk2-kprobes --json --kprobes
+OT_TEST_CENSUS_WALK_MAX=2 ot_groups_run walk2-json --json
+OT_TEST_CENSUS_WALK_MAX=2 ot_groups_run walk2-kprobes --json --kprobes

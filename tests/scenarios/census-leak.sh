@@ -15,15 +15,6 @@
 . /lib/ot/mod-lib.sh || ot_die "/lib/ot/mod-lib.sh missing"
 mod_setup
 
-# groups_run NAME ARGS...: ownertrace groups ARGS > NAME.out, stderr + exit=STATUS > NAME.err
-groups_run() {
-  local name=$1; shift
-  ownertrace groups "$@" > "/tmp/$name.out" 2> "/tmp/$name.err"
-  echo "exit=$?" >> "/tmp/$name.err"
-  ot_artifact "$name.out" "/tmp/$name.out"
-  ot_artifact "$name.err" "/tmp/$name.err"
-}
-
 # 1. the leak, before any ownertrace runs
 mod_param mode use_leak
 mod_param managed 0
@@ -35,9 +26,9 @@ dmesg_save dmesg-leak
 dmesg_has /tmp/dmesg-leak "remove $LONE: driver_managed_dma set" leak-made
 
 # 2. the census finds it
-groups_run groups-leak
-groups_run groups-leak-json --json
-groups_run groups-leak-kprobes --json --kprobes
+ot_groups_run groups-leak
+ot_groups_run groups-leak-json --json
+ot_groups_run groups-leak-kprobes --json --kprobes
 
 # 3. a trace started now reports it at once, and follows the kernel's count
 trace_start trace-leak -w /tmp/trace-leak.otr
@@ -53,7 +44,7 @@ mod_param mode none
 mod_param managed 1
 ot_check bind-edu ot_bind "$EDU" ot_testmod
 mod_param managed 0
-groups_run groups-missing --json
+ot_groups_run groups-missing --json
 mod_param managed 1
 ot_check unbind-edu ot_unbind "$EDU"
 ot_clear_override "$EDU"
@@ -64,8 +55,8 @@ ot_check bind-lone-repay ot_bind "$LONE" ot_testmod
 mod_param managed 0
 ot_check unbind-lone-repay ot_unbind "$LONE"
 ot_clear_override "$LONE"
-groups_run groups-repaired --json
+ot_groups_run groups-repaired --json
 
 mod_unload
 mod_restore
-groups_run groups-final
+ot_groups_run groups-final

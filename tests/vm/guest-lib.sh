@@ -220,6 +220,16 @@ ot_trace_start() {
   fi
 }
 
+# ot_groups_run NAME ARGS...  `ownertrace groups ARGS` to /tmp/NAME.out, its
+# stderr and exit=STATUS to /tmp/NAME.err, both sent to the host as artifacts.
+ot_groups_run() {
+  local name=$1; shift
+  ownertrace groups "$@" > "/tmp/$name.out" 2> "/tmp/$name.err"
+  echo "exit=$?" >> "/tmp/$name.err"
+  ot_artifact "$name.out" "/tmp/$name.out"
+  ot_artifact "$name.err" "/tmp/$name.err"
+}
+
 # ot_trace_stop NAME  SIGINT, wait, append exit=STATUS to NAME.err, and send
 # NAME.jsonl and NAME.err to the host as artifacts.
 ot_trace_stop() {

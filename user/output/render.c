@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <string.h>
 #include "core/owner_tokens.h"
+#include "output/census.h"
 #include "output/render.h"
+#include "output/writer.h"
 
 size_t ot_fmt_u64(char *p, uint64_t v)
 {
@@ -63,4 +65,12 @@ void ot_summary_collect(struct ot_summary_data *d, const struct ot_stats *s, con
 	d->uses = uses;
 	d->nclaims = shadow ? ot_analysis_outstanding_claims(shadow, claims, OT_SUMMARY_MAX_ITEMS) : 0;
 	d->nuses = shadow ? ot_analysis_outstanding_uses(shadow, uses, OT_SUMMARY_MAX_ITEMS) : 0;
+}
+
+void ot_census_style_of(struct ot_census_style *style, const struct ot_run *run, const struct ot_census_record *r)
+{
+	*style = (struct ot_census_style){
+		.tokens = run->tokens, .raw_pointers = run->raw_pointers, .has_start = r->in_run,
+		.start_ns = run->start_ns, .shown = r->shown,
+	};
 }

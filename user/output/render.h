@@ -18,6 +18,11 @@ size_t ot_fmt_i64(char *p, int64_t v);
 /* Seconds since the run's start, as a double (for the printf of rare records). */
 double ot_rel_seconds(const struct ot_run *run, uint64_t ts);
 
+struct ot_census_record;
+struct ot_census_style;
+/* How a writer's census record is styled: the run's tokens and time origin. */
+void ot_census_style_of(struct ot_census_style *style, const struct ot_run *run, const struct ot_census_record *r);
+
 #define OT_SUMMARY_MAX_ITEMS 256
 
 /* The end-of-run figures both formats print. Not reentrant: points into static storage. */

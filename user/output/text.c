@@ -526,11 +526,9 @@ static void text_diff(struct ot_writer *w, const struct ot_diff_record *r)
 
 static void text_census(struct ot_writer *w, const struct ot_census_record *r)
 {
-	struct ot_census_style style = {
-		.tokens = w->run->tokens, .raw_pointers = w->run->raw_pointers, .has_start = r->in_run,
-		.start_ns = w->run->start_ns, .shown = r->shown,
-	};
+	struct ot_census_style style;
 
+	ot_census_style_of(&style, w->run, r);
 	ot_census_write_text(&w->buf, r->census, &style);
 }
 
