@@ -13,11 +13,17 @@ prom=/tmp/metrics/ownertrace.prom
 ot_trace_start daemon daemon --json --audit-interval 1 --prometheus "$prom" --metrics-interval 1
 sleep 3
 cp "$prom" /tmp/before.prom
+# the poke's own claim and release are traced; the daemon may take seconds
+# over them (a new stack makes it reload kallsyms, slow under TCG), so wait
+# for what the audits say rather than for a fixed time
 if echo "+$LONE" > "$P/poke"; then ot_ok poke; else ot_fail poke "write failed"; fi
-sleep 4
+ot_wait_for "$prom" "^ownertrace_group_census_violation.group=.$LGROUP.. 1$" 60 &&
+  ot_ok drift-in-metrics || ot_fail drift-in-metrics "no census saw the poke in 60 s"
 cp "$prom" /tmp/during.prom
 if echo "-$LONE" > "$P/poke"; then ot_ok unpoke; else ot_fail unpoke "write failed"; fi
-sleep 4
+ot_wait_for "$prom" "^ownertrace_group_census_violation.group=.$LGROUP.. 0$" 60 &&
+  ot_ok drift-gone-in-metrics || ot_fail drift-gone-in-metrics "no census saw the unpoke in 60 s"
+sleep 2   # one more audit
 cp "$prom" /tmp/after.prom
 ot_trace_stop daemon
 for f in before during after; do ot_artifact "$f.prom" "/tmp/$f.prom"; done
