@@ -6,7 +6,7 @@
 #   the device whose driver leaked;
 #   trace (-w, and --kprobes) must report preexisting_leak at once, before
 #   any event, and follow the kernel's count exactly from there (an e1000
-#   bind during the trace: 1 -> 2, no divergence);
+#   bind during the trace: 1 -> 2, no divergence); so must record and run;
 # a missing count: ot_testmod bound to the edu with managed=1 (no use
 # taken), then managed=0 while bound: groups --json exits 3, missing;
 # the leak repaid (managed=1 bind, managed=0 unbind: the unuse gives the
@@ -37,6 +37,12 @@ trace_stop trace-leak
 ot_artifact trace-leak.otr /tmp/trace-leak.otr
 trace_start trace-leak-kprobes --kprobes
 trace_stop trace-leak-kprobes
+# record and run start from the census too
+ownertrace record --json -t 1 /tmp/record-leak.otr > /tmp/record-leak.out 2> /tmp/record-leak.err
+echo "exit=$?" >> /tmp/record-leak.err
+ownertrace run --json -- true > /tmp/run-leak.out 2> /tmp/run-leak.err
+echo "exit=$?" >> /tmp/run-leak.err
+for f in record-leak.out record-leak.err record-leak.otr run-leak.out run-leak.err; do ot_artifact "$f" "/tmp/$f"; done
 
 # 4. a missing count: the edu's driver says driver_managed_dma at bind time, not after
 ot_check unbind-sib ot_unbind "$SIB"

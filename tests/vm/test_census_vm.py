@@ -132,6 +132,28 @@ def test_trace_reports_the_leak_at_start(kernel, mode):
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
+def test_record_and_run_report_the_leak_at_start(kernel, tmp_path):
+    """record prints anomalies, not census records (as it prints no events),
+    but keeps the census: its replay prints both; run exits 3 on the leak
+    although the command succeeded."""
+    res = leak_run(kernel)
+    lg = int(facts(res)["lgroup"])
+    for name in ("record-leak", "run-leak"):
+        assert "census at start (fentry)" in text(res, f"{name}.err")
+        assert groups_status(res, name) == 3, text(res, f"{name}.err")
+        recs = records(res, f"{name}.out")
+        assert [(r["kind"], r["group"]) for r in recs if r["type"] == "anomaly"] == [("preexisting_leak", lg)]
+    assert not [r for r in records(res, "record-leak.out") if r["type"] in ("census", "event")]
+    assert census_of(res, "run-leak.out")[lg]["verdict"] == "leaked"
+    dest = tmp_path / "replay.jsonl"
+    p = replay_json(res.artifacts["record-leak.otr"], dest)
+    assert p.returncode == 3, p.stderr
+    replayed = jsonl(dest.read_text())
+    assert {r["group"]: r["verdict"] for r in replayed if r["type"] == "census"}[lg] == "leaked"
+    assert [r["kind"] for r in replayed if r["type"] == "anomaly"] == ["preexisting_leak"]
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
 def test_trace_follows_the_kernel_count_from_the_census(kernel):
     """The e1000 bound during the trace takes owner_cnt 1 -> 2: the shadow
     started from the census's 1, so there is no divergence to report."""
