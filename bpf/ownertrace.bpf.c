@@ -335,7 +335,60 @@ static __always_inline struct ot_frames *ot_frames_of(struct ot_frame_key *key, 
 	return bpf_map_lookup_elem(&inflight, key);
 }
 
-static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *subject, void *arg1)
+/*
+ * The immediate caller of a kprobe'd function. At a function-entry kprobe on
+ * arm64 the return address is only in the link register (the frame-pointer
+ * unwind starts at the caller's frame record, one call up), so it is passed
+ * in and put back as the first frame after the probed function. x86 pushes
+ * it on the stack and its unwinder finds it.
+ *
+ * Our kretprobe on the same function may run first (the kernel runs the
+ * newest of the probes at one address first): it has then replaced LR with
+ * __kretprobe_trampoline and parked the real return address in the
+ * kretprobe_instance it just pushed on current->kretprobe_instances.
+ */
+#ifdef __TARGET_ARCH_arm64
+extern const void __kretprobe_trampoline __ksym __weak;
+
+static __always_inline __u64 ot_kprobe_caller(struct pt_regs *ctx)
+{
+	__u64 lr = PT_REGS_RET(ctx);
+	struct kretprobe_instance *ri;
+	struct llist_node *node;
+	struct task_struct *task;
+
+	if (!lr || lr != (__u64)&__kretprobe_trampoline)
+		return lr;
+	if (!bpf_core_field_exists(struct task_struct, kretprobe_instances))
+		return 0;	/* kretprobes on rethook: not known here, add nothing */
+	task = bpf_get_current_task_btf();
+	node = BPF_CORE_READ(task, kretprobe_instances.first);
+	if (!node)
+		return 0;
+	ri = (void *)node - bpf_core_field_offset(struct kretprobe_instance, llist);
+	return (__u64)BPF_CORE_READ(ri, ret_addr);
+}
+#define OT_KPROBE_CALLER(ctx) ot_kprobe_caller(ctx)
+#else
+#define OT_KPROBE_CALLER(ctx) 0
+#endif
+
+static __always_inline void ot_insert_caller(struct ot_kevent *kev, __u64 caller)
+{
+	/* a kernel text address (not pointer-authenticated: entry is before paciasp) */
+	if ((caller >> 48) != 0xffff || kev->nframes < 1 || kev->nframes >= OT_KSTACK_FRAMES)
+		return;
+	if (kev->nframes >= 2 && kev->ips[1] == caller)
+		return;	/* this kernel's unwinder reported it already */
+#pragma unroll
+	for (int i = OT_KSTACK_FRAMES - 1; i > 1; i--)
+		kev->ips[i] = kev->ips[i - 1];
+	kev->ips[1] = caller;
+	kev->nframes++;
+}
+
+static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *subject, void *arg1,
+				       __u64 caller)
 {
 	struct ot_frame_key key = { .pid_tgid = bpf_get_current_pid_tgid(), .point = point };
 	struct ot_frames *frames = ot_frames_of(&key, true);
@@ -388,6 +441,8 @@ static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *sub
 			ot_count(OT_CNT_STACK_FAILED);
 		else
 			frame->kev.nframes = bytes / sizeof(__u64);
+		if (caller)
+			ot_insert_caller(&frame->kev, caller);
 	}
 
 	if (ot_is_span(point) && stream_events)
@@ -443,7 +498,7 @@ static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_
 	{                                                                         \
 		__u64 arg1 = 0;                                                   \
 		bpf_get_func_arg(ctx, 1, &arg1);                                  \
-		return ot_on_enter(ctx, point, (void *)ctx[0], (void *)arg1);     \
+		return ot_on_enter(ctx, point, (void *)ctx[0], (void *)arg1, 0);  \
 	}                                                                         \
 	SEC("fexit")                                                              \
 	int name##_fexit(__u64 *ctx)                                              \
@@ -455,7 +510,7 @@ static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_
 	SEC("kprobe")                                                             \
 	int BPF_KPROBE(name##_kprobe, void *arg0, void *arg1)                     \
 	{                                                                         \
-		return ot_on_enter(ctx, point, arg0, arg1);                       \
+		return ot_on_enter(ctx, point, arg0, arg1, OT_KPROBE_CALLER(ctx)); \
 	}                                                                         \
 	SEC("kretprobe")                                                          \
 	int BPF_KRETPROBE(name##_kretprobe, long ret)                             \
