@@ -25,6 +25,8 @@ char LICENSE[] SEC("license") = "GPL";
 struct ot_frame {
 	__u64 subject;		/* struct device * or struct iommu_group *; never leaves the kernel */
 	__u64 group_gen;	/* group_activity generation seen on entry */
+	__u32 enter_pending;	/* a probe's enter record held back: no group yet (ot_flush_pending) */
+	__u32 pad;
 	struct ot_kevent kev;	/* the record as filled on entry, with its stack */
 };
 
@@ -336,6 +338,42 @@ static __always_inline struct ot_frames *ot_frames_of(struct ot_frame_key *key, 
 }
 
 /*
+ * Groups can appear during a device's first probe: arm-smmu-v3 creates them
+ * lazily, in the bus's dma_configure (of_dma_configure -> iommu probe). The
+ * enter record of a probe whose device has no group yet is therefore held
+ * back in its frame, and sent just before the next record of the same task
+ * (a nested call's, or the probe's exit) with the group the device has by
+ * then; a device that never gets one is sent without. Calls whose group
+ * appeared between their entry and exit get it on the exit record
+ * (owner_cnt_before stays 0: there was no group to own).
+ */
+static __always_inline void ot_flush_pending(__u64 pid_tgid)
+{
+	struct ot_frame_key key = { .pid_tgid = pid_tgid, .point = OT_POINT_REALLY_PROBE };
+	struct ot_frames *frames = bpf_map_lookup_elem(&inflight, &key);
+	struct iommu_group *group;
+	struct ot_frame *frame;
+
+	if (!frames)
+		return;
+#pragma unroll
+	for (int i = 0; i < OT_MAX_NESTING; i++) {
+		if (i >= frames->depth)
+			break;
+		frame = &frames->frame[i];
+		if (!frame->enter_pending)
+			continue;
+		frame->enter_pending = 0;
+		group = ot_subject_group(OT_POINT_REALLY_PROBE, (void *)frame->subject);
+		if (group) {
+			frame->kev.ev.group_id = BPF_CORE_READ(group, id);
+			frame->kev.ev.flags |= OT_EVF_HAS_GROUP;
+		}
+		ot_emit(&frame->kev);
+	}
+}
+
+/*
  * The immediate caller of a kprobe'd function. At a function-entry kprobe on
  * arm64 the return address is only in the link register (the frame-pointer
  * unwind starts at the caller's frame record, one call up), so it is passed
@@ -445,8 +483,14 @@ static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *sub
 			ot_insert_caller(&frame->kev, caller);
 	}
 
-	if (ot_is_span(point) && stream_events)
+	if (ot_is_span(point) && stream_events) {
+		if (point == OT_POINT_REALLY_PROBE && !group) {
+			frame->enter_pending = 1;	/* sent by ot_flush_pending() */
+			return 0;
+		}
+		ot_flush_pending(key.pid_tgid);
 		ot_emit(&frame->kev);
+	}
 	return 0;
 }
 
@@ -462,19 +506,28 @@ static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_
 		ot_count(OT_CNT_EXIT_WITHOUT_ENTRY);
 		return 0;
 	}
+	__u64 now = bpf_ktime_get_ns();	/* before sending held-back probe entries */
+
+	if (stream_events)
+		ot_flush_pending(key.pid_tgid);	/* this probe's own enter record included */
 	depth = --frames->depth;
 	if (depth < OT_MAX_NESTING) {
 		frame = &frames->frame[depth];
 		struct ot_event *ev = &frame->kev.ev;
+		bool had_group = ev->flags & OT_EVF_HAS_GROUP;
 
-		ev->ts_ns = bpf_ktime_get_ns();
+		ev->ts_ns = now;
 		ev->phase = OT_PHASE_EXIT;
 		ev->cpu = bpf_get_smp_processor_id();
 		/* int results arrive in a 64-bit register with undefined upper half */
 		ev->ret = ot_returns_value(point) ? (__s64)(int)raw_ret : 0;
 		group = ot_subject_group(point, (void *)frame->subject);
 		ot_read_ownership(group, &ev->owner_cnt_after, &ev->owner_after);
-		if (group && ot_is_ownership_primitive(point))
+		if (group && !had_group) {	/* created during the call */
+			ev->group_id = BPF_CORE_READ(group, id);
+			ev->flags |= OT_EVF_HAS_GROUP;
+		}
+		if (had_group && group && ot_is_ownership_primitive(point))
 			ot_activity_exit(frame, group);
 		if (hist_enabled)
 			ot_hist_account(ev);
