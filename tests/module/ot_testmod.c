@@ -71,6 +71,7 @@
 #include <linux/mod_devicetable.h>
 #include <linux/iommu.h>
 #include <linux/delay.h>
+#include <linux/ktime.h>
 #include <linux/workqueue.h>
 #include <linux/mutex.h>
 #include <linux/string.h>
@@ -244,6 +245,7 @@ static int ot_probe_dev(struct device *dev)
 	char buf[32];
 	enum ot_mode m = cur_mode(buf, sizeof(buf));
 	int ret = 0;
+	u64 t0;
 
 	pr_info(DRV ": probe %s mode=%s\n", dev_name(dev), mode_names[m]);
 	dev_set_drvdata(dev, (void *)(unsigned long)m);
@@ -272,7 +274,10 @@ static int ot_probe_dev(struct device *dev)
 		break;
 	case M_SLEEP:
 		pr_info(DRV ": probe %s sleeping %u ms\n", dev_name(dev), probe_ms);
+		t0 = ktime_get_ns();
 		msleep(probe_ms);
+		/* on CLOCK_MONOTONIC, the clock of ownertrace's timestamps */
+		pr_info(DRV ": probe %s slept %llu ns\n", dev_name(dev), ktime_get_ns() - t0);
 		break;
 	case M_NONE:
 		break;
@@ -284,6 +289,7 @@ static int ot_probe_dev(struct device *dev)
 static void ot_remove_dev(struct device *dev)
 {
 	enum ot_mode m = (enum ot_mode)(unsigned long)dev_get_drvdata(dev);
+	u64 t0;
 
 	pr_info(DRV ": remove %s mode=%s\n", dev_name(dev), mode_names[m]);
 	switch (m) {
@@ -294,7 +300,9 @@ static void ot_remove_dev(struct device *dev)
 		break;
 	case M_SLEEP:
 		pr_info(DRV ": remove %s sleeping %u ms\n", dev_name(dev), remove_ms);
+		t0 = ktime_get_ns();
 		msleep(remove_ms);
+		pr_info(DRV ": remove %s slept %llu ns\n", dev_name(dev), ktime_get_ns() - t0);
 		break;
 	default:
 		break;
