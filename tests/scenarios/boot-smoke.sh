@@ -56,6 +56,8 @@ d=$(ot_driver_of "$edu")
 [ -z "$d" ] && ot_ok edu-unbound || ot_fail edu-unbound "edu bound to '$d'"
 
 [ -r /sys/kernel/btf/vmlinux ] && ot_ok btf-vmlinux || ot_fail btf-vmlinux "/sys/kernel/btf/vmlinux missing"
+# the host checks it against the BTF it cuts out of the kernel image (arm64's vmlinux.h)
+ot_log "btf-sha256 $(sha256sum /sys/kernel/btf/vmlinux | cut -d' ' -f1)"
 
 for m in vfio vfio_iommu_type1 vfio_pci; do
   if [ -d /sys/module/$m ]; then ot_ok "module-$m"; else ot_fail "module-$m" "not loaded"; fi

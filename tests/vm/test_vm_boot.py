@@ -9,6 +9,7 @@ kernel of each architecture: the arm64 verdict is made differently (no
 isa-debug-exit, no pvpanic), so it is proven separately.
 """
 import hashlib
+import subprocess
 import sys
 from pathlib import Path
 
@@ -40,6 +41,18 @@ def test_boot_smoke(kernel):
     topology = "same-multifunction-slot" if harness.arch_of(kernel) == "arm64" else "same-parent-bridge"
     for want in ("bridge-devices-share-group", topology, "lone-e1000-own-group", "edu-unbound", "btf-vmlinux"):
         assert want in names
+    if harness.arch_of(kernel) == "arm64":
+        # the BTF scripts/btf-from-image.py cuts out of the image (no boot, no
+        # System.map) is the running kernel's: what vmlinux/arm64/vmlinux.h is made from
+        import tempfile
+        guest = [l.split()[-1] for l in res.log_lines if l.startswith("# btf-sha256 ")]
+        with tempfile.TemporaryDirectory() as d:
+            p = subprocess.run([sys.executable, str(REPO / "scripts" / "btf-from-image.py"),
+                                str((harness.fetch_kernel(kernel) / "vmlinuz").resolve()), f"{d}/btf"],
+                               capture_output=True, text=True)
+            assert p.returncode == 0, p.stderr
+            cut = hashlib.sha256(open(f"{d}/btf", "rb").read()).hexdigest()
+        assert guest == [cut], (guest, cut)
 
 
 @pytest.mark.parametrize("kernel", KERNELS + ARM64_KERNELS)
