@@ -8,7 +8,7 @@ System.map is a stub, so __start_BTF cannot be looked up. The image is
 scanned for BTF headers (magic 0xeB9F, version 1, flags 0, hdr_len 24) and
 the largest self-consistent candidate is kept: the vmlinux BTF is by far the
 largest blob. Checked against the guests' /sys/kernel/btf/vmlinux on Debian
-6.1 and 6.12 arm64: byte-identical (docs/ARM64.md). gzip/xz-compressed
+6.1 and 6.12 arm64: byte-identical (README.md, arm64). gzip/xz-compressed
 images (x86 bzImage) are not handled: use a vmlinux ELF there.
 """
 import struct
