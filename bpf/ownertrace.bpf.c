@@ -377,34 +377,48 @@ static __always_inline void ot_flush_pending(__u64 pid_tgid)
  * The immediate caller of a kprobe'd function. At a function-entry kprobe on
  * arm64 the return address is only in the link register (the frame-pointer
  * unwind starts at the caller's frame record, one call up), so it is passed
- * in and put back as the first frame after the probed function. x86 pushes
- * it on the stack and its unwinder finds it.
+ * in and put back as the frame after the probed function. (x86 pushes it on
+ * the stack, where its unwinder finds it.)
  *
- * Our kretprobe on the same function may run first (the kernel runs the
- * newest of the probes at one address first): it has then replaced LR with
- * __kretprobe_trampoline and parked the real return address in the
- * kretprobe_instance it just pushed on current->kretprobe_instances.
+ * Our kretprobe on the same function may have run first (the kernel runs
+ * the newest of the probes at one address first, and it is attached after
+ * the kprobe): it has then put __kretprobe_trampoline in LR and parked the
+ * real return address in the kretprobe_instance it pushed on
+ * current->kretprobe_instances. A tail call shows as an instance whose
+ * parked address is the trampoline again (the tail caller's kretprobe had
+ * already replaced LR): the real one is then the next instance's.
  */
 #ifdef __TARGET_ARCH_arm64
 extern const void __kretprobe_trampoline __ksym __weak;
 
+/* the kernel's kretprobe_instance (CO-RE: only the two fields used) */
+struct kretprobe_instance___ot {
+	struct llist_node llist;
+	void *ret_addr;
+} __attribute__((preserve_access_index));
+
 static __always_inline __u64 ot_kprobe_caller(struct pt_regs *ctx)
 {
-	__u64 lr = PT_REGS_RET(ctx);
-	struct kretprobe_instance *ri;
-	struct llist_node *node;
+	__u64 lr = PT_REGS_RET(ctx), tramp = (__u64)&__kretprobe_trampoline;
 	struct task_struct *task;
+	struct llist_node *node;
 
-	if (!lr || lr != (__u64)&__kretprobe_trampoline)
+	if (!lr || lr != tramp)
 		return lr;
-	if (!bpf_core_field_exists(struct task_struct, kretprobe_instances))
-		return 0;	/* kretprobes on rethook: not known here, add nothing */
+	/* kretprobes on rethook keep no instances here: add nothing */
+	if (!bpf_core_field_exists(struct task_struct, kretprobe_instances) ||
+	    !bpf_core_field_exists(struct kretprobe_instance___ot, llist))
+		return 0;
 	task = bpf_get_current_task_btf();
 	node = BPF_CORE_READ(task, kretprobe_instances.first);
-	if (!node)
-		return 0;
-	ri = (void *)node - bpf_core_field_offset(struct kretprobe_instance, llist);
-	return (__u64)BPF_CORE_READ(ri, ret_addr);
+	for (int i = 0; i < 4 && node && lr == tramp; i++) {	/* bounded: verifier loop */
+		struct kretprobe_instance___ot *ri = (void *)node -
+			bpf_core_field_offset(struct kretprobe_instance___ot, llist);
+
+		lr = (__u64)BPF_CORE_READ(ri, ret_addr);
+		node = BPF_CORE_READ(node, next);
+	}
+	return lr == tramp ? 0 : lr;
 }
 #define OT_KPROBE_CALLER(ctx) ot_kprobe_caller(ctx)
 #else

@@ -243,13 +243,17 @@ CALLERS = {"use_default_domain": ("iommu_device_use_default_domain+", "pci_dma_c
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("kernel", ALL)
+@pytest.mark.parametrize("kernel", ARM64_KERNELS)
 def test_stacks_name_the_immediate_caller(kernel, mode):
-    """--stacks in JSON, in both attach modes: every frame a symbol (no BPF
-    program or trampoline address left), and the immediate caller present.
-    On arm64 a function-entry kprobe finds the return address only in the
-    link register (or, when our kretprobe ran first, in its instance): the
-    stack must still start traced function, caller."""
+    """arm64, --stacks in JSON, in both attach modes: every frame a symbol
+    (arm64's _etext is a data symbol: the BPF program and trampoline frames
+    must still be dropped), no kretprobe trampoline, and the stack starts
+    traced function, immediate caller (a function-entry kprobe finds the
+    return address only in the link register, or, when our kretprobe ran
+    first, in its instance). x86 stacks are checked by
+    test_human_output_with_stacks; in x86 kprobe mode a tail call whose
+    caller is kretprobed leaves arch_rethook_trampoline+0x0 in its place
+    (README, Known limits)."""
     res = smoke_run(kernel)
     f = facts(res)
     events, _, _ = load_trace(res, f"rebind-{mode}")
@@ -259,9 +263,8 @@ def test_stacks_name_the_immediate_caller(kernel, mode):
         stack = ev[0]["stack"]
         assert stack and all(re.fullmatch(r"[\w.]+\+0x[0-9a-f]+( \[\w+\])?", s) for s in stack), stack
         assert not any("kretprobe_trampoline" in s or "rethook" in s for s in stack), stack
-        assert any(s.startswith(caller) for s in stack[:2]), (name, stack)
-        if harness.arch_of(kernel) == "arm64":
-            assert stack[0].startswith(func) and stack[1].startswith(caller), (name, mode, stack)
+        assert stack[0].startswith(func) and stack[1].startswith(caller), (name, mode, stack)
+        assert any(s.startswith("really_probe+") for s in stack), stack
 
 
 @pytest.mark.parametrize("kernel", ALL)
