@@ -22,6 +22,7 @@ LLVM_STRIP  ?= llvm-strip
 BPFTOOL     ?= bpftool
 # aarch64 cross compiler unless this host is arm64 (make's built-in CC is "cc")
 CROSS_CC_arm64 := aarch64-linux-gnu-gcc
+CROSS_CC_x86   := x86_64-linux-gnu-gcc
 ifeq ($(origin CC),default)
   CC := $(if $(filter $(HOST_ARCH),$(ARCH)),gcc,$(CROSS_CC_$(ARCH)))
 endif
