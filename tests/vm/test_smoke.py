@@ -200,7 +200,10 @@ def test_device_filter_and_duration(kernel):
     assert {e["device"] for e in events} <= {f["e1000"], None}
     assert any(e["event"] == "group_claim" for e in events), "group claim of the device's group hidden"
     assert summary["events_total"] > summary["events_shown"] == len(events)
-    assert 7.5 <= summary["duration_s"] <= 12, summary
+    # duration_s includes the detach; on arm64 under TCG detaching the fentry
+    # trampolines alone took 3.7 s idle and 9 s at a load of 8 on 2 cores
+    slack = 20 if harness.arch_of(kernel) == "arm64" else 4
+    assert 7.5 <= summary["duration_s"] <= 8 + slack, summary
 
 
 @pytest.mark.parametrize("kernel", ALL)
