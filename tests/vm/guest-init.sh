@@ -4,8 +4,9 @@
 # setup -> IOMMU group dump -> /scenario.sh under `timeout` -> verdict written
 # to isa-debug-exit (port 0xf4). QEMU's exit code is the only trusted verdict.
 # arm64 (/lib/ot/arch): applet links made here, channels on virtio-serial
-# ports, driverless devices primed into an IOMMU group, and the verdict line
-# written to the ot.verdict port before a PSCI power-off (harness.py).
+# ports (through FIFO relays: a port opens once at a time), driverless
+# devices primed into an IOMMU group, and the verdict line written to the
+# ot.verdict port before a PSCI power-off (harness.py).
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export HOME=/root
 # the arm64 initramfs has only /bin/sh -> busybox (the host cannot list the applets)
@@ -73,6 +74,17 @@ if [ "$OT_ARCH" = arm64 ]; then
   OT_VERDICT=$(vport_of ot.verdict) || { echo "ot-init: HARNESS ERROR: no ot.verdict port"; poweroff -f; }
   OT_RESULTS=$(vport_of ot.results) || setup_error "no ot.results virtio-serial port"
   OT_STREAM=$(vport_of ot.stream) || setup_error "no ot.stream virtio-serial port"
+  # a virtio-serial port opens only once at a time (EBUSY): ownertrace
+  # streaming to $OT_STREAM while the scenario writes there too would lose
+  # lines. Each port gets one relay (cat) from a FIFO that any number of
+  # writers may open; /init holds a write end so the relay lives until the
+  # scenario is done, then drains it before the verdict.
+  mkdir -p /run/ot
+  mkfifo /run/ot/results /run/ot/stream || setup_error "mkfifo failed"
+  cat /run/ot/results > "$OT_RESULTS" & RELAY_RESULTS=$!
+  cat /run/ot/stream > "$OT_STREAM" & RELAY_STREAM=$!
+  exec 7> /run/ot/results 8> /run/ot/stream
+  OT_RESULTS=/run/ot/results OT_STREAM=/run/ot/stream
   export OT_VERDICT OT_RESULTS OT_STREAM
 else
   [ -c "$OT_RESULTS" ] || setup_error "$OT_RESULTS missing (no second serial port?)"
@@ -137,5 +149,15 @@ fi
 echo "1..$(wc -l < /tmp/ot_count)" > "$OT_RESULTS"
 echo "# verdict: $verdict" > "$OT_RESULTS"
 echo "ot-init: verdict=$verdict nonce=$OT_NONCE"
+if [ -n "${RELAY_RESULTS:-}" ]; then
+  # let the relays drain to the ports: they end when the last writer closes
+  # (a scenario's leftover background writer: given up after 10 s)
+  exec 7>&- 8>&-
+  i=0
+  while { kill -0 $RELAY_RESULTS || kill -0 $RELAY_STREAM; } 2>/dev/null && [ $i -lt 100 ]; do
+    sleep 0.1; i=$((i + 1))
+  done
+  [ $i -lt 100 ] || echo "ot-init: a writer still holds a channel open; the host may miss its last lines"
+fi
 sync
 if [ "$verdict" = pass ]; then _ot_exit_code 0x10; else _ot_exit_code 0x11; fi

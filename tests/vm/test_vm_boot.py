@@ -132,6 +132,18 @@ def test_harness_channels(kernel):
     assert (res.out_dir / "console.log").is_file()
 
 
+@self_test
+def test_harness_channels_shared(kernel):
+    """Two writers at once on the stream (and on results) lose nothing."""
+    res = harness.run(kernel=kernel, scenario=str(NEG / "channels-shared.sh"), timeout=30)
+    check(res)
+    for i in range(1, 6):
+        assert f"background {i}\n" in res.stream, res.stream
+    for i in range(1, 4):
+        assert f"foreground {i}\n" in res.stream, res.stream
+    assert "# from a second writer" in res.log_lines
+
+
 def test_harness_arm64_verdict_rules():
     """The arm64 verdict without a VM: a pass needs this run's verdict line,
     a PSCI power-off and no panic on the console."""
