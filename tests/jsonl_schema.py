@@ -11,7 +11,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = REPO / "docs" / "schema" / "ownertrace-jsonl.schema.json"
-C_CONSTANT = REPO / "user" / "json.h"
+C_CONSTANT = REPO / "user" / "util" / "json.h"
 
 try:
     import jsonschema
