@@ -190,15 +190,20 @@ arm64:
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-all
 
+# TEST_JOBS test processes (pytest-xdist), one per host core by default: each
+# TCG guest is one busy host thread, so two cores run two guests at once;
+# the tests that read one boot stay on one process (tests/conftest.py).
+TEST_JOBS   ?= $(shell nproc)
+PYTEST_JOBS := $(if $(filter-out 0 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadgroup)
 check-all: all helpers $(UNIT_TESTS) $(KERNEL_UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_replay arm64
-	$(Q)$(PYTHON) -m pytest -v --durations=15 tests
+	$(Q)$(PYTHON) -m pytest -v $(PYTEST_JOBS) --durations=15 tests
 
 # Without a VM: the unit and host sets.
 check-unit: all $(UNIT_TESTS) $(KERNEL_UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_replay arm64
-	$(Q)$(PYTHON) -m pytest -v -m "unit or host" tests
+	$(Q)$(PYTHON) -m pytest -v $(PYTEST_JOBS) -m "unit or host" tests
 
 check-vm: all helpers arm64
-	$(Q)$(PYTHON) -m pytest -v -m vm tests
+	$(Q)$(PYTHON) -m pytest -v $(PYTEST_JOBS) -m vm tests
 
 # The main job: a live trace here, or, where this host cannot trace, in a VM.
 # ARGS are passed to ownertrace; OT_KERNEL picks the VM kernel.

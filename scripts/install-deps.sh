@@ -15,6 +15,8 @@ PACKAGES=(
   valgrind groff-base qemu-system-x86 busybox-static cpio xz-utils zstd kmod dpkg-dev
   # test runner (tests/vm/test_vm_boot.py); the JSON Lines schema check (tests/jsonl_schema.py)
   python3-pytest python3-jsonschema
+  # make check runs the tests in one process per core (pytest -n, --dist loadgroup)
+  python3-pytest-xdist
   # --prometheus consumers (tests/test_prometheus.py): node_exporter, promtool;
   # systemd-analyze checks the daemon's unit (tests/test_daemon.py)
   prometheus-node-exporter prometheus systemd

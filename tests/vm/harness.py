@@ -335,9 +335,12 @@ def build_base_initramfs(kdir: Path, extra_modules=(), force=False, quiet=False)
     for n, p in mods:
         c.file(f"lib/ot/modules/{n}.ko", _read_module(p))
     idir.mkdir(exist_ok=True)
+    # older builds go, but not one another test process (pytest -n) may be
+    # about to read: only those untouched for an hour
     for old in idir.glob("base-*.cpio.gz"):
         try:
-            old.unlink()
+            if time.time() - old.stat().st_mtime > 3600:
+                old.unlink()
         except FileNotFoundError:
             pass
     tmp = idir / f".tmp-{os.getpid()}-{key}"
@@ -639,11 +642,17 @@ KMSG_RE = re.compile(r"^\s*\[\s*\d+\.\d+\]")   # printk timestamp: a kernel line
 
 
 def _prune_runs(root: Path, keep: int):
-    """Keep only the newest `keep` default run directories."""
+    """Keep only the newest `keep` default run directories, and every one of
+    the last two hours: another test process (pytest -n) may still read it."""
     if not root.is_dir():
         return
     dirs = sorted((d for d in root.iterdir() if d.is_dir()), key=lambda d: d.name)
     for d in dirs[:max(0, len(dirs) - keep)]:
+        try:
+            if time.time() - d.stat().st_mtime < 7200:
+                continue
+        except FileNotFoundError:
+            continue
         shutil.rmtree(d, ignore_errors=True)
 
 
