@@ -104,33 +104,67 @@ void ot_buf_printf(struct ot_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-/* Digits of v, right to left, into the end of tmp; returns the first. */
-static char *digits(uint64_t v, char *end)
-{
-	char *p = end;
+/* "00" to "99": numbers are written two digits per step */
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
 
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return p;
+/* The n decimal digits of v at p (n = ot_u64_digits(v), or more for leading zeros). */
+static char *put_digits(char *p, uint64_t v, int n)
+{
+	char *end = p + n;
+
+	p = end;
+	while (n >= 2) {
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * (v % 100), 2);
+		v /= 100;
+		n -= 2;
+	}
+	if (n)
+		*--p = (char)('0' + v);
+	return end;
+}
+
+char *ot_put_u64(char *p, uint64_t v)
+{
+	return put_digits(p, v, ot_u64_digits(v));
+}
+
+char *ot_put_i64(char *p, int64_t v)
+{
+	if (v >= 0)
+		return ot_put_u64(p, (uint64_t)v);
+	*p++ = '-';
+	return ot_put_u64(p, -(uint64_t)v);	/* INT64_MIN negates only as unsigned */
+}
+
+char *ot_put_u64_right(char *p, uint64_t v, int width)
+{
+	int n = ot_u64_digits(v);
+
+	if (width > n) {
+		memset(p, ' ', (size_t)(width - n));
+		p += width - n;
+	}
+	return put_digits(p, v, n);
 }
 
 void ot_buf_u64(struct ot_buf *b, uint64_t v)
 {
-	char tmp[24], *end = tmp + sizeof(tmp), *p = digits(v, end);
+	char *p = ot_buf_begin(b, 20);
 
-	ot_buf_put(b, p, (size_t)(end - p));
+	if (p)
+		ot_buf_commit(b, ot_put_u64(p, v));
 }
 
 void ot_buf_i64(struct ot_buf *b, int64_t v)
 {
-	if (v < 0) {
-		ot_buf_putc(b, '-');
-		ot_buf_u64(b, -(uint64_t)v);	/* INT64_MIN negates only as unsigned */
-	} else {
-		ot_buf_u64(b, (uint64_t)v);
-	}
+	char *p = ot_buf_begin(b, 21);
+
+	if (p)
+		ot_buf_commit(b, ot_put_i64(p, v));
 }
 
 void ot_buf_col(struct ot_buf *b, const char *s, size_t max, int width, bool left)
@@ -147,9 +181,9 @@ void ot_buf_col(struct ot_buf *b, const char *s, size_t max, int width, bool lef
 
 void ot_buf_col_u64(struct ot_buf *b, uint64_t v, int width, bool left)
 {
-	char tmp[24], *end = tmp + sizeof(tmp), *p = digits(v, end);
+	char tmp[24], *end = ot_put_u64(tmp, v);
 
-	ot_buf_col(b, p, (size_t)(end - p), width, left);
+	ot_buf_col(b, tmp, (size_t)(end - tmp), width, left);
 }
 
 static const uint64_t pow10[] = {
@@ -160,39 +194,88 @@ static const uint64_t pow10[] = {
 /*
  * Below 2^50 units v/10^scale is a double within 2^-53 relative of the
  * exact value, far closer than the 10^-scale step between two candidates,
- * so rounding the integer gives printf's digits, except on an exact tie,
- * where printf rounds the double (maybe a hair off the tie): let it. Signs
- * are left to printf too (it prints "-0.000000" for a tiny negative).
+ * so rounding the integer gives printf's digits, except on an exact tie.
+ * Signs are left to printf (it prints "-0.000000" for a tiny negative).
  */
 #define OT_FIXED_EXACT_LIMIT (1LL << 50)
 
-void ot_buf_fixed(struct ot_buf *b, int64_t v, int scale, int decimals, int width)
+/*
+ * On a tie between q and q + 1 (units of 10^-decimals) printf rounds the
+ * double d = v / 10^scale it is given, which lies a hair above or below
+ * the tie, or, if it is the tie exactly, to the even one. Compared exactly
+ * as integers: d = m * 2^e against (2q + 1) / (2 * 10^decimals).
+ * -1: out of the range this compares (the caller asks printf).
+ */
+static int tie_rounds_up(double d, uint64_t q, int decimals)
 {
-	char tmp[48], *end = tmp + sizeof(tmp), *p;
+	uint64_t bits, m, odd = 2 * q + 1;
+	unsigned __int128 lhs, rhs;
+	int e;
+
+	memcpy(&bits, &d, sizeof(bits));
+	m = bits & ((1ULL << 52) - 1);
+	e = (int)(bits >> 52 & 0x7ff);
+	if (e == 0 || e == 0x7ff)
+		return -1;	/* zero, subnormal, inf, nan: never a tie here */
+	m |= 1ULL << 52;
+	e -= 1075;		/* d = m * 2^e */
+	/* lhs < 2^53 * 2 * 10^12 < 2^95; rhs, about as large, must fit too */
+	if (e >= 0 || -e + (64 - __builtin_clzll(odd)) > 120)
+		return -1;
+	lhs = (unsigned __int128)m * 2 * pow10[decimals];
+	rhs = (unsigned __int128)odd << -e;
+	if (lhs != rhs)
+		return lhs > rhs;
+	return (int)(q & 1);
+}
+
+char *ot_put_fixed(char *p, int64_t v, int scale, int decimals, int width)
+{
 	uint64_t unit, drop, q, r, ip, fp;
+	int n;
 
 	if (v < 0 || v >= OT_FIXED_EXACT_LIMIT)
 		goto slow;
 	drop = pow10[scale - decimals];
 	q = (uint64_t)v / drop;
 	r = (uint64_t)v % drop;
-	if (drop > 1 && r * 2 == drop)
-		goto slow;
-	if (r * 2 > drop)
+	if (drop > 1 && r * 2 == drop) {
+		int up = tie_rounds_up((double)v / (double)pow10[scale], q, decimals);
+
+		if (up < 0)
+			goto slow;
+		q += (uint64_t)up;
+	} else if (r * 2 > drop) {
 		q++;
+	}
 	unit = pow10[decimals];
 	ip = q / unit;
 	fp = q % unit;
-	p = end;
-	for (int i = 0; i < decimals; i++) {
-		*--p = (char)('0' + fp % 10);
-		fp /= 10;
+	n = ot_u64_digits(ip) + (decimals ? decimals + 1 : 0);
+	if (width > n) {
+		memset(p, ' ', (size_t)(width - n));
+		p += width - n;
 	}
-	if (decimals)
-		*--p = '.';
-	p = digits(ip, p);
-	ot_buf_col(b, p, (size_t)(end - p), width, false);
-	return;
+	p = ot_put_u64(p, ip);
+	if (decimals) {
+		*p++ = '.';
+		p = put_digits(p, fp, decimals);
+	}
+	return p;
 slow:
-	ot_buf_printf(b, "%*.*f", width, decimals, (double)v / (double)pow10[scale]);
+	n = snprintf(p, OT_PUT_FIXED_MAX + 1, "%*.*f", width, decimals, (double)v / (double)pow10[scale]);
+	return p + (n < 0 ? 0 : n > OT_PUT_FIXED_MAX ? OT_PUT_FIXED_MAX : n);
+}
+
+void ot_buf_fixed(struct ot_buf *b, int64_t v, int scale, int decimals, int width)
+{
+	char *p;
+
+	if (width > OT_PUT_FIXED_MAX) {	/* wider than the cursor path pads: rare, printf's */
+		ot_buf_printf(b, "%*.*f", width, decimals, (double)v / (double)pow10[scale]);
+		return;
+	}
+	p = ot_buf_begin(b, OT_PUT_FIXED_MAX);
+	if (p)
+		ot_buf_commit(b, ot_put_fixed(p, v, scale, decimals, width));
 }

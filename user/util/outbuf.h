@@ -91,6 +91,90 @@ void ot_buf_col_u64(struct ot_buf *b, uint64_t v, int width, bool left);
  */
 void ot_buf_fixed(struct ot_buf *b, int64_t v, int scale, int decimals, int width);
 
+/*
+ * Writing at a cursor, for the per-event writers: reserve a record's worst
+ * case once (ot_buf_begin), write each field with an ot_put_*() that takes
+ * the cursor and returns the end of what it wrote, with no bounds check per
+ * field, and end with ot_buf_commit(). A put may store up to OT_PUT_SLACK
+ * bytes beyond the end it returns (it copies whole words and pads with one
+ * fixed-size store); ot_buf_begin reserves that much more.
+ */
+#define OT_PUT_SLACK 64
+#define OT_PUT_PAD_MAX 32	/* widest column ot_put_pad_to() pads */
+
+/* Room for worst bytes at the buffer's end; NULL after a failure. */
+static inline char *ot_buf_begin(struct ot_buf *b, size_t worst)
+{
+	return ot_buf_reserve(b, worst + OT_PUT_SLACK);
+}
+
+static inline void ot_buf_commit(struct ot_buf *b, char *end)
+{
+	b->len = (size_t)(end - b->data);
+}
+
+static inline char *ot_put(char *p, const void *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* A string literal: its length is known at compile time, so this is a few stores. */
+#define ot_put_lit(p, lit) ot_put((p), (lit), sizeof(lit) - 1)
+
+/* Spaces up to col_end (at most OT_PUT_PAD_MAX on): a left-aligned column's padding. */
+static inline char *ot_put_pad_to(char *p, char *col_end)
+{
+	memset(p, ' ', OT_PUT_PAD_MAX);
+	return p < col_end ? col_end : p;
+}
+
+/* Decimal digits of v: 1 to 20. */
+static inline int ot_u64_digits(uint64_t v)
+{
+	int n = 1;
+
+	while (v >= 10000) {
+		v /= 10000;
+		n += 4;
+	}
+	return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+/* Decimal numbers, as %PRIu64 / %PRId64 print them; right-aligned to width as "%*" PRIu64 does. */
+char *ot_put_u64(char *p, uint64_t v);
+char *ot_put_i64(char *p, int64_t v);
+char *ot_put_u64_right(char *p, uint64_t v, int width);
+
+/*
+ * A fixed-size name field: its bytes up to its NUL or max (kernel names
+ * need not be terminated). Reads whole words of s, so s must have max
+ * readable bytes: pass a char array and its size.
+ */
+static inline char *ot_put_name(char *p, const char *s, size_t max)
+{
+	size_t i = 0;
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; i + 8 <= max; i += 8) {
+		uint64_t w, nul;
+
+		memcpy(&w, s + i, 8);
+		memcpy(p + i, &w, 8);
+		nul = (w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL;
+		if (nul)	/* the lowest flagged byte is the first NUL */
+			return p + i + (__builtin_ctzll(nul) >> 3);
+	}
+#endif
+	for (; i < max && s[i]; i++)
+		p[i] = s[i];
+	return p + i;
+}
+
+/* ot_buf_fixed() at a cursor: the same digits and width (at most OT_PUT_FIXED_MAX bytes). */
+#define OT_PUT_FIXED_MAX 48	/* for width <= 48: printf's widest %.Nf of an int64 / 10^scale is ~40 */
+char *ot_put_fixed(char *p, int64_t v, int scale, int decimals, int width);
+
 /* Bytes formatted so far and not flushed (for tests and callers that capture). */
 static inline size_t ot_buf_pending(const struct ot_buf *b)
 {
