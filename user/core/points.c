@@ -11,6 +11,8 @@
 		.flags = flags_, .hist = hist_,                                             \
 		.event = { (flags_) & OT_PF_SPAN ? kind_ "_enter" : kind_,                  \
 			   (flags_) & OT_PF_SPAN ? kind_ "_exit" : kind_ },                 \
+		.event_len = { (flags_) & OT_PF_SPAN ? sizeof(kind_ "_enter") - 1 : sizeof(kind_) - 1, \
+			       (flags_) & OT_PF_SPAN ? sizeof(kind_ "_exit") - 1 : sizeof(kind_) - 1 },  \
 	},
 
 static const struct ot_point_desc points[OT_POINT_COUNT] = { OT_POINTS(OT_DESC_ROW_) };
@@ -46,6 +48,18 @@ const char *ot_event_name(unsigned int point, unsigned int phase)
 	const struct ot_point_desc *d = ot_point_desc(point);
 
 	return d ? d->event[phase == OT_PHASE_EXIT] : "unknown";
+}
+
+const char *ot_event_name_len(unsigned int point, unsigned int phase, size_t *len)
+{
+	const struct ot_point_desc *d = ot_point_desc(point);
+
+	if (!d) {
+		*len = strlen("unknown");
+		return "unknown";
+	}
+	*len = d->event_len[phase == OT_PHASE_EXIT];
+	return d->event[phase == OT_PHASE_EXIT];
 }
 
 const char *ot_mode_name(enum ot_mode mode)

@@ -5,6 +5,7 @@
 #define OT_POINTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
 #include "ownertrace.h"
@@ -19,6 +20,7 @@ struct ot_point_desc {
 	unsigned int flags;	/* enum ot_point_flags */
 	int hist;		/* enum ot_hist_kind by OT_HIST_OF_RESULT(), or OT_HIST_NONE */
 	const char *event[2];	/* event name on [entry, exit]: "probe_enter"; "dma_configure" twice */
+	unsigned char event_len[2];	/* their strlen, for the per-event writers */
 };
 
 const struct ot_point_desc *ot_point_desc(unsigned int point);	/* NULL for no such point */
@@ -31,6 +33,8 @@ bool ot_point_is_cleanup(unsigned int point);
 
 /* Event name as printed: "probe_enter", "remove_exit", "dma_configure"... */
 const char *ot_event_name(unsigned int point, unsigned int phase);
+/* The same and its length, for the per-event writers. */
+const char *ot_event_name_len(unsigned int point, unsigned int phase, size_t *len);
 
 /* How the points are attached; recorded in a recording's header. */
 enum ot_mode {

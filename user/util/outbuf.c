@@ -104,52 +104,17 @@ void ot_buf_printf(struct ot_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-/* "00" to "99": numbers are written two digits per step */
-static const char digit_pairs[201] =
+const uint64_t ot_pow10_table[20] = {
+	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL,
+	1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+	100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+	1000000000000000000ULL, 10000000000000000000ULL,
+};
+
+const char ot_digit_pairs[201] =
 	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	"8081828384858687888990919293949596979899";
-
-/* The n decimal digits of v at p (n = ot_u64_digits(v), or more for leading zeros). */
-static char *put_digits(char *p, uint64_t v, int n)
-{
-	char *end = p + n;
-
-	p = end;
-	while (n >= 2) {
-		p -= 2;
-		memcpy(p, digit_pairs + 2 * (v % 100), 2);
-		v /= 100;
-		n -= 2;
-	}
-	if (n)
-		*--p = (char)('0' + v);
-	return end;
-}
-
-char *ot_put_u64(char *p, uint64_t v)
-{
-	return put_digits(p, v, ot_u64_digits(v));
-}
-
-char *ot_put_i64(char *p, int64_t v)
-{
-	if (v >= 0)
-		return ot_put_u64(p, (uint64_t)v);
-	*p++ = '-';
-	return ot_put_u64(p, -(uint64_t)v);	/* INT64_MIN negates only as unsigned */
-}
-
-char *ot_put_u64_right(char *p, uint64_t v, int width)
-{
-	int n = ot_u64_digits(v);
-
-	if (width > n) {
-		memset(p, ' ', (size_t)(width - n));
-		p += width - n;
-	}
-	return put_digits(p, v, n);
-}
 
 void ot_buf_u64(struct ot_buf *b, uint64_t v)
 {
@@ -186,20 +151,13 @@ void ot_buf_col_u64(struct ot_buf *b, uint64_t v, int width, bool left)
 	ot_buf_col(b, tmp, (size_t)(end - tmp), width, left);
 }
 
-static const uint64_t pow10[] = {
-	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL,
-	1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
-};
-
 /*
- * Below 2^50 units v/10^scale is a double within 2^-53 relative of the
- * exact value, far closer than the 10^-scale step between two candidates,
- * so rounding the integer gives printf's digits, except on an exact tie.
- * Signs are left to printf (it prints "-0.000000" for a tiny negative).
- */
-#define OT_FIXED_EXACT_LIMIT (1LL << 50)
-
-/*
+ * ot_put_fixed() rounds the integer itself: below OT_FIXED_EXACT_LIMIT
+ * units, v/10^scale is a double within 2^-53 relative of the exact value,
+ * far closer than the 10^-scale step between two candidates, so that gives
+ * printf's digits, except on an exact tie, settled here. Signs and larger
+ * values are left to printf (it prints "-0.000000" for a tiny negative).
+ *
  * On a tie between q and q + 1 (units of 10^-decimals) printf rounds the
  * double d = v / 10^scale it is given, which lies a hair above or below
  * the tie, or, if it is the tie exactly, to the even one. Compared exactly
@@ -222,48 +180,23 @@ static int tie_rounds_up(double d, uint64_t q, int decimals)
 	/* lhs < 2^53 * 2 * 10^12 < 2^95; rhs, about as large, must fit too */
 	if (e >= 0 || -e + (64 - __builtin_clzll(odd)) > 120)
 		return -1;
-	lhs = (unsigned __int128)m * 2 * pow10[decimals];
+	lhs = (unsigned __int128)m * 2 * ot_pow10(decimals);
 	rhs = (unsigned __int128)odd << -e;
 	if (lhs != rhs)
 		return lhs > rhs;
 	return (int)(q & 1);
 }
 
-char *ot_put_fixed(char *p, int64_t v, int scale, int decimals, int width)
+char *ot_put_fixed_slow(char *p, int64_t v, int scale, int decimals, int width)
 {
-	uint64_t unit, drop, q, r, ip, fp;
-	int n;
+	double d = (double)v / (double)ot_pow10(scale);
+	uint64_t drop = ot_pow10(scale - decimals);
+	int n, up;
 
-	if (v < 0 || v >= OT_FIXED_EXACT_LIMIT)
-		goto slow;
-	drop = pow10[scale - decimals];
-	q = (uint64_t)v / drop;
-	r = (uint64_t)v % drop;
-	if (drop > 1 && r * 2 == drop) {
-		int up = tie_rounds_up((double)v / (double)pow10[scale], q, decimals);
-
-		if (up < 0)
-			goto slow;
-		q += (uint64_t)up;
-	} else if (r * 2 > drop) {
-		q++;
-	}
-	unit = pow10[decimals];
-	ip = q / unit;
-	fp = q % unit;
-	n = ot_u64_digits(ip) + (decimals ? decimals + 1 : 0);
-	if (width > n) {
-		memset(p, ' ', (size_t)(width - n));
-		p += width - n;
-	}
-	p = ot_put_u64(p, ip);
-	if (decimals) {
-		*p++ = '.';
-		p = put_digits(p, fp, decimals);
-	}
-	return p;
-slow:
-	n = snprintf(p, OT_PUT_FIXED_MAX + 1, "%*.*f", width, decimals, (double)v / (double)pow10[scale]);
+	if (v >= 0 && v < OT_FIXED_EXACT_LIMIT && (uint64_t)v % drop * 2 == drop &&
+	    (up = tie_rounds_up(d, (uint64_t)v / drop, decimals)) >= 0)
+		return ot_put_rounded(p, (uint64_t)v / drop + (uint64_t)up, decimals, width);
+	n = snprintf(p, OT_PUT_FIXED_MAX + 1, "%*.*f", width, decimals, d);
 	return p + (n < 0 ? 0 : n > OT_PUT_FIXED_MAX ? OT_PUT_FIXED_MAX : n);
 }
 
@@ -271,8 +204,8 @@ void ot_buf_fixed(struct ot_buf *b, int64_t v, int scale, int decimals, int widt
 {
 	char *p;
 
-	if (width > OT_PUT_FIXED_MAX) {	/* wider than the cursor path pads: rare, printf's */
-		ot_buf_printf(b, "%*.*f", width, decimals, (double)v / (double)pow10[scale]);
+	if (width > OT_PUT_PAD_MAX) {	/* wider than the cursor path pads: rare, printf's */
+		ot_buf_printf(b, "%*.*f", width, decimals, (double)v / (double)ot_pow10(scale));
 		return;
 	}
 	p = ot_buf_begin(b, OT_PUT_FIXED_MAX);

@@ -129,22 +129,61 @@ static inline char *ot_put_pad_to(char *p, char *col_end)
 	return p < col_end ? col_end : p;
 }
 
-/* Decimal digits of v: 1 to 20. */
+/* 10^0 to 10^19 */
+extern const uint64_t ot_pow10_table[20];
+
+/* Decimal digits of v: 1 to 20 (from its bit length: log10(2) ~ 1233/4096). */
 static inline int ot_u64_digits(uint64_t v)
 {
-	int n = 1;
+	int t = ((64 - __builtin_clzll(v | 1)) * 1233) >> 12;
 
-	while (v >= 10000) {
-		v /= 10000;
-		n += 4;
-	}
-	return n + (v >= 10) + (v >= 100) + (v >= 1000);
+	return t + ((v | 1) >= ot_pow10_table[t]);
 }
 
-/* Decimal numbers, as %PRIu64 / %PRId64 print them; right-aligned to width as "%*" PRIu64 does. */
-char *ot_put_u64(char *p, uint64_t v);
-char *ot_put_i64(char *p, int64_t v);
-char *ot_put_u64_right(char *p, uint64_t v, int width);
+/* "00" to "99": numbers are written two digits per step */
+extern const char ot_digit_pairs[201];
+
+/* The n lowest decimal digits of v at p (n = ot_u64_digits(v), or more for leading zeros). */
+static inline char *ot_put_digits(char *p, uint64_t v, int n)
+{
+	char *end = p + n;
+
+	p = end;
+	while (n >= 2) {
+		p -= 2;
+		memcpy(p, ot_digit_pairs + 2 * (v % 100), 2);
+		v /= 100;
+		n -= 2;
+	}
+	if (n)
+		*--p = (char)('0' + v % 10);
+	return end;
+}
+
+/* Decimal numbers, as %PRIu64 / %PRId64 print them. */
+static inline char *ot_put_u64(char *p, uint64_t v)
+{
+	return ot_put_digits(p, v, ot_u64_digits(v));
+}
+
+static inline char *ot_put_i64(char *p, int64_t v)
+{
+	if (v >= 0)
+		return ot_put_u64(p, (uint64_t)v);
+	*p++ = '-';
+	return ot_put_u64(p, -(uint64_t)v);	/* INT64_MIN negates only as unsigned */
+}
+
+/* Right-aligned to width (at most OT_PUT_PAD_MAX), as "%*" PRIu64 prints it. */
+static inline char *ot_put_u64_right(char *p, uint64_t v, int width)
+{
+	int n = ot_u64_digits(v);
+
+	memset(p, ' ', OT_PUT_PAD_MAX);
+	if (width > n)
+		p += width - n;
+	return ot_put_digits(p, v, n);
+}
 
 /*
  * A fixed-size name field: its bytes up to its NUL or max (kernel names
@@ -171,9 +210,57 @@ static inline char *ot_put_name(char *p, const char *s, size_t max)
 	return p + i;
 }
 
-/* ot_buf_fixed() at a cursor: the same digits and width (at most OT_PUT_FIXED_MAX bytes). */
-#define OT_PUT_FIXED_MAX 48	/* for width <= 48: printf's widest %.Nf of an int64 / 10^scale is ~40 */
-char *ot_put_fixed(char *p, int64_t v, int scale, int decimals, int width);
+/*
+ * ot_buf_fixed() at a cursor: the same digits, right-aligned to width (at
+ * most OT_PUT_PAD_MAX); at most OT_PUT_FIXED_MAX bytes. Inline, so that
+ * with a constant scale and decimals the divisions are multiplications;
+ * ties and what printf must print go to ot_put_fixed_slow().
+ */
+#define OT_PUT_FIXED_MAX 48	/* printf's widest %.Nf of an int64 / 10^scale is ~40 */
+#define OT_FIXED_EXACT_LIMIT (1LL << 50)	/* see ot_put_fixed_slow() */
+char *ot_put_fixed_slow(char *p, int64_t v, int scale, int decimals, int width);
+
+/* A constant n folds to a constant, so divisions by it become multiplications. */
+static inline uint64_t ot_pow10(int n)
+{
+	uint64_t x = 1;
+
+	if (!__builtin_constant_p(n))
+		return ot_pow10_table[n];
+	while (n-- > 0)
+		x *= 10;
+	return x;
+}
+
+/* q units of 10^-decimals, as ot_put_fixed() prints them once rounded. */
+static inline char *ot_put_rounded(char *p, uint64_t q, int decimals, int width)
+{
+	uint64_t unit = ot_pow10(decimals), ip = q / unit;
+	int n = ot_u64_digits(ip) + (decimals ? decimals + 1 : 0);
+
+	memset(p, ' ', OT_PUT_PAD_MAX);
+	if (width > n)
+		p += width - n;
+	p = ot_put_u64(p, ip);
+	if (decimals) {
+		*p++ = '.';
+		p = ot_put_digits(p, q % unit, decimals);
+	}
+	return p;
+}
+
+static inline char *ot_put_fixed(char *p, int64_t v, int scale, int decimals, int width)
+{
+	uint64_t drop = ot_pow10(scale - decimals), q, r;
+
+	if (v < 0 || v >= OT_FIXED_EXACT_LIMIT)
+		return ot_put_fixed_slow(p, v, scale, decimals, width);
+	q = (uint64_t)v / drop;
+	r = (uint64_t)v % drop;
+	if (drop > 1 && r * 2 == drop)
+		return ot_put_fixed_slow(p, v, scale, decimals, width);
+	return ot_put_rounded(p, q + (r * 2 > drop), decimals, width);
+}
 
 /* Bytes formatted so far and not flushed (for tests and callers that capture). */
 static inline size_t ot_buf_pending(const struct ot_buf *b)
