@@ -10,38 +10,96 @@ static const unsigned char needs_escape[256] = {
 	[0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x7f ... 0xff] = 1,
 };
 
+/* The escape of one byte that needs it, at p. */
+static char *put_escape(char *p, unsigned char c)
+{
+	*p++ = '\\';
+	switch (c) {
+	case '"': *p++ = '"'; break;
+	case '\\': *p++ = '\\'; break;
+	case '\n': *p++ = 'n'; break;
+	case '\r': *p++ = 'r'; break;
+	case '\t': *p++ = 't'; break;
+	default:
+		memcpy(p, "u00", 3);
+		p[3] = hex[c >> 4];
+		p[4] = hex[c & 15];
+		p += 5;
+	}
+	return p;
+}
+
+/*
+ * Bytes i.. of s (up to its NUL or max) at p, escaped; the closing quote.
+ * Control bytes and non-ASCII (kernel names are not guaranteed UTF-8) are
+ * escaped so every line parses.
+ */
+static char *put_escaped_from(char *p, const char *s, size_t i, size_t max)
+{
+	for (; i < max && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (needs_escape[c])
+			p = put_escape(p, c);
+		else
+			*p++ = (char)c;
+	}
+	*p++ = '"';
+	return p;
+}
+
 void ot_json_write_string(struct ot_buf *b, const char *s, size_t maxlen)
 {
-	size_t i = 0, run = 0;
+	size_t n = strnlen(s, maxlen);
+	char *p = ot_buf_begin(b, OT_JSON_STRING_MAX(n));
 
-	ot_buf_putc(b, '"');
-	for (; i < maxlen && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[6] = { '\\', 0 };
-		size_t n = 2;
+	if (!p)
+		return;
+	*p++ = '"';
+	ot_buf_commit(b, put_escaped_from(p, s, 0, n));
+}
 
-		/* control bytes and non-ASCII (kernel names are not guaranteed
-		 * UTF-8) are escaped so every line parses */
-		if (!needs_escape[c])
-			continue;
-		ot_buf_put(b, s + run, i - run);
-		run = i + 1;
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			n = 6;
+char *ot_json_put_cstr(char *p, const char *s)
+{
+	*p++ = '"';
+	return put_escaped_from(p, s, 0, SIZE_MAX);
+}
+
+/*
+ * The bytes of a word that end a string or need escaping (a NUL, control,
+ * '"', '\\', DEL, non-ASCII) have their high bit set in the result; the
+ * lowest such byte is exact (a borrow only flags bytes above a real hit).
+ */
+static inline uint64_t special_bytes(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\'), del = w ^ (ones * 0x7f);
+
+	/* XOR with an ASCII byte keeps the high bit, so ~w stands for ~quote etc. */
+	return (((w - ones * 0x20) | (quote - ones) | (backslash - ones) | (del - ones)) & ~w & high) |
+	       (w & high);
+}
+
+char *ot_json_put_field(char *p, const char *s, size_t size)
+{
+	size_t i = 0;
+
+	*p++ = '"';
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* whole words while nothing needs escaping: the common case, a plain name */
+	for (; i + 8 <= size; i += 8) {
+		uint64_t w, hit;
+
+		memcpy(&w, s + i, 8);
+		memcpy(p + i, &w, 8);
+		hit = special_bytes(w);
+		if (hit) {
+			i += (size_t)__builtin_ctzll(hit) >> 3;
+			break;
 		}
-		ot_buf_put(b, esc, n);
 	}
-	ot_buf_put(b, s + run, i - run);
-	ot_buf_putc(b, '"');
+#endif
+	return put_escaped_from(p + i, s, i, size);
 }
 
 void ot_json_begin(struct ot_json *j, struct ot_buf *b)

@@ -69,4 +69,14 @@ void ot_json_str_array(struct ot_json *j, const char *key, const char *const *it
 /* Escape s (at most maxlen bytes) as a JSON string literal into b. */
 void ot_json_write_string(struct ot_buf *b, const char *s, size_t maxlen);
 
+/*
+ * The same at a cursor (util/outbuf.h), for the per-event writer: room for
+ * OT_JSON_STRING_MAX(n) bytes for a string of at most n bytes. _field takes
+ * a fixed-size name field (a char array and its size: it reads whole words
+ * of it), _cstr a NUL-terminated string.
+ */
+#define OT_JSON_STRING_MAX(n) (6 * (n) + 2)
+char *ot_json_put_field(char *p, const char *s, size_t size);
+char *ot_json_put_cstr(char *p, const char *s);
+
 #endif
