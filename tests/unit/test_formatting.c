@@ -71,7 +71,7 @@ static void test_json_escaping(void)
 /* The word-at-a-time escaper of name fields writes what the byte loop writes, whatever byte is where. */
 static void test_json_field_escaping(void)
 {
-	char field[24], want[256], got[256 + OT_PUT_SLACK];
+	char field[40], want[512], got[512 + OT_PUT_SLACK];
 	struct ot_buf b;
 	int bad = 0;
 

@@ -65,38 +65,30 @@ char *ot_json_put_cstr(char *p, const char *s)
 	return put_escaped_from(p, s, 0, SIZE_MAX);
 }
 
-/*
- * The bytes of a word that end a string or need escaping (a NUL, control,
- * '"', '\\', DEL, non-ASCII) have their high bit set in the result; the
- * lowest such byte is exact (a borrow only flags bytes above a real hit).
- */
-static inline uint64_t special_bytes(uint64_t w)
-{
-	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-	uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\'), del = w ^ (ones * 0x7f);
-
-	/* XOR with an ASCII byte keeps the high bit, so ~w stands for ~quote etc. */
-	return (((w - ones * 0x20) | (quote - ones) | (backslash - ones) | (del - ones)) & ~w & high) |
-	       (w & high);
-}
-
 char *ot_json_put_field(char *p, const char *s, size_t size)
 {
 	size_t i = 0;
 
 	*p++ = '"';
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	/* whole words while nothing needs escaping: the common case, a plain name */
-	for (; i + 8 <= size; i += 8) {
-		uint64_t w, hit;
+#ifdef __SSE2__
+	/* 16 bytes at a time while none ends the string or needs escaping: a plain name */
+	for (; i + 16 <= size; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+		/* signed: below 0x20 are the control bytes and NUL, and non-ASCII (negative) */
+		__m128i special = _mm_or_si128(
+			_mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))),
+			_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+		unsigned int hit = (unsigned int)_mm_movemask_epi8(special);
 
-		memcpy(&w, s + i, 8);
-		memcpy(p + i, &w, 8);
-		hit = special_bytes(w);
+		_mm_storeu_si128((__m128i *)(p + i), v);
 		if (hit) {
-			i += (size_t)__builtin_ctzll(hit) >> 3;
+			i += (size_t)__builtin_ctz(hit);
 			break;
 		}
+	}
+	if (i < size && !s[i]) {	/* its NUL: done */
+		p[i] = '"';
+		return p + i + 1;
 	}
 #endif
 	return put_escaped_from(p + i, s, i, size);

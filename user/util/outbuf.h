@@ -13,6 +13,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Past this many bytes a write hands the buffer to the FILE. */
 #define OT_BUF_FLUSH_AT (64 * 1024)
@@ -187,22 +190,21 @@ static inline char *ot_put_u64_right(char *p, uint64_t v, int width)
 
 /*
  * A fixed-size name field: its bytes up to its NUL or max (kernel names
- * need not be terminated). Reads whole words of s, so s must have max
+ * need not be terminated). Reads s 16 bytes at a time, so s must have max
  * readable bytes: pass a char array and its size.
  */
 static inline char *ot_put_name(char *p, const char *s, size_t max)
 {
 	size_t i = 0;
 
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	for (; i + 8 <= max; i += 8) {
-		uint64_t w, nul;
+#ifdef __SSE2__
+	for (; i + 16 <= max; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+		unsigned int nul = (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
 
-		memcpy(&w, s + i, 8);
-		memcpy(p + i, &w, 8);
-		nul = (w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL;
-		if (nul)	/* the lowest flagged byte is the first NUL */
-			return p + i + (__builtin_ctzll(nul) >> 3);
+		_mm_storeu_si128((__m128i *)(p + i), v);
+		if (nul)
+			return p + i + __builtin_ctz(nul);
 	}
 #endif
 	for (; i < max && s[i]; i++)
