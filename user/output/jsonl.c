@@ -32,7 +32,7 @@ static void json_name(struct ot_json *j, const char *key, const char *name, size
 /*
  * The event record is written at a cursor (util/outbuf.h) into room for its
  * widest case, reserved once: every string escaped at six bytes a byte.
- * The members are the schema's, in its order; note and stack follow
+ * The members are the schema's, in its order; a note or a stack follows
  * through the member writer.
  */
 #define JSON_EVENT_MAX                                                                                     \
@@ -108,6 +108,10 @@ static void jsonl_event(struct ot_writer *w, const struct ot_event_record *r)
 	p = put_int_or_null(ot_put_lit(p, ",\"stack_id\":"), ev->stack_id >= 0, ev->stack_id);
 	p = ev->flags & OT_EVF_CONCURRENT ? ot_put_lit(p, ",\"concurrent\":true")
 					  : ot_put_lit(p, ",\"concurrent\":false");
+	if (!r->note && !w->stacks) {	/* the common end */
+		ot_buf_commit(&w->buf, ot_put_lit(p, ",\"note\":null}\n"));
+		return;
+	}
 	ot_buf_commit(&w->buf, p);
 	ot_json_str(&j, "note", r->note);
 	if (w->stacks)
