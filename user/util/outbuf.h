@@ -132,8 +132,13 @@ static inline char *ot_put_pad_to(char *p, char *col_end)
 	return p < col_end ? col_end : p;
 }
 
-/* 10^0 to 10^19 */
-extern const uint64_t ot_pow10_table[20];
+/* 10^0 to 10^19; static, so a constant index folds to a constant (divisions by it become multiplications) */
+static const uint64_t ot_pow10_table[20] = {
+	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL,
+	1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+	100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+	1000000000000000000ULL, 10000000000000000000ULL,
+};
 
 /* Decimal digits of v: 1 to 20 (from its bit length: log10(2) ~ 1233/4096). */
 static inline int ot_u64_digits(uint64_t v)
@@ -229,16 +234,9 @@ static inline char *ot_put_name(char *p, const char *s, size_t max)
 #define OT_FIXED_EXACT_LIMIT (1LL << 50)	/* see ot_put_fixed_slow() */
 char *ot_put_fixed_slow(char *p, int64_t v, int scale, int decimals, int width);
 
-/* A constant n folds to a constant, so divisions by it become multiplications. */
 static inline uint64_t ot_pow10(int n)
 {
-	uint64_t x = 1;
-
-	if (!__builtin_constant_p(n))
-		return ot_pow10_table[n];
-	while (n-- > 0)
-		x *= 10;
-	return x;
+	return ot_pow10_table[n];
 }
 
 /* q units of 10^-decimals, as ot_put_fixed() prints them once rounded. */
