@@ -30,17 +30,6 @@ const char *ot_event_name(unsigned int point, unsigned int phase)
 	return d ? d->event[phase == OT_PHASE_EXIT] : "unknown";
 }
 
-const char *ot_event_name_len(unsigned int point, unsigned int phase, size_t *len)
-{
-	const struct ot_point_desc *d = ot_point_desc(point);
-
-	if (!d) {
-		*len = strlen("unknown");
-		return "unknown";
-	}
-	*len = d->event_len[phase == OT_PHASE_EXIT];
-	return d->event[phase == OT_PHASE_EXIT];
-}
 
 const char *ot_mode_name(enum ot_mode mode)
 {

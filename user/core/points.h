@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <linux/types.h>
 #include "ownertrace.h"
 
@@ -53,7 +54,17 @@ static inline bool ot_point_is_cleanup(unsigned int point)
 /* Event name as printed: "probe_enter", "remove_exit", "dma_configure"... */
 const char *ot_event_name(unsigned int point, unsigned int phase);
 /* The same and its length, for the per-event writers. */
-const char *ot_event_name_len(unsigned int point, unsigned int phase, size_t *len);
+static inline const char *ot_event_name_len(unsigned int point, unsigned int phase, size_t *len)
+{
+	const struct ot_point_desc *d = ot_point_desc(point);
+
+	if (!d) {
+		*len = strlen("unknown");
+		return "unknown";
+	}
+	*len = d->event_len[phase == OT_PHASE_EXIT];
+	return d->event[phase == OT_PHASE_EXIT];
+}
 
 /* How the points are attached; recorded in a recording's header. */
 enum ot_mode {

@@ -34,7 +34,7 @@ static char *put_escape(char *p, unsigned char c)
  * Control bytes and non-ASCII (kernel names are not guaranteed UTF-8) are
  * escaped so every line parses.
  */
-static char *put_escaped_from(char *p, const char *s, size_t i, size_t max)
+char *ot_json_put_escaped_from(char *p, const char *s, size_t i, size_t max)
 {
 	for (; i < max && s[i]; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -56,43 +56,15 @@ void ot_json_write_string(struct ot_buf *b, const char *s, size_t maxlen)
 	if (!p)
 		return;
 	*p++ = '"';
-	ot_buf_commit(b, put_escaped_from(p, s, 0, n));
+	ot_buf_commit(b, ot_json_put_escaped_from(p, s, 0, n));
 }
 
 char *ot_json_put_cstr(char *p, const char *s)
 {
 	*p++ = '"';
-	return put_escaped_from(p, s, 0, SIZE_MAX);
+	return ot_json_put_escaped_from(p, s, 0, SIZE_MAX);
 }
 
-char *ot_json_put_field(char *p, const char *s, size_t size)
-{
-	size_t i = 0;
-
-	*p++ = '"';
-#ifdef __SSE2__
-	/* 16 bytes at a time while none ends the string or needs escaping: a plain name */
-	for (; i + 16 <= size; i += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-		/* signed: below 0x20 are the control bytes and NUL, and non-ASCII (negative) */
-		__m128i special = _mm_or_si128(
-			_mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))),
-			_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-		unsigned int hit = (unsigned int)_mm_movemask_epi8(special);
-
-		_mm_storeu_si128((__m128i *)(p + i), v);
-		if (hit) {
-			i += (size_t)__builtin_ctz(hit);
-			break;
-		}
-	}
-	if (i < size && !s[i]) {	/* its NUL: done */
-		p[i] = '"';
-		return p + i + 1;
-	}
-#endif
-	return put_escaped_from(p + i, s, i, size);
-}
 
 void ot_json_begin(struct ot_json *j, struct ot_buf *b)
 {
