@@ -98,6 +98,13 @@ static void test_integers_like_printf(void)
 		bad += !!strcmp(got, want);
 	}
 	CHECK(bad == 0);
+	/* every value up to a million: each split into four, two and one digits */
+	for (uint64_t v = 0; v < 1000000; v++) {
+		*ot_put_u64(got, v) = '\0';
+		snprintf(want, sizeof(want), "%" PRIu64, v);
+		bad += !!strcmp(got, want);
+	}
+	CHECK(bad == 0);
 	*ot_put_u64(got, UINT64_MAX) = '\0';
 	CHECK_STR(got, "18446744073709551615");
 	*ot_put_i64(got, INT64_MIN) = '\0';
