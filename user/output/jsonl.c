@@ -36,7 +36,7 @@ static void json_name(struct ot_json *j, const char *key, const char *name, size
  * through the member writer.
  */
 #define JSON_EVENT_MAX                                                                                     \
-	(512 /* keys, numbers, literals */ +                                                               \
+	(320 /* keys and literals: 313 */ + 200 /* ten numbers, the time at OT_PUT_FIXED_MAX */ +          \
 	 OT_JSON_STRING_MAX(32) /* event */ + OT_JSON_STRING_MAX(OT_FUNC_NAME_LEN) +                      \
 	 OT_JSON_STRING_MAX(OT_COMM_LEN) + OT_JSON_STRING_MAX(OT_DEV_NAME_LEN) +                          \
 	 OT_JSON_STRING_MAX(OT_BUS_NAME_LEN) + OT_JSON_STRING_MAX(OT_DRV_NAME_LEN) +                      \
