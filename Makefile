@@ -216,7 +216,8 @@ trace: deps
 # RSS and bind/unbind overhead in the TCG VM side by side with bpftrace,
 # replay throughput on the host; writes BENCHMARKS.md. Parameters:
 # BENCH_T BENCH_N BENCH_VFIO BENCH_REPEATS BENCH_CYCLES BENCH_TOOLS
-# BENCH_REPLAY_EVENTS BENCH_REPLAY_RUNS BENCH_ONLY=vm|replay (bench/run.py).
+# BENCH_REPLAY_EVENTS BENCH_REPLAY_RUNS BENCH_REPLAY_CALLGRIND_EVENTS BENCH_ONLY=vm|replay
+# (bench/run.py).
 $(OUTPUT)/bench/benchtool: bench/benchtool.c | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(OUTPUT)/bench

@@ -6,12 +6,15 @@ Two parts, both written to build/bench/results.json:
           bench/guest/bench.sh: storm, BPF cost, startup, RSS, bind/unbind
           overhead, for ownertrace and bpftrace side by side;
   replay  on the host: events/s of `ownertrace replay` over a generated
-          recording, human and --json output, one core.
+          recording, human and --json output, one core: wall and CPU time,
+          and callgrind's instructions per event (load-independent).
 Every parameter has a BENCH_* environment twin so `make bench` can pass them.
 """
 import argparse
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -233,28 +236,65 @@ def analyse_vm(g: Path, a) -> dict:
 # --------------------------------------------------------------------------
 # replay part
 
-def run_replay(a) -> dict:
-    rec = OUT / f"replay-{a.replay_events}.otr"
+def generated_recording(events: int) -> Path:
+    rec = OUT / f"replay-{events}.otr"
     if not rec.exists():
-        log(f"generating a {a.replay_events}-event recording ({rec})")
-        subprocess.run([str(OUT / "gen_recording"), str(a.replay_events), str(rec) + ".tmp"], check=True)
+        log(f"generating a {events}-event recording ({rec})")
+        subprocess.run([str(OUT / "gen_recording"), str(events), str(rec) + ".tmp"], check=True)
         os.replace(str(rec) + ".tmp", rec)
+    return rec
+
+
+def timed(cmd) -> tuple:
+    """Wall seconds and CPU seconds (user + system, from the child's rusage) of one run."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    err = p.stderr.read()
+    p.stderr.close()
+    _, status, ru = os.wait4(p.pid, 0)
+    dt = time.monotonic() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    if p.returncode != 0:
+        sys.exit(f"bench: replay exited {p.returncode}: {err[-500:]}")
+    return dt, ru.ru_utime + ru.ru_stime
+
+
+def instructions_per_event(extra: list, events: int):
+    """callgrind's instruction count of one replay over a smaller recording, per event: unlike
+    seconds, it does not depend on what else the shared host is running. None without valgrind."""
+    if not events or not shutil.which("valgrind"):
+        return None
+    rec = generated_recording(events)
+    p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                        str(BUILD / "ownertrace"), "replay", *extra, "-o", "/dev/null", str(rec)],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    m = re.search(r"Collected : (\d+)", p.stderr)
+    if p.returncode != 0 or not m:
+        log(f"callgrind failed: {p.stderr[-300:]}")
+        return None
+    return int(m.group(1)) / events
+
+
+def run_replay(a) -> dict:
+    rec = generated_recording(a.replay_events)
     result = {"events": a.replay_events, "file_bytes": rec.stat().st_size, "runs": a.replay_runs,
-              "cpu": os.environ.get("BENCH_REPLAY_CPU", "0")}
+              "bytes_per_event": rec.stat().st_size / a.replay_events,
+              "cpu": os.environ.get("BENCH_REPLAY_CPU", "0"), "callgrind_events": a.replay_callgrind_events}
     for name, extra in (("human", []), ("json", ["--json"])):
-        times = []
+        times, cpu = [], []
         for i in range(a.replay_runs):
             cmd = ["taskset", "-c", result["cpu"], str(BUILD / "ownertrace"), "replay", *extra,
                    "-o", "/dev/null", str(rec)]
-            t0 = time.monotonic()
-            p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            dt = time.monotonic() - t0
-            if p.returncode != 0:
-                sys.exit(f"bench: replay exited {p.returncode}: {p.stderr[-500:]}")
+            dt, ct = timed(cmd)
             times.append(dt)
-            log(f"replay {name} run {i + 1}/{a.replay_runs}: {dt:.2f}s ({a.replay_events / dt / 1e6:.2f} M events/s)")
+            cpu.append(ct)
+            log(f"replay {name} run {i + 1}/{a.replay_runs}: {dt:.2f}s wall, {ct:.2f}s CPU "
+                f"({a.replay_events / dt / 1e6:.2f} M events/s wall, {a.replay_events / ct / 1e6:.2f} on CPU)")
         result[name] = {"seconds": times, "median_s": median(times),
-                        "events_per_s": a.replay_events / median(times)}
+                        "events_per_s": a.replay_events / median(times),
+                        "cpu_seconds": cpu, "median_cpu_s": median(cpu),
+                        "cpu_events_per_s": a.replay_events / median(cpu),
+                        "instructions_per_event": instructions_per_event(extra, a.replay_callgrind_events)}
     return result
 
 
@@ -271,7 +311,9 @@ def main():
     ap.add_argument("--smp", type=int, default=int(env("SMP", "2")))
     ap.add_argument("--memory", default=env("MEMORY", "2G"))
     ap.add_argument("--replay-events", type=int, default=int(env("REPLAY_EVENTS", "10000000")))
-    ap.add_argument("--replay-runs", type=int, default=int(env("REPLAY_RUNS", "3")))
+    ap.add_argument("--replay-runs", type=int, default=int(env("REPLAY_RUNS", "5")))
+    ap.add_argument("--replay-callgrind-events", type=int, default=int(env("REPLAY_CALLGRIND_EVENTS", "200000")),
+                    help="events of the recording callgrind counts instructions on (0: skip)")
     ap.add_argument("--only", choices=["vm", "replay"], default=env("ONLY", None) or None)
     ap.add_argument("--reuse-guest", action="store_true",
                     help="analyse build/bench/guest from the last VM run instead of booting")

@@ -68,6 +68,35 @@ static void test_json_escaping(void)
 	CHECK_STR(buf, "\"abc\"");
 }
 
+/* The word-at-a-time escaper of name fields writes what the byte loop writes, whatever byte is where. */
+static void test_json_field_escaping(void)
+{
+	char field[40], want[512], got[512 + OT_PUT_SLACK];
+	struct ot_buf b;
+	int bad = 0;
+
+	for (size_t pos = 0; pos < sizeof(field); pos++)
+		for (int c = 0; c < 256; c++) {
+			char *end;
+
+			for (size_t i = 0; i < sizeof(field); i++)
+				field[i] = (char)('A' + (i * 7 + (size_t)c) % 58);	/* 'A'..'z', '\\' among them */
+			field[pos] = (char)c;
+			if (c == 'x')
+				field[sizeof(field) - 1] = '\0';
+			ot_buf_init(&b, NULL);
+			ot_json_write_string(&b, field, sizeof(field));
+			snprintf(want, sizeof(want), "%.*s", (int)b.len, b.data);
+			ot_buf_fini(&b);
+			end = ot_json_put_field(got, field, sizeof(field));
+			*end = '\0';
+			bad += !!strcmp(got, want);
+		}
+	CHECK(bad == 0);
+	*ot_json_put_field(got, "a\"b\\c\n\x01\xff\x7f\0zzzzzzzzzzzzzz", 24) = '\0';
+	CHECK_STR(got, "\"a\\\"b\\\\c\\n\\u0001\\u00ff\\u007f\"");
+}
+
 static void test_errnames(void)
 {
 	CHECK_STR(ot_errno_name(16), "EBUSY");
@@ -265,6 +294,7 @@ int main(void)
 {
 	test_owner_tokens();
 	test_json_escaping();
+	test_json_field_escaping();
 	test_owner_tokens_bounded();
 	test_errnames();
 	test_event_names();

@@ -5,11 +5,6 @@
 #include "core/points.h"
 #include "util/errnames.h"
 
-bool ot_event_has_return(const struct ot_event *ev)
-{
-	return ev->phase == OT_PHASE_EXIT && (ot_point_flags(ev->point) & OT_PF_RETURNS);
-}
-
 const char *ot_event_errno(const struct ot_event *ev)
 {
 	if (!ot_event_has_return(ev) || ev->ret == 0)

@@ -9,9 +9,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "ownertrace.h"
+#include "core/points.h"
 
 /* An exit of a point that returns a value. */
-bool ot_event_has_return(const struct ot_event *ev);
+static inline bool ot_event_has_return(const struct ot_event *ev)
+{
+	return ev->phase == OT_PHASE_EXIT && (ot_point_flags(ev->point) & OT_PF_RETURNS);
+}
+
 /*
  * The errno name of a failed return ("EBUSY"), NULL when it has none.
  * really_probe() hands a driver's probe error back *positive*

@@ -26,11 +26,6 @@ int ot_filter_add_group(struct ot_filter *f, int group)
 	return 0;
 }
 
-bool ot_filter_active(const struct ot_filter *f)
-{
-	return f->ndevices || f->ndrivers || f->ngroups;
-}
-
 static bool name_in(const char *const *list, int n, const char *name, size_t maxlen)
 {
 	for (int i = 0; i < n; i++)
@@ -55,7 +50,7 @@ static void learn(struct ot_filter *f, int group)
 		f->learned[f->nlearned++] = group;
 }
 
-bool ot_filter_match(struct ot_filter *f, const struct ot_event *ev)
+bool ot_filter_match_active(struct ot_filter *f, const struct ot_event *ev)
 {
 	bool has_device = ev->device[0] != '\0';
 

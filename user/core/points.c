@@ -11,34 +11,16 @@
 		.flags = flags_, .hist = hist_,                                             \
 		.event = { (flags_) & OT_PF_SPAN ? kind_ "_enter" : kind_,                  \
 			   (flags_) & OT_PF_SPAN ? kind_ "_exit" : kind_ },                 \
+		.event_len = { (flags_) & OT_PF_SPAN ? sizeof(kind_ "_enter") - 1 : sizeof(kind_) - 1, \
+			       (flags_) & OT_PF_SPAN ? sizeof(kind_ "_exit") - 1 : sizeof(kind_) - 1 },  \
 	},
 
-static const struct ot_point_desc points[OT_POINT_COUNT] = { OT_POINTS(OT_DESC_ROW_) };
-
-bool ot_point_is_configure(unsigned int point)
-{
-	return point >= OT_POINT_DMA_CONFIGURE_FIRST && point <= OT_POINT_DMA_CONFIGURE_LAST;
-}
-
-bool ot_point_is_cleanup(unsigned int point)
-{
-	return point >= OT_POINT_DMA_CLEANUP_FIRST && point <= OT_POINT_DMA_CLEANUP_LAST;
-}
-
-const struct ot_point_desc *ot_point_desc(unsigned int point)
-{
-	return point < OT_POINT_COUNT ? &points[point] : NULL;
-}
-
-unsigned int ot_point_flags(unsigned int point)
-{
-	return point < OT_POINT_COUNT ? points[point].flags : 0;
-}
+const struct ot_point_desc ot_point_table[OT_POINT_COUNT] = { OT_POINTS(OT_DESC_ROW_) };
 
 /* The same answer as the BPF side's ot_hist_kind_of(): both read the table. */
 int ot_point_hist_kind(unsigned int point, int64_t ret)
 {
-	return point < OT_POINT_COUNT ? OT_HIST_OF_RESULT(points[point].hist, ret) : OT_HIST_NONE;
+	return point < OT_POINT_COUNT ? OT_HIST_OF_RESULT(ot_point_table[point].hist, ret) : OT_HIST_NONE;
 }
 
 const char *ot_event_name(unsigned int point, unsigned int phase)
@@ -47,6 +29,7 @@ const char *ot_event_name(unsigned int point, unsigned int phase)
 
 	return d ? d->event[phase == OT_PHASE_EXIT] : "unknown";
 }
+
 
 const char *ot_mode_name(enum ot_mode mode)
 {

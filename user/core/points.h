@@ -5,7 +5,9 @@
 #define OT_POINTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <linux/types.h>
 #include "ownertrace.h"
 
@@ -19,18 +21,50 @@ struct ot_point_desc {
 	unsigned int flags;	/* enum ot_point_flags */
 	int hist;		/* enum ot_hist_kind by OT_HIST_OF_RESULT(), or OT_HIST_NONE */
 	const char *event[2];	/* event name on [entry, exit]: "probe_enter"; "dma_configure" twice */
+	unsigned char event_len[2];	/* their strlen, for the per-event writers */
 };
 
-const struct ot_point_desc *ot_point_desc(unsigned int point);	/* NULL for no such point */
+/* One per point, from OT_POINTS; inline lookups, as every event asks them. */
+extern const struct ot_point_desc ot_point_table[OT_POINT_COUNT];
+
+static inline const struct ot_point_desc *ot_point_desc(unsigned int point)	/* NULL for no such point */
+{
+	return point < OT_POINT_COUNT ? &ot_point_table[point] : NULL;
+}
+
 /* enum ot_point_flags of a point; 0 for no such point */
-unsigned int ot_point_flags(unsigned int point);
+static inline unsigned int ot_point_flags(unsigned int point)
+{
+	return point < OT_POINT_COUNT ? ot_point_table[point].flags : 0;
+}
+
 /* The histogram of a call of point that returned ret; OT_HIST_NONE if none. */
 int ot_point_hist_kind(unsigned int point, int64_t ret);
-bool ot_point_is_configure(unsigned int point);
-bool ot_point_is_cleanup(unsigned int point);
+
+static inline bool ot_point_is_configure(unsigned int point)
+{
+	return point >= OT_POINT_DMA_CONFIGURE_FIRST && point <= OT_POINT_DMA_CONFIGURE_LAST;
+}
+
+static inline bool ot_point_is_cleanup(unsigned int point)
+{
+	return point >= OT_POINT_DMA_CLEANUP_FIRST && point <= OT_POINT_DMA_CLEANUP_LAST;
+}
 
 /* Event name as printed: "probe_enter", "remove_exit", "dma_configure"... */
 const char *ot_event_name(unsigned int point, unsigned int phase);
+/* The same and its length, for the per-event writers. */
+static inline const char *ot_event_name_len(unsigned int point, unsigned int phase, size_t *len)
+{
+	const struct ot_point_desc *d = ot_point_desc(point);
+
+	if (!d) {
+		*len = strlen("unknown");
+		return "unknown";
+	}
+	*len = d->event_len[phase == OT_PHASE_EXIT];
+	return d->event[phase == OT_PHASE_EXIT];
+}
 
 /* How the points are attached; recorded in a recording's header. */
 enum ot_mode {

@@ -1,12 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "core/run.h"
 
-void ot_stats_count(struct ot_stats *s, const struct ot_event *ev)
-{
-	if (ev->point < OT_POINT_COUNT)
-		s->events[ev->point][ev->phase == OT_PHASE_EXIT]++;
-}
-
 uint64_t ot_stats_anomalies(const struct ot_stats *s)
 {
 	uint64_t total = 0;

@@ -27,7 +27,11 @@ struct ot_stats {
 	uint64_t stacks_dropped;		/* live: events whose stack a bounded run dropped */
 };
 
-void ot_stats_count(struct ot_stats *s, const struct ot_event *ev);
+static inline void ot_stats_count(struct ot_stats *s, const struct ot_event *ev)
+{
+	if (ev->point < OT_POINT_COUNT)
+		s->events[ev->point][ev->phase == OT_PHASE_EXIT]++;
+}
 uint64_t ot_stats_anomalies(const struct ot_stats *s);
 
 /* What a bounded run (the daemon) made the session forget, by ot_forgotten_names. */

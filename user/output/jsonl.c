@@ -16,17 +16,6 @@
 #include "output/writer.h"
 #include "util/json.h"
 
-static void json_owner(struct ot_writer *w, struct ot_json *j, const char *key, uint64_t owner)
-{
-	char buf[32];
-
-	if (!owner) {
-		ot_json_null(j, key);
-		return;
-	}
-	ot_json_str(j, key, ot_owner_format(w->run->tokens, owner, w->run->raw_pointers, buf, sizeof(buf)));
-}
-
 static void json_int_or_null(struct ot_json *j, const char *key, bool have, int64_t v)
 {
 	if (have)
@@ -40,39 +29,90 @@ static void json_name(struct ot_json *j, const char *key, const char *name, size
 	ot_json_strn(j, key, name[0] ? name : NULL, max);
 }
 
+/*
+ * The event record is written at a cursor (util/outbuf.h) into room for its
+ * widest case, reserved once: every string escaped at six bytes a byte.
+ * The members are the schema's, in its order; a note or a stack follows
+ * through the member writer.
+ */
+#define JSON_EVENT_MAX                                                                                     \
+	(320 /* keys and literals: 313 */ + 200 /* ten numbers, the time at OT_PUT_FIXED_MAX */ +          \
+	 OT_JSON_STRING_MAX(32) /* event */ + OT_JSON_STRING_MAX(OT_FUNC_NAME_LEN) +                      \
+	 OT_JSON_STRING_MAX(OT_COMM_LEN) + OT_JSON_STRING_MAX(OT_DEV_NAME_LEN) +                          \
+	 OT_JSON_STRING_MAX(OT_BUS_NAME_LEN) + OT_JSON_STRING_MAX(OT_DRV_NAME_LEN) +                      \
+	 2 * OT_JSON_STRING_MAX(32) /* owners */ + OT_JSON_STRING_MAX(32) /* errno */)
+
+/* A kernel name, null for an empty one */
+static char *put_name(char *p, const char *name, size_t size)
+{
+	return name[0] ? ot_json_put_field(p, name, size) : ot_put_lit(p, "null");
+}
+
+static char *put_int_or_null(char *p, bool have, int64_t v)
+{
+	return have ? ot_put_i64(p, v) : ot_put_lit(p, "null");
+}
+
+static char *put_owner(char *p, const struct ot_run *run, uint64_t owner)
+{
+	char buf[32];
+
+	if (!owner)
+		return ot_put_lit(p, "null");
+	return ot_json_put_cstr(p, ot_owner_format(run->tokens, owner, run->raw_pointers, buf, sizeof(buf)));
+}
+
 static void jsonl_event(struct ot_writer *w, const struct ot_event_record *r)
 {
 	const struct ot_event *ev = r->ev;
-	const char *func = w->run->bindings ? ot_point_function(w->run->bindings, ev->point) : "";
-	bool has_ret = ot_event_has_return(ev);
-	struct ot_json j;
+	const struct ot_binding *bound = w->run->bindings && ev->point < OT_POINT_COUNT
+						 ? &w->run->bindings->point[ev->point] : NULL;
+	bool has_ret = ot_event_has_return(ev), exit = ev->phase == OT_PHASE_EXIT;
+	const char *name, *errno_name;
+	struct ot_json j = { .b = &w->buf, .first = false };
+	size_t name_len;
+	char *p;
 
-	ot_json_begin_record(&j, &w->buf, "event");
-	ot_json_uint(&j, "ts_ns", ev->ts_ns);
-	ot_json_fixed(&j, "time", ot_run_rel_ns(w->run, ev->ts_ns), 9);
-	ot_json_str(&j, "event", ot_event_name(ev->point, ev->phase));
-	ot_json_str(&j, "phase", ev->phase == OT_PHASE_EXIT ? "exit" : "enter");
-	ot_json_str(&j, "function", func && func[0] ? func : NULL);
-	ot_json_uint(&j, "cpu", ev->cpu);
-	ot_json_uint(&j, "pid", ev->pid);
-	ot_json_uint(&j, "tid", ev->tid);
-	ot_json_strn(&j, "comm", ev->comm, OT_COMM_LEN);
-	json_name(&j, "device", ev->device, OT_DEV_NAME_LEN);
-	json_name(&j, "bus", ev->bus, OT_BUS_NAME_LEN);
-	json_name(&j, "driver", ev->driver, OT_DRV_NAME_LEN);
-	json_int_or_null(&j, "group", ev->group_id >= 0, ev->group_id);
-	ot_json_uint(&j, "owner_cnt_before", ev->owner_cnt_before);
-	ot_json_uint(&j, "owner_cnt_after", ev->owner_cnt_after);
-	json_owner(w, &j, "owner_before", ev->owner_before);
-	json_owner(w, &j, "owner_after", ev->owner_after);
-	json_int_or_null(&j, "ret", has_ret, ev->ret);
-	ot_json_str(&j, "errno", has_ret ? ot_event_errno(ev) : NULL);
-	if (ev->phase == OT_PHASE_EXIT)
-		ot_json_uint(&j, "duration_ns", ev->ts_ns - ev->entry_ns);
-	else
-		ot_json_null(&j, "duration_ns");
-	json_int_or_null(&j, "stack_id", ev->stack_id >= 0, ev->stack_id);
-	ot_json_bool(&j, "concurrent", ev->flags & OT_EVF_CONCURRENT);
+	_Static_assert(OT_JSONL_SCHEMA_VERSION == 2, "the event record below is schema 2's");
+	p = ot_buf_begin(&w->buf, JSON_EVENT_MAX);
+	if (!p)
+		return;
+	p = ot_put_lit(p, "{\"type\":\"event\",\"schema\":2,\"ts_ns\":");
+	p = ot_put_u64(p, ev->ts_ns);
+	p = ot_put_lit(p, ",\"time\":");
+	p = ot_put_fixed(p, ot_run_rel_ns(w->run, ev->ts_ns), 9, 9, 0);
+	p = ot_put_lit(p, ",\"event\":\"");
+	name = ot_event_name_len(ev->point, ev->phase, &name_len);
+	p = ot_put(p, name, name_len);	/* ours: nothing to escape */
+	p = exit ? ot_put_lit(p, "\",\"phase\":\"exit\",\"function\":")
+		 : ot_put_lit(p, "\",\"phase\":\"enter\",\"function\":");
+	p = bound ? put_name(p, bound->function, sizeof(bound->function)) : ot_put_lit(p, "null");
+	p = ot_put_u64(ot_put_lit(p, ",\"cpu\":"), ev->cpu);
+	p = ot_put_u64(ot_put_lit(p, ",\"pid\":"), ev->pid);
+	p = ot_put_u64(ot_put_lit(p, ",\"tid\":"), ev->tid);
+	p = ot_json_put_field(ot_put_lit(p, ",\"comm\":"), ev->comm, OT_COMM_LEN);
+	p = put_name(ot_put_lit(p, ",\"device\":"), ev->device, OT_DEV_NAME_LEN);
+	p = put_name(ot_put_lit(p, ",\"bus\":"), ev->bus, OT_BUS_NAME_LEN);
+	p = put_name(ot_put_lit(p, ",\"driver\":"), ev->driver, OT_DRV_NAME_LEN);
+	p = put_int_or_null(ot_put_lit(p, ",\"group\":"), ev->group_id >= 0, ev->group_id);
+	p = ot_put_u64(ot_put_lit(p, ",\"owner_cnt_before\":"), ev->owner_cnt_before);
+	p = ot_put_u64(ot_put_lit(p, ",\"owner_cnt_after\":"), ev->owner_cnt_after);
+	p = put_owner(ot_put_lit(p, ",\"owner_before\":"), w->run, ev->owner_before);
+	p = put_owner(ot_put_lit(p, ",\"owner_after\":"), w->run, ev->owner_after);
+	p = put_int_or_null(ot_put_lit(p, ",\"ret\":"), has_ret, ev->ret);
+	errno_name = has_ret ? ot_event_errno(ev) : NULL;
+	p = ot_put_lit(p, ",\"errno\":");
+	p = errno_name ? ot_json_put_cstr(p, errno_name) : ot_put_lit(p, "null");
+	p = ot_put_lit(p, ",\"duration_ns\":");
+	p = exit ? ot_put_u64(p, ev->ts_ns - ev->entry_ns) : ot_put_lit(p, "null");
+	p = put_int_or_null(ot_put_lit(p, ",\"stack_id\":"), ev->stack_id >= 0, ev->stack_id);
+	p = ev->flags & OT_EVF_CONCURRENT ? ot_put_lit(p, ",\"concurrent\":true")
+					  : ot_put_lit(p, ",\"concurrent\":false");
+	if (!r->note && !w->stacks) {	/* the common end */
+		ot_buf_commit(&w->buf, ot_put_lit(p, ",\"note\":null}\n"));
+		return;
+	}
+	ot_buf_commit(&w->buf, p);
 	ot_json_str(&j, "note", r->note);
 	if (w->stacks)
 		ot_json_str_array(&j, "stack", r->frames, r->nframes, OT_FRAME_LEN);

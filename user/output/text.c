@@ -34,131 +34,149 @@ static void print_frames(struct ot_buf *b, const char *const *frames, int n, int
 	}
 }
 
-/* "-" for an empty kernel name, as the columns show it */
-static void name_col(struct ot_buf *b, const char *name, size_t max, int width)
+/*
+ * The event line is written at a cursor (util/outbuf.h) into room for its
+ * widest case, reserved once: the kernel names at full length, 20-digit
+ * numbers, two raw owner pointers, the longest errno name. ~400 bytes.
+ */
+#define TEXT_EVENT_LINE_MAX 512
+#define RET_TEXT_MAX 48		/* the RET column's text: a long errno name is cut to fit */
+_Static_assert(OT_COMM_LEN + OT_DEV_NAME_LEN + OT_BUS_NAME_LEN + OT_DRV_NAME_LEN + 32 /* event */ +
+		       OT_PUT_FIXED_MAX /* time */ + 4 * 20 /* cpu tid group count */ + 2 * 32 + 2 /* owner */ +
+		       RET_TEXT_MAX + 32 /* duration */ + 16 /* separators */ <= TEXT_EVENT_LINE_MAX,
+	       "TEXT_EVENT_LINE_MAX is below the widest event line");
+
+/* A left-aligned column of width (at most OT_PUT_PAD_MAX): s is written whole, then padded. */
+static char *col_left(char *p, const char *s, size_t n, int width)
 {
-	ot_buf_col(b, name[0] ? name : "-", max, width, true);
-	ot_buf_putc(b, ' ');
+	char *end = p + width;
+
+	return ot_put_pad_to(ot_put(p, s, n), end);
+}
+
+/* A kernel name in its column, "-" for an empty one, and the column's space. */
+static char *name_col(char *p, const char *name, size_t max, int width)
+{
+	char *end = p + width;
+
+	p = name[0] ? ot_put_name(p, name, max) : ot_put_lit(p, "-");
+	p = ot_put_pad_to(p, end);
+	*p++ = ' ';
+	return p;
 }
 
 /* "1->0" across an exit that changed it, else the count on entry */
-static void count_col(struct ot_buf *b, const struct ot_event *ev)
+static char *count_col(char *p, const struct ot_event *ev)
 {
-	char tmp[32];
-	size_t n = ot_fmt_u64(tmp, ev->owner_cnt_before);
+	char *end = p + 9;
 
-	if (ev->phase == OT_PHASE_EXIT && ev->owner_cnt_before != ev->owner_cnt_after) {
-		memcpy(tmp + n, "->", 2);
-		n += 2;
-		n += ot_fmt_u64(tmp + n, ev->owner_cnt_after);
-	}
-	ot_buf_col(b, tmp, n, 9, true);
-	ot_buf_putc(b, ' ');
+	p = ot_put_u64(p, ev->owner_cnt_before);
+	if (ev->phase == OT_PHASE_EXIT && ev->owner_cnt_before != ev->owner_cnt_after)
+		p = ot_put_u64(ot_put_lit(p, "->"), ev->owner_cnt_after);
+	p = ot_put_pad_to(p, end);
+	*p++ = ' ';
+	return p;
 }
 
-/* The owner's text into p (room for 32), none_text for no owner; returns its length. */
-static size_t owner_text(char *p, const struct ot_run *run, uint64_t owner, const char *none_text)
+/* The owner's text at p (at most 32 bytes), none_text for no owner. */
+static char *put_owner(char *p, const struct ot_run *run, uint64_t owner, const char *none_text)
 {
-	if (!owner) {
-		strcpy(p, none_text);
-		return strlen(none_text);
-	}
-	return strlen(ot_owner_format(run->tokens, owner, run->raw_pointers, p, 32));
+	char tmp[32];
+	const char *s = owner ? ot_owner_format(run->tokens, owner, run->raw_pointers, tmp, sizeof(tmp)) : none_text;
+
+	return ot_put(p, s, strlen(s));
 }
 
 /* "owner#1" on entry; "none->owner#1" across an exit that changed it */
-static void owner_col(struct ot_writer *w, const struct ot_event *ev)
+static char *owner_col(char *p, const struct ot_run *run, const struct ot_event *ev)
 {
-	char tmp[80];
-	size_t n;
+	char *end = p + 19;
 
 	if (ev->phase == OT_PHASE_EXIT && ev->owner_before != ev->owner_after) {
-		n = owner_text(tmp, w->run, ev->owner_before, "none");
-		memcpy(tmp + n, "->", 2);
-		n += 2;
-		n += owner_text(tmp + n, w->run, ev->owner_after, "none");
+		p = put_owner(p, run, ev->owner_before, "none");
+		p = put_owner(ot_put_lit(p, "->"), run, ev->owner_after, "none");
 	} else {
-		n = owner_text(tmp, w->run, ev->owner_before, "-");
+		p = put_owner(p, run, ev->owner_before, "-");
 	}
-	ot_buf_col(&w->buf, tmp, n, 19, true);
-	ot_buf_putc(&w->buf, ' ');
+	p = ot_put_pad_to(p, end);
+	*p++ = ' ';
+	return p;
 }
 
 /* "-16 (EBUSY)", or nothing for a point without a return value */
-static void ret_col(struct ot_buf *b, const struct ot_event *ev)
+static char *ret_col(char *p, const struct ot_event *ev)
 {
-	char tmp[48];
-	size_t n = 0;
+	char *end = p + 14;
 
 	if (ot_event_has_return(ev)) {
 		const char *name = ot_event_errno(ev);
 
-		n = ot_fmt_i64(tmp, ev->ret);
-		if (name) {
-			size_t len = strlen(name);
+		char *number = p;
 
-			if (len > sizeof(tmp) - n - 4)
-				len = sizeof(tmp) - n - 4;
-			tmp[n++] = ' ';
-			tmp[n++] = '(';
-			memcpy(tmp + n, name, len);
-			n += len;
-			tmp[n++] = ')';
+		p = ot_put_i64(p, ev->ret);
+		if (name) {
+			size_t len = strlen(name), room = RET_TEXT_MAX - 4 - (size_t)(p - number);
+
+			if (len > room)
+				len = room;
+			p = ot_put(ot_put_lit(p, " ("), name, len);
+			*p++ = ')';
 		}
 	}
-	ot_buf_col(b, tmp, n, 14, true);
-	ot_buf_putc(b, ' ');
+	p = ot_put_pad_to(p, end);
+	*p++ = ' ';
+	return p;
 }
 
 /* 950ns, 502.0us, 93.4ms */
-static void put_duration(struct ot_buf *b, uint64_t ns)
+static char *put_duration(char *p, uint64_t ns)
 {
-	if (ns < 10000) {
-		ot_buf_u64(b, ns);
-		ot_buf_put(b, "ns", 2);
-	} else if (ns < 10000000) {
-		ot_buf_fixed(b, (int64_t)ns, 3, 1, 0);
-		ot_buf_put(b, "us", 2);
-	} else {
-		ot_buf_fixed(b, (int64_t)(ns > INT64_MAX ? INT64_MAX : ns), 6, 1, 0);
-		ot_buf_put(b, "ms", 2);
-	}
+	if (ns < 10000)
+		return ot_put_lit(ot_put_u64(p, ns), "ns");
+	if (ns < 10000000)
+		return ot_put_lit(ot_put_fixed(p, (int64_t)ns, 3, 1, 0), "us");
+	return ot_put_lit(ot_put_fixed(p, (int64_t)(ns > INT64_MAX ? INT64_MAX : ns), 6, 1, 0), "ms");
 }
 
 static void text_event(struct ot_writer *w, const struct ot_event_record *r)
 {
 	const struct ot_event *ev = r->ev;
 	struct ot_buf *b = &w->buf;
+	const char *name;
+	size_t name_len;
+	char *p;
 
 	if (!w->header_done)
 		print_header(w);
-	ot_buf_fixed(b, ot_run_rel_ns(w->run, ev->ts_ns), 9, 6, 12);
-	ot_buf_putc(b, ' ');
-	ot_buf_col_u64(b, ev->cpu, 3, false);
-	ot_buf_putc(b, ' ');
-	ot_buf_col_u64(b, ev->tid, 7, false);
-	ot_buf_putc(b, ' ');
-	ot_buf_col(b, ev->comm, OT_COMM_LEN, 15, true);
-	ot_buf_putc(b, ' ');
-	ot_buf_col(b, ot_event_name(ev->point, ev->phase), SIZE_MAX, 20, true);
-	ot_buf_putc(b, ' ');
-	name_col(b, ev->device, OT_DEV_NAME_LEN, 14);
-	name_col(b, ev->bus, OT_BUS_NAME_LEN, 8);
-	name_col(b, ev->driver, OT_DRV_NAME_LEN, 14);
-	if (ev->group_id >= 0) {
-		char tmp[16];
-
-		ot_buf_col(b, tmp, ot_fmt_i64(tmp, ev->group_id), 5, false);
-	} else {
-		ot_buf_col(b, "-", 1, 5, false);
-	}
-	ot_buf_putc(b, ' ');
-	count_col(b, ev);
-	owner_col(w, ev);
-	ret_col(b, ev);
+	p = ot_buf_begin(b, TEXT_EVENT_LINE_MAX);
+	if (!p)
+		return;
+	p = ot_put_fixed(p, ot_run_rel_ns(w->run, ev->ts_ns), 9, 6, 12);
+	*p++ = ' ';
+	p = ot_put_u64_right(p, ev->cpu, 3);
+	*p++ = ' ';
+	p = ot_put_u64_right(p, ev->tid, 7);
+	*p++ = ' ';
+	p = ot_put_pad_to(ot_put_name(p, ev->comm, OT_COMM_LEN), p + 15);
+	*p++ = ' ';
+	name = ot_event_name_len(ev->point, ev->phase, &name_len);
+	p = col_left(p, name, name_len, 20);
+	*p++ = ' ';
+	p = name_col(p, ev->device, OT_DEV_NAME_LEN, 14);
+	p = name_col(p, ev->bus, OT_BUS_NAME_LEN, 8);
+	p = name_col(p, ev->driver, OT_DRV_NAME_LEN, 14);
+	if (ev->group_id >= 0)
+		p = ot_put_u64_right(p, (uint64_t)ev->group_id, 5);
+	else
+		p = ot_put_lit(p, "    -");
+	*p++ = ' ';
+	p = count_col(p, ev);
+	p = owner_col(p, w->run, ev);
+	p = ret_col(p, ev);
 	if (ev->phase == OT_PHASE_EXIT)
-		put_duration(b, ev->ts_ns - ev->entry_ns);
-	ot_buf_putc(b, '\n');
+		p = put_duration(p, ev->ts_ns - ev->entry_ns);
+	*p++ = '\n';
+	ot_buf_commit(b, p);
 
 	if (r->note) {
 		ot_buf_fill(b, ' ', 17);

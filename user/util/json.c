@@ -10,39 +10,61 @@ static const unsigned char needs_escape[256] = {
 	[0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x7f ... 0xff] = 1,
 };
 
+/* The escape of one byte that needs it, at p. */
+static char *put_escape(char *p, unsigned char c)
+{
+	*p++ = '\\';
+	switch (c) {
+	case '"': *p++ = '"'; break;
+	case '\\': *p++ = '\\'; break;
+	case '\n': *p++ = 'n'; break;
+	case '\r': *p++ = 'r'; break;
+	case '\t': *p++ = 't'; break;
+	default:
+		memcpy(p, "u00", 3);
+		p[3] = hex[c >> 4];
+		p[4] = hex[c & 15];
+		p += 5;
+	}
+	return p;
+}
+
+/*
+ * Bytes i.. of s (up to its NUL or max) at p, escaped; the closing quote.
+ * Control bytes and non-ASCII (kernel names are not guaranteed UTF-8) are
+ * escaped so every line parses.
+ */
+char *ot_json_put_escaped_from(char *p, const char *s, size_t i, size_t max)
+{
+	for (; i < max && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (needs_escape[c])
+			p = put_escape(p, c);
+		else
+			*p++ = (char)c;
+	}
+	*p++ = '"';
+	return p;
+}
+
 void ot_json_write_string(struct ot_buf *b, const char *s, size_t maxlen)
 {
-	size_t i = 0, run = 0;
+	size_t n = strnlen(s, maxlen);
+	char *p = ot_buf_begin(b, OT_JSON_STRING_MAX(n));
 
-	ot_buf_putc(b, '"');
-	for (; i < maxlen && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[6] = { '\\', 0 };
-		size_t n = 2;
-
-		/* control bytes and non-ASCII (kernel names are not guaranteed
-		 * UTF-8) are escaped so every line parses */
-		if (!needs_escape[c])
-			continue;
-		ot_buf_put(b, s + run, i - run);
-		run = i + 1;
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			n = 6;
-		}
-		ot_buf_put(b, esc, n);
-	}
-	ot_buf_put(b, s + run, i - run);
-	ot_buf_putc(b, '"');
+	if (!p)
+		return;
+	*p++ = '"';
+	ot_buf_commit(b, ot_json_put_escaped_from(p, s, 0, n));
 }
+
+char *ot_json_put_cstr(char *p, const char *s)
+{
+	*p++ = '"';
+	return ot_json_put_escaped_from(p, s, 0, SIZE_MAX);
+}
+
 
 void ot_json_begin(struct ot_json *j, struct ot_buf *b)
 {

@@ -69,4 +69,45 @@ void ot_json_str_array(struct ot_json *j, const char *key, const char *const *it
 /* Escape s (at most maxlen bytes) as a JSON string literal into b. */
 void ot_json_write_string(struct ot_buf *b, const char *s, size_t maxlen);
 
+/*
+ * The same at a cursor (util/outbuf.h), for the per-event writer: room for
+ * OT_JSON_STRING_MAX(n) bytes for a string of at most n bytes. _field takes
+ * a fixed-size name field (a char array and its size: it reads whole words
+ * of it), _cstr a NUL-terminated string.
+ */
+#define OT_JSON_STRING_MAX(n) (6 * (n) + 2)
+char *ot_json_put_cstr(char *p, const char *s);
+/* Bytes i.. of s (up to its NUL or max) at p, escaped, and the closing quote. */
+char *ot_json_put_escaped_from(char *p, const char *s, size_t i, size_t max);
+
+/* Inline: an event has six of these, most of them plain names. */
+static inline char *ot_json_put_field(char *p, const char *s, size_t size)
+{
+	size_t i = 0;
+
+	*p++ = '"';
+#ifdef __SSE2__
+	/* 16 bytes at a time while none ends the string or needs escaping: a plain name */
+	for (; i + 16 <= size; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+		/* signed: below 0x20 are the control bytes and NUL, and non-ASCII (negative) */
+		__m128i special = _mm_or_si128(
+			_mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))),
+			_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+		unsigned int hit = (unsigned int)_mm_movemask_epi8(special);
+
+		_mm_storeu_si128((__m128i *)(p + i), v);
+		if (hit) {
+			i += (size_t)__builtin_ctz(hit);
+			break;
+		}
+	}
+	if (i < size && !s[i]) {	/* its NUL: done */
+		p[i] = '"';
+		return p + i + 1;
+	}
+#endif
+	return ot_json_put_escaped_from(p + i, s, i, size);
+}
+
 #endif

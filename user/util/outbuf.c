@@ -104,33 +104,26 @@ void ot_buf_printf(struct ot_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-/* Digits of v, right to left, into the end of tmp; returns the first. */
-static char *digits(uint64_t v, char *end)
-{
-	char *p = end;
 
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return p;
-}
+const char ot_digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
 
 void ot_buf_u64(struct ot_buf *b, uint64_t v)
 {
-	char tmp[24], *end = tmp + sizeof(tmp), *p = digits(v, end);
+	char *p = ot_buf_begin(b, 20);
 
-	ot_buf_put(b, p, (size_t)(end - p));
+	if (p)
+		ot_buf_commit(b, ot_put_u64(p, v));
 }
 
 void ot_buf_i64(struct ot_buf *b, int64_t v)
 {
-	if (v < 0) {
-		ot_buf_putc(b, '-');
-		ot_buf_u64(b, -(uint64_t)v);	/* INT64_MIN negates only as unsigned */
-	} else {
-		ot_buf_u64(b, (uint64_t)v);
-	}
+	char *p = ot_buf_begin(b, 21);
+
+	if (p)
+		ot_buf_commit(b, ot_put_i64(p, v));
 }
 
 void ot_buf_col(struct ot_buf *b, const char *s, size_t max, int width, bool left)
@@ -147,52 +140,69 @@ void ot_buf_col(struct ot_buf *b, const char *s, size_t max, int width, bool lef
 
 void ot_buf_col_u64(struct ot_buf *b, uint64_t v, int width, bool left)
 {
-	char tmp[24], *end = tmp + sizeof(tmp), *p = digits(v, end);
+	char tmp[24], *end = ot_put_u64(tmp, v);
 
-	ot_buf_col(b, p, (size_t)(end - p), width, left);
+	ot_buf_col(b, tmp, (size_t)(end - tmp), width, left);
 }
 
-static const uint64_t pow10[] = {
-	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL,
-	1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
-};
-
 /*
- * Below 2^50 units v/10^scale is a double within 2^-53 relative of the
- * exact value, far closer than the 10^-scale step between two candidates,
- * so rounding the integer gives printf's digits, except on an exact tie,
- * where printf rounds the double (maybe a hair off the tie): let it. Signs
- * are left to printf too (it prints "-0.000000" for a tiny negative).
+ * ot_put_fixed() rounds the integer itself: below OT_FIXED_EXACT_LIMIT
+ * units, v/10^scale is a double within 2^-53 relative of the exact value,
+ * far closer than the 10^-scale step between two candidates, so that gives
+ * printf's digits, except on an exact tie, settled here. Signs and larger
+ * values are left to printf (it prints "-0.000000" for a tiny negative).
+ *
+ * On a tie between q and q + 1 (units of 10^-decimals) printf rounds the
+ * double d = v / 10^scale it is given, which lies a hair above or below
+ * the tie, or, if it is the tie exactly, to the even one. Compared exactly
+ * as integers: d = m * 2^e against (2q + 1) / (2 * 10^decimals).
+ * -1: out of the range this compares (the caller asks printf).
  */
-#define OT_FIXED_EXACT_LIMIT (1LL << 50)
+static int tie_rounds_up(double d, uint64_t q, int decimals)
+{
+	uint64_t bits, m, odd = 2 * q + 1;
+	unsigned __int128 lhs, rhs;
+	int e;
+
+	memcpy(&bits, &d, sizeof(bits));
+	m = bits & ((1ULL << 52) - 1);
+	e = (int)(bits >> 52 & 0x7ff);
+	if (e == 0 || e == 0x7ff)
+		return -1;	/* zero, subnormal, inf, nan: never a tie here */
+	m |= 1ULL << 52;
+	e -= 1075;		/* d = m * 2^e */
+	/* lhs < 2^53 * 2 * 10^12 < 2^95; rhs, about as large, must fit too */
+	if (e >= 0 || -e + (64 - __builtin_clzll(odd)) > 120)
+		return -1;
+	lhs = (unsigned __int128)m * 2 * ot_pow10(decimals);
+	rhs = (unsigned __int128)odd << -e;
+	if (lhs != rhs)
+		return lhs > rhs;
+	return (int)(q & 1);
+}
+
+char *ot_put_fixed_slow(char *p, int64_t v, int scale, int decimals, int width)
+{
+	double d = (double)v / (double)ot_pow10(scale);
+	uint64_t drop = ot_pow10(scale - decimals);
+	int n, up;
+
+	if (v >= 0 && v < OT_FIXED_EXACT_LIMIT && (uint64_t)v % drop * 2 == drop &&
+	    (up = tie_rounds_up(d, (uint64_t)v / drop, decimals)) >= 0)
+		return ot_put_rounded(p, (uint64_t)v / drop + (uint64_t)up, decimals, width);
+	n = snprintf(p, OT_PUT_FIXED_MAX + 1, "%*.*f", width, decimals, d);
+	return p + (n < 0 ? 0 : n > OT_PUT_FIXED_MAX ? OT_PUT_FIXED_MAX : n);
+}
 
 void ot_buf_fixed(struct ot_buf *b, int64_t v, int scale, int decimals, int width)
 {
-	char tmp[48], *end = tmp + sizeof(tmp), *p;
-	uint64_t unit, drop, q, r, ip, fp;
+	char *p;
 
-	if (v < 0 || v >= OT_FIXED_EXACT_LIMIT)
-		goto slow;
-	drop = pow10[scale - decimals];
-	q = (uint64_t)v / drop;
-	r = (uint64_t)v % drop;
-	if (drop > 1 && r * 2 == drop)
-		goto slow;
-	if (r * 2 > drop)
-		q++;
-	unit = pow10[decimals];
-	ip = q / unit;
-	fp = q % unit;
-	p = end;
-	for (int i = 0; i < decimals; i++) {
-		*--p = (char)('0' + fp % 10);
-		fp /= 10;
+	if (width > OT_PUT_PAD_MAX) {	/* wider than the cursor path pads: rare, printf's */
+		ot_buf_printf(b, "%*.*f", width, decimals, (double)v / (double)ot_pow10(scale));
+		return;
 	}
-	if (decimals)
-		*--p = '.';
-	p = digits(ip, p);
-	ot_buf_col(b, p, (size_t)(end - p), width, false);
-	return;
-slow:
-	ot_buf_printf(b, "%*.*f", width, decimals, (double)v / (double)pow10[scale]);
+	p = ot_buf_begin(b, OT_PUT_FIXED_MAX);
+	if (p)
+		ot_buf_commit(b, ot_put_fixed(p, v, scale, decimals, width));
 }
