@@ -115,8 +115,19 @@ static __always_inline void ot_count(enum ot_counter which)
 	__u32 key = which;
 	__u64 *val = bpf_map_lookup_elem(&counters, &key);
 
+	/* atomic: programs run with migration, not preemption, disabled, so
+	 * two tasks on one CPU may both be in here */
 	if (val)
-		(*val)++;
+		__sync_fetch_and_add(val, 1);
+}
+
+/* Ring-buffer drops on all CPUs: the stamp every record carries (ot_kevent.drops). */
+__u32 ringbuf_drops_seen = 0;
+
+static __always_inline void ot_count_drop(void)
+{
+	ot_count(OT_CNT_RINGBUF_DROPS);
+	__sync_fetch_and_add(&ringbuf_drops_seen, 1);
 }
 
 /*
@@ -220,16 +231,30 @@ static __always_inline void ot_read_device_names(struct ot_event *ev, struct dev
 		bpf_probe_read_kernel_str(ev->driver, sizeof(ev->driver), name);
 }
 
+/* Reserve a record; a full ring is counted, never silent. */
+static __always_inline struct ot_kevent *ot_reserve(void)
+{
+	struct ot_kevent *kev = bpf_ringbuf_reserve(&events, sizeof(struct ot_kevent), 0);
+
+	if (!kev)
+		ot_count_drop();
+	return kev;
+}
+
+/* Fill a reserved record from the staged one, stamp it with the drops so far, send it. */
+static __always_inline void ot_submit(struct ot_kevent *kev, const struct ot_kevent *src)
+{
+	__builtin_memcpy(kev, src, sizeof(*kev));
+	kev->drops = ringbuf_drops_seen;
+	bpf_ringbuf_submit(kev, 0);
+}
+
 static __always_inline void ot_emit(const struct ot_kevent *src)
 {
-	struct ot_kevent *kev = bpf_ringbuf_reserve(&events, sizeof(*kev), 0);
+	struct ot_kevent *kev = ot_reserve();
 
-	if (!kev) {
-		ot_count(OT_CNT_RINGBUF_DROPS);
-		return;
-	}
-	__builtin_memcpy(kev, src, sizeof(*kev));
-	bpf_ringbuf_submit(kev, 0);
+	if (kev)
+		ot_submit(kev, src);
 }
 
 /* bcc's log2l: index of the highest set bit, plus one; 0 for 0. */
@@ -390,6 +415,7 @@ static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_
 {
 	struct ot_frame_key key = { .pid_tgid = bpf_get_current_pid_tgid(), .point = point };
 	struct ot_frames *frames = ot_frames_of(&key, false);
+	struct ot_kevent *kev = NULL;
 	struct iommu_group *group;
 	struct ot_frame *frame;
 	__u32 depth;
@@ -403,6 +429,14 @@ static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_
 		frame = &frames->frame[depth];
 		struct ot_event *ev = &frame->kev.ev;
 
+		/*
+		 * The record is reserved (or its drop counted) before this call
+		 * leaves its group's activity count: a later call on the group
+		 * that does not overlap this one then comes after it in the ring,
+		 * and sees this drop in its stamp (ot_kevent.drops).
+		 */
+		if (stream_events)
+			kev = ot_reserve();
 		ev->ts_ns = bpf_ktime_get_ns();
 		ev->phase = OT_PHASE_EXIT;
 		ev->cpu = bpf_get_smp_processor_id();
@@ -414,8 +448,8 @@ static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_
 			ot_activity_exit(frame, group);
 		if (hist_enabled)
 			ot_hist_account(ev, point);
-		if (stream_events)
-			ot_emit(&frame->kev);
+		if (kev)
+			ot_submit(kev, &frame->kev);
 	}
 	if (depth == 0)
 		bpf_map_delete_elem(&inflight, &key);

@@ -173,6 +173,14 @@ enum ot_event_flags {
 	 * them against its shadow.
 	 */
 	OT_EVF_CONCURRENT = 1 << 2,
+	/*
+	 * Set by userspace, not the kernel: records were lost (ring buffer
+	 * full) since the previous record it received, so the shadow cannot
+	 * trust what it has and resyncs each group from its next before-values
+	 * instead of calling the difference a divergence. Recorded with the
+	 * event, so a replay resyncs where the live run did.
+	 */
+	OT_EVF_AFTER_LOSS = 1 << 3,
 };
 
 /* Counters the BPF side keeps so that nothing is lost silently. */
@@ -246,7 +254,14 @@ struct ot_event {
 struct ot_kevent {
 	struct ot_event ev;
 	__u32 nframes;
-	__u32 pad;
+	/*
+	 * Ring-buffer drops on all CPUs so far, as read after this record was
+	 * reserved. A drop is counted before its call leaves the group's
+	 * activity count (see ot_on_exit), so a later call on that group that
+	 * did not overlap it carries the drop here: userspace sets
+	 * OT_EVF_AFTER_LOSS when this moves past what it has seen.
+	 */
+	__u32 drops;
 	__u64 ips[OT_KSTACK_FRAMES];
 };
 

@@ -61,6 +61,7 @@ struct live {
 	struct ot_census_taker *taker;	/* open while audits are due; NULL: no census */
 	struct ot_census census;
 	uint64_t audit_ns;	/* --audit-interval; 0: no audits */
+	uint32_t drops_seen;	/* the highest ring-buffer drop stamp received (ot_kevent.drops) */
 };
 
 /*
@@ -137,6 +138,11 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*kev))
 		return 0;
 	ev = kev->ev;
+	/* records were lost since the last one: the shadow must resync, not judge */
+	if ((int32_t)(kev->drops - lv->drops_seen) > 0) {
+		lv->drops_seen = kev->drops;
+		ev.flags |= OT_EVF_AFTER_LOSS;
+	}
 	ev.stack_id = ot_live_stacks_intern(lv->live_stacks, (const uint64_t *)kev->ips,
 					    kev->nframes < OT_KSTACK_FRAMES ? kev->nframes : OT_KSTACK_FRAMES);
 	lv->session->run.stats.stacks_dropped = ot_live_stacks_dropped(lv->live_stacks);
