@@ -231,16 +231,6 @@ static __always_inline void ot_read_device_names(struct ot_event *ev, struct dev
 		bpf_probe_read_kernel_str(ev->driver, sizeof(ev->driver), name);
 }
 
-/* Reserve a record; a full ring is counted, never silent. */
-static __always_inline struct ot_kevent *ot_reserve(void)
-{
-	struct ot_kevent *kev = bpf_ringbuf_reserve(&events, sizeof(struct ot_kevent), 0);
-
-	if (!kev)
-		ot_count_drop();
-	return kev;
-}
-
 /* Fill a reserved record from the staged one, stamp it with the drops so far, send it. */
 static __always_inline void ot_submit(struct ot_kevent *kev, const struct ot_kevent *src)
 {
@@ -249,11 +239,14 @@ static __always_inline void ot_submit(struct ot_kevent *kev, const struct ot_kev
 	bpf_ringbuf_submit(kev, 0);
 }
 
+/* Send a record now; a full ring is counted, never silent. */
 static __always_inline void ot_emit(const struct ot_kevent *src)
 {
-	struct ot_kevent *kev = ot_reserve();
+	struct ot_kevent *kev = bpf_ringbuf_reserve(&events, sizeof(struct ot_kevent), 0);
 
-	if (kev)
+	if (!kev)
+		ot_count_drop();
+	else
 		ot_submit(kev, src);
 }
 
@@ -411,13 +404,30 @@ static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *sub
 	return 0;
 }
 
+/* What an exit records: return value and after-values; the group's activity count; the histogram. */
+static __always_inline void ot_finish_exit(struct ot_frame *frame, enum ot_point point, __u64 raw_ret)
+{
+	struct ot_event *ev = &frame->kev.ev;
+	struct iommu_group *group;
+
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->phase = OT_PHASE_EXIT;
+	ev->cpu = bpf_get_smp_processor_id();
+	/* int results arrive in a 64-bit register with undefined upper half */
+	ev->ret = ot_point_is(point, OT_PF_RETURNS) ? (__s64)(int)raw_ret : 0;
+	group = ot_subject_group(point, (void *)frame->subject);
+	ot_read_ownership(group, &ev->owner_cnt_after, &ev->owner_after);
+	if (group && ot_point_is(point, OT_PF_PRIMITIVE))
+		ot_activity_exit(frame, group);
+	if (hist_enabled)
+		ot_hist_account(ev, point);
+}
+
 static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_ret)
 {
 	struct ot_frame_key key = { .pid_tgid = bpf_get_current_pid_tgid(), .point = point };
 	struct ot_frames *frames = ot_frames_of(&key, false);
-	struct ot_kevent *kev = NULL;
-	struct iommu_group *group;
-	struct ot_frame *frame;
+	struct ot_kevent *kev;
 	__u32 depth;
 
 	if (!frames || frames->depth == 0) {
@@ -426,30 +436,28 @@ static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_
 	}
 	depth = --frames->depth;
 	if (depth < OT_MAX_NESTING) {
-		frame = &frames->frame[depth];
-		struct ot_event *ev = &frame->kev.ev;
+		struct ot_frame *frame = &frames->frame[depth];
 
 		/*
 		 * The record is reserved (or its drop counted) before this call
 		 * leaves its group's activity count: a later call on the group
 		 * that does not overlap this one then comes after it in the ring,
-		 * and sees this drop in its stamp (ot_kevent.drops).
+		 * and sees this drop in its stamp (ot_kevent.drops). Each branch
+		 * finishes on its own: a verifier (6.1) that cannot tell a
+		 * reserved record is non-NULL must not see it tested twice.
 		 */
-		if (stream_events)
-			kev = ot_reserve();
-		ev->ts_ns = bpf_ktime_get_ns();
-		ev->phase = OT_PHASE_EXIT;
-		ev->cpu = bpf_get_smp_processor_id();
-		/* int results arrive in a 64-bit register with undefined upper half */
-		ev->ret = ot_point_is(point, OT_PF_RETURNS) ? (__s64)(int)raw_ret : 0;
-		group = ot_subject_group(point, (void *)frame->subject);
-		ot_read_ownership(group, &ev->owner_cnt_after, &ev->owner_after);
-		if (group && ot_point_is(point, OT_PF_PRIMITIVE))
-			ot_activity_exit(frame, group);
-		if (hist_enabled)
-			ot_hist_account(ev, point);
-		if (kev)
-			ot_submit(kev, &frame->kev);
+		if (!stream_events) {
+			ot_finish_exit(frame, point, raw_ret);
+		} else {
+			kev = bpf_ringbuf_reserve(&events, sizeof(struct ot_kevent), 0);
+			if (!kev) {
+				ot_count_drop();
+				ot_finish_exit(frame, point, raw_ret);
+			} else {
+				ot_finish_exit(frame, point, raw_ret);
+				ot_submit(kev, &frame->kev);
+			}
+		}
 	}
 	if (depth == 0)
 		bpf_map_delete_elem(&inflight, &key);
