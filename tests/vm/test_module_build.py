@@ -29,8 +29,9 @@ import vmrun  # noqa: E402
 
 from vmrun import KERNELS, exit_status, facts, jsonl, text  # noqa: E402
 SCENARIO_DIR = REPO / "tests" / "scenarios"
-# mod-latency.sh belongs to tests/vm/test_latency_vm.py, mod-gate.sh to tests/vm/test_gate_vm.py
-OWN_TEST_FILE = {"mod-latency", "mod-gate"}
+# mod-latency.sh belongs to tests/vm/test_latency_vm.py, mod-gate.sh to tests/vm/test_gate_vm.py,
+# mod-storm.sh to tests/vm/test_storm_vm.py
+OWN_TEST_FILE = {"mod-latency", "mod-gate", "mod-storm"}
 SCENARIOS = sorted(p.stem[len("mod-"):] for p in SCENARIO_DIR.glob("mod-*.sh") if p.stem not in OWN_TEST_FILE)
 EXPECTED_WARN = re.compile(r"WARNING: .*(iommu_group_release_dma_owner|__iommu_release_dma_ownership)")
 EBUSY = -16
