@@ -237,7 +237,7 @@ def analyse_vm(g: Path, a) -> dict:
 # --------------------------------------------------------------------------
 # pressure part
 
-PRESSURE_PHASES = "storm-untraced storm-default storm-hist-only storm-tiny"
+PRESSURE_PHASES = "storm-untraced storm-default storm-hist-only storm-tiny storm-ladder"
 
 
 def run_pressure(a) -> dict:
@@ -262,10 +262,14 @@ def run_pressure(a) -> dict:
         print(res.failure_report(), file=sys.stderr)
         sys.exit(f"bench: the pressure VM run failed; see {res.out_dir}/console.log")
     phases = {}
-    for name in PRESSURE_PHASES.split():
+    names = sorted((n[:-len(".storm")] for n in res.artifacts if n.endswith(".storm")),
+                   key=lambda n: (not n.startswith("storm-default-g"), int(n.rsplit("-g", 1)[1])
+                                  if n.startswith("storm-default-g") else 0, n))
+    for name in names:
         counts = {k: int(v) for k, v in (l.split("=", 1) for l in
                                          Path(res.artifacts[f"{name}.storm"]).read_text().split())}
-        p = {"calls": counts["calls"], "refused": counts["refused"], "threads": counts["threads"],
+        p = {"gap_us": int(name.rsplit("-g", 1)[1]) if name.startswith("storm-default-g") else 0,
+             "calls": counts["calls"], "refused": counts["refused"], "threads": counts["threads"],
              "seconds": counts["ns"] / 1e9, "ns_per_call": counts["ns"] / counts["calls"],
              "calls_per_s": counts["calls"] / (counts["ns"] / 1e9)}
         if f"{name}.summary.jsonl" in res.artifacts:

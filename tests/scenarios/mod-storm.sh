@@ -8,6 +8,9 @@
 #   storm-default    ownertrace --json at the default ring size
 #   storm-hist-only  ownertrace --hist-only --json (the bench's overhead figure)
 #   storm-tiny       ownertrace --json --ringbuf-size STORM_TINY_KIB: drops forced
+#   storm-ladder     the default phase again with storm_gap_us = each of
+#                    STORM_LADDER in turn (storm-default-gN), until one has
+#                    no drops: the fastest pace the default ring kept up with
 # Per phase: NAME.storm (calls=, refused=, ns=, threads=, event_lines=),
 # NAME.summary.jsonl (every record but the events: anomalies + summary; the
 # events stay in the guest, counted in event_lines) and NAME.err.
@@ -19,6 +22,7 @@ STORM_N=500
 STORM_PHASES="storm-default storm-tiny"
 STORM_TINY_KIB=4
 STORM_GAP_US=0
+STORM_LADDER="20 100 500 2000"
 [ -r /etc/ot-storm.conf ] && . /etc/ot-storm.conf
 
 mod_setup
@@ -64,6 +68,15 @@ for phase in $STORM_PHASES; do
     storm-default) traced "$phase" ;;
     storm-hist-only) traced "$phase" --hist-only ;;
     storm-tiny) traced "$phase" --ringbuf-size "$STORM_TINY_KIB" ;;
+    storm-ladder)
+      for gap in $STORM_LADDER; do
+        grep -q '"ringbuf_drops":0,' /tmp/storm-default.summary.jsonl 2>/dev/null && break
+        grep -q '"ringbuf_drops":0,' "/tmp/storm-default-g$last.summary.jsonl" 2>/dev/null && break
+        mod_param storm_gap_us "$gap"
+        traced "storm-default-g$gap"
+        last=$gap
+      done
+      mod_param storm_gap_us "$STORM_GAP_US" ;;
     *) ot_fail "phase-$phase" "unknown phase" ;;
   esac
 done

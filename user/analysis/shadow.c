@@ -195,8 +195,10 @@ static void add_use(struct ot_analysis *a, struct group *g, const struct ot_even
 {
 	struct use *u;
 
-	u = find_use(g, ev->device);	/* only after lost events: its unuse was one of them */
-	if (u)
+	/* a use seen before lost records, taken again: its unuse was among them
+	 * (two uses of one device otherwise are two counts, kept as two) */
+	u = find_use(g, ev->device);
+	if (u && u->unsure)
 		drop_use(g, u);
 	if (a->limits.max_uses_per_group && g->nuses >= a->limits.max_uses_per_group) {
 		struct use *oldest = &g->uses[0];
