@@ -14,8 +14,8 @@ RESULTS = REPO / "build" / "bench" / "results.json"
 DOC = REPO / "BENCHMARKS.md"
 BEGIN, END = "<!-- ANALYSIS:BEGIN (hand-written, kept by bench/report.py) -->", "<!-- ANALYSIS:END -->"
 
-# a ring-buffer record: struct ot_kevent (448 bytes) + the ring's 8-byte header
-DEFAULT_RING_RECORDS = (4 << 20) // (448 + 8)
+# a ring-buffer record: struct ot_kevent (456 bytes) + the ring's 8-byte header
+DEFAULT_RING_RECORDS = (4 << 20) // (456 + 8)
 
 # (ownertrace configuration, bpftrace configuration) compared per metric
 PAIRS = [("ot-fentry", "bt-kfunc", "fentry/fexit"), ("ot-kprobe", "bt-kprobe", "kprobe/kretprobe")]

@@ -386,6 +386,7 @@ static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *sub
 	ev->owner_after = ev->owner_before;
 	if (group && ot_point_is(point, OT_PF_PRIMITIVE))
 		ot_activity_enter(frame, group);
+	frame->kev.drops_at_entry = ringbuf_drops_seen;	/* after joining the activity count */
 
 	ev->stack_id = -1;	/* userspace assigns it from the frames */
 	if (stream_events) {	/* histogram-only runs never look at stacks */

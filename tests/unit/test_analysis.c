@@ -458,8 +458,9 @@ static void test_refusal_explained(void)
 }
 
 /*
- * Lost records (OT_EVF_AFTER_LOSS on the first event after them): the
- * shadow resyncs from the kernel's before-values instead of reporting a
+ * Lost records (OT_EVF_GAP on the first event after them, OT_EVF_GROUP_GAP
+ * on the first of each group that may have lost some): the shadow resyncs
+ * that group from the kernel's before-values instead of reporting a
  * divergence, and a use or claim whose give-back may have been lost is no
  * evidence of a leak. Each case has its control: the same sequence without
  * the flag is reported.
@@ -470,7 +471,7 @@ static void test_resync_after_loss(void)
 	struct ot_analysis *a;
 
 	for (int flagged = 0; flagged < 2; flagged++) {
-		unsigned int f = flagged ? OT_EVF_AFTER_LOSS : 0;
+		unsigned int f = flagged ? OT_EVF_GAP | OT_EVF_GROUP_GAP : 0;
 
 		/* a claim lost, its release arrives: the kernel had owner_cnt 1 */
 		a = fresh();
@@ -487,15 +488,25 @@ static void test_resync_after_loss(void)
 		CHECK(fp.losses == (uint64_t)flagged && fp.resyncs == (uint64_t)flagged);
 		ot_analysis_free(a);
 
-		/* the flag on another group's event: this group resyncs too */
+		/* a gap in another group only: this group's divergence is still one */
 		a = fresh();
 		GCLAIM(a, 8, 6, 0, 1, 0, X, 0);
 		GCLAIM(a, 9, 7, 0, 1, 0, Y, 0);
 		FEED(a, .point = OT_POINT_GROUP_RELEASE, .tid = 9, .group = 7, .before = 1, .after = 0,
 		     .owner_before = Y, .owner_after = 0, .flags = f);
-		/* (group 6: release and claim lost) */
-		GRELEASE(a, 8, 6, 1, 0, X, 0);	/* consistent either way */
-		CHECK(nseen == 0);
+		FEED(a, .point = OT_POINT_GROUP_CLAIM, .tid = 8, .group = 6, .before = 0, .after = 1,
+		     .owner_before = 0, .owner_after = X, .flags = flagged ? OT_EVF_GAP : 0);
+		CHECK(nseen == 1 && seen[0].kind == OT_AN_DIVERGENCE);
+		ot_analysis_free(a);
+
+		/* a group gap on an overlapped call waits for the next non-overlapped one */
+		a = fresh();
+		GCLAIM(a, 8, 6, 0, 1, 0, X, 0);
+		FEED(a, .point = OT_POINT_GROUP_RELEASE, .tid = 8, .group = 6, .before = 1, .after = 0,
+		     .owner_before = X, .owner_after = 0, .flags = f | OT_EVF_CONCURRENT);
+		/* (a claim lost) */
+		GRELEASE(a, 8, 6, 1, 0, X, 0);
+		CHECK(nseen == (flagged ? 0 : 1));
 		ot_analysis_free(a);
 
 		/* an unuse lost, then the device's remove: no kept-use verdict after a loss */
@@ -528,7 +539,7 @@ static void test_resync_after_loss(void)
 	PROBE_EXIT(a, 3, "d0", "drv", 2, 1, 0);
 	USE(a, 4, "d1", "x", 5, 0, 1, 0);
 	FEED(a, .point = OT_POINT_UNUSE_DEFAULT_DOMAIN, .tid = 4, .dev = "d1", .drv = "x", .group = 5,
-	     .before = 1, .after = 0, .flags = OT_EVF_AFTER_LOSS);
+	     .before = 1, .after = 0, .flags = OT_EVF_GAP | OT_EVF_GROUP_GAP);
 	REMOVE_ENTER(a, 3, "d0", "drv", 2, 0);
 	REMOVE_EXIT(a, 3, "d0", "drv", 2, 0);	/* owner 0 at return: released in a lost record */
 	CHECK(nseen == 0);
@@ -540,7 +551,7 @@ static void test_resync_after_loss(void)
 	PROBE_EXIT(a, 3, "d0", "drv", 2, 1, 0);
 	USE(a, 4, "d1", "x", 5, 0, 1, 0);
 	FEED(a, .point = OT_POINT_UNUSE_DEFAULT_DOMAIN, .tid = 4, .dev = "d1", .drv = "x", .group = 5,
-	     .before = 1, .after = 0, .flags = OT_EVF_AFTER_LOSS);
+	     .before = 1, .after = 0, .flags = OT_EVF_GAP | OT_EVF_GROUP_GAP);
 	REMOVE_ENTER(a, 3, "d0", "drv", 2, 1);
 	FEED(a, .point = OT_POINT_RELEASE_DRIVER, .tid = 3, .dev = "d0", .drv = "drv", .group = 2, .before = 1,
 	     .after = 1, .owner_before = X, .owner_after = X);

@@ -7,8 +7,8 @@ Exact counts, no timing: the module counts the ownership calls it made, each
 one traced exit event; ownertrace must account for every one, as an event it
 received or as a counted ring-buffer drop, and the shadow must resync after
 the drops instead of reporting the calls it missed as anomalies. The default
-phase's 2 x 2 x 500 events fit in the default 4 MiB ring (9,198 records of
-456 bytes), so zero drops there
+phase's 2 x 2 x 500 events fit in the default 4 MiB ring (9,039 records of
+464 bytes), so zero drops there
 does not depend on how fast the guest is.
 
     OT_KERNELS=6.1 /usr/bin/python3 -m pytest -v tests/vm/test_storm_vm.py

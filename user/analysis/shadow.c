@@ -810,19 +810,16 @@ void ot_analysis_report(struct ot_analysis *a, struct ot_anomaly *an)
 }
 
 /*
- * Records were lost before this event (OT_EVF_AFTER_LOSS): any group may
- * have missed calls. Each group takes its next non-overlapped before-values
- * as they are; uses and claims seen before may have been given back in a
- * lost record, so they are no evidence of a leak; probes and removes in
- * flight may have ended unseen.
+ * Records were lost since the last one received (OT_EVF_GAP): a use or
+ * claim seen before may have been given back in one of them, so it is no
+ * evidence of a leak; probes and removes in flight may have ended unseen.
  */
-static void lost_events(struct ot_analysis *a)
+static void lost_somewhere(struct ot_analysis *a)
 {
 	a->losses++;
 	for (int i = 0; i < a->ngroups; i++) {
 		struct group *g = &a->groups[i];
 
-		g->resync = true;
 		if (g->claim.held)
 			g->claim.unsure = true;
 		for (int j = 0; j < g->nuses; j++)
@@ -840,8 +837,8 @@ void ot_analysis_event(struct ot_analysis *a, const struct ot_event *ev)
 
 	if (p >= OT_POINT_COUNT)
 		return;
-	if (ev->flags & OT_EVF_AFTER_LOSS)
-		lost_events(a);
+	if (ev->flags & OT_EVF_GAP)
+		lost_somewhere(a);
 	if (span && ev->phase == OT_PHASE_ENTER) {
 		on_probe_enter(a, ev);
 		return;
@@ -881,6 +878,8 @@ void ot_analysis_event(struct ot_analysis *a, const struct ot_event *ev)
 	if (!g)
 		return;
 	g->last_ns = ev->ts_ns;
+	if (ev->flags & OT_EVF_GROUP_GAP)
+		g->resync = true;	/* calls of this group may be missing before this one */
 	if (in_seed(g, ev))
 		return;
 	observe(a, g, ev);
