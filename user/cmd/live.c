@@ -375,6 +375,10 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 		take_census(lv, OT_CENSUS_END);
 		ring_buffer__consume(rb);
 	}
+	/* then stop adding: every record is now received or counted as dropped,
+	 * so received + drops is every traced call, exactly */
+	ot_tracer_detach(&lv->tracer);
+	ring_buffer__consume(rb);
 	ring_buffer__free(rb);
 	if (cli->command == OT_CMD_RECORD)
 		fprintf(stderr, "\rownertrace: recorded %llu events\n", (unsigned long long)lv->session->recorder->events);
