@@ -26,6 +26,8 @@ char LICENSE[] SEC("license") = "GPL";
 struct ot_frame {
 	__u64 subject;		/* struct device * or struct iommu_group *; never leaves the kernel */
 	__u64 group_gen;	/* group_activity generation seen on entry */
+	__u32 enter_pending;	/* a probe's enter record held back: no group yet (ot_flush_pending) */
+	__u32 pad;
 	struct ot_kevent kev;	/* the record as filled on entry, with its stack */
 };
 
@@ -340,7 +342,110 @@ static __always_inline struct ot_frames *ot_frames_of(struct ot_frame_key *key, 
 	return bpf_map_lookup_elem(&inflight, key);
 }
 
-static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *subject, void *arg1)
+/*
+ * Groups can appear during a device's first probe: arm-smmu-v3 creates them
+ * lazily, in the bus's dma_configure (of_dma_configure -> iommu probe). The
+ * enter record of a probe whose device has no group yet is therefore held
+ * back in its frame, and sent just before the next record of the same task
+ * (a nested call's, or the probe's exit) with the group the device has by
+ * then; a device that never gets one is sent without. Calls whose group
+ * appeared between their entry and exit get it on the exit record
+ * (owner_cnt_before stays 0: there was no group to own).
+ */
+static __always_inline void ot_flush_pending(__u64 pid_tgid)
+{
+	struct ot_frame_key key = { .pid_tgid = pid_tgid, .point = OT_POINT_REALLY_PROBE };
+	struct ot_frames *frames = bpf_map_lookup_elem(&inflight, &key);
+	struct iommu_group *group;
+	struct ot_frame *frame;
+
+	if (!frames)
+		return;
+#pragma unroll
+	for (int i = 0; i < OT_MAX_NESTING; i++) {
+		if (i >= frames->depth)
+			break;
+		frame = &frames->frame[i];
+		if (!frame->enter_pending)
+			continue;
+		frame->enter_pending = 0;
+		group = ot_subject_group(OT_POINT_REALLY_PROBE, (void *)frame->subject);
+		if (group) {
+			frame->kev.ev.group_id = BPF_CORE_READ(group, id);
+			frame->kev.ev.flags |= OT_EVF_HAS_GROUP;
+		}
+		ot_emit(&frame->kev);
+	}
+}
+
+/*
+ * The immediate caller of a kprobe'd function. At a function-entry kprobe on
+ * arm64 the return address is only in the link register (the frame-pointer
+ * unwind starts at the caller's frame record, one call up), so it is passed
+ * in and put back as the frame after the probed function. (x86 pushes it on
+ * the stack, where its unwinder finds it.)
+ *
+ * Our kretprobe on the same function may have run first (the kernel runs
+ * the newest of the probes at one address first, and it is attached after
+ * the kprobe): it has then put __kretprobe_trampoline in LR and parked the
+ * real return address in the kretprobe_instance it pushed on
+ * current->kretprobe_instances. A tail call shows as an instance whose
+ * parked address is the trampoline again (the tail caller's kretprobe had
+ * already replaced LR): the real one is then the next instance's.
+ */
+#ifdef __TARGET_ARCH_arm64
+extern const void __kretprobe_trampoline __ksym __weak;
+
+/* the kernel's kretprobe_instance (CO-RE: only the two fields used) */
+struct kretprobe_instance___ot {
+	struct llist_node llist;
+	void *ret_addr;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 ot_kprobe_caller(struct pt_regs *ctx)
+{
+	__u64 lr = PT_REGS_RET(ctx), tramp = (__u64)&__kretprobe_trampoline;
+	struct task_struct *task;
+	struct llist_node *node;
+
+	if (!lr || lr != tramp)
+		return lr;
+	/* kretprobes on rethook keep no instances here: add nothing */
+	if (!bpf_core_field_exists(struct task_struct, kretprobe_instances) ||
+	    !bpf_core_field_exists(struct kretprobe_instance___ot, llist))
+		return 0;
+	task = bpf_get_current_task_btf();
+	node = BPF_CORE_READ(task, kretprobe_instances.first);
+	for (int i = 0; i < 4 && node && lr == tramp; i++) {	/* bounded: verifier loop */
+		struct kretprobe_instance___ot *ri = (void *)node -
+			bpf_core_field_offset(struct kretprobe_instance___ot, llist);
+
+		lr = (__u64)BPF_CORE_READ(ri, ret_addr);
+		node = BPF_CORE_READ(node, next);
+	}
+	return lr == tramp ? 0 : lr;
+}
+#define OT_KPROBE_CALLER(ctx) ot_kprobe_caller(ctx)
+#else
+#define OT_KPROBE_CALLER(ctx) 0
+#endif
+
+static __always_inline void ot_insert_caller(struct ot_kevent *kev, __u64 caller)
+{
+	/* a kernel text address (not pointer-authenticated: entry is before paciasp) */
+	if ((caller >> 48) != 0xffff || kev->nframes < 1 || kev->nframes >= OT_KSTACK_FRAMES)
+		return;
+	if (kev->nframes >= 2 && kev->ips[1] == caller)
+		return;	/* this kernel's unwinder reported it already */
+#pragma unroll
+	for (int i = OT_KSTACK_FRAMES - 1; i > 1; i--)
+		kev->ips[i] = kev->ips[i - 1];
+	kev->ips[1] = caller;
+	kev->nframes++;
+}
+
+static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *subject, void *arg1,
+				       __u64 caller)
 {
 	struct ot_frame_key key = { .pid_tgid = bpf_get_current_pid_tgid(), .point = point };
 	struct ot_frames *frames = ot_frames_of(&key, true);
@@ -396,29 +501,43 @@ static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *sub
 			ot_count(OT_CNT_STACK_FAILED);
 		else
 			frame->kev.nframes = bytes / sizeof(__u64);
+		if (caller)
+			ot_insert_caller(&frame->kev, caller);
 	}
 
 	/* reported on entry too: a shadow needs to know a device is mid-probe
 	 * while other events of its group arrive */
-	if (ot_point_is(point, OT_PF_SPAN) && stream_events)
+	if (ot_point_is(point, OT_PF_SPAN) && stream_events) {
+		if (point == OT_POINT_REALLY_PROBE && !group) {
+			frame->enter_pending = 1;	/* sent by ot_flush_pending() */
+			return 0;
+		}
+		ot_flush_pending(key.pid_tgid);
 		ot_emit(&frame->kev);
+	}
 	return 0;
 }
 
-/* What an exit records: return value and after-values; the group's activity count; the histogram. */
-static __always_inline void ot_finish_exit(struct ot_frame *frame, enum ot_point point, __u64 raw_ret)
+/* What an exit records: return value and after-values (and the group, if the
+ * call created it); the group's activity count; the histogram. */
+static __always_inline void ot_finish_exit(struct ot_frame *frame, enum ot_point point, __u64 raw_ret, __u64 now)
 {
 	struct ot_event *ev = &frame->kev.ev;
+	bool had_group = ev->flags & OT_EVF_HAS_GROUP;
 	struct iommu_group *group;
 
-	ev->ts_ns = bpf_ktime_get_ns();
+	ev->ts_ns = now;
 	ev->phase = OT_PHASE_EXIT;
 	ev->cpu = bpf_get_smp_processor_id();
 	/* int results arrive in a 64-bit register with undefined upper half */
 	ev->ret = ot_point_is(point, OT_PF_RETURNS) ? (__s64)(int)raw_ret : 0;
 	group = ot_subject_group(point, (void *)frame->subject);
 	ot_read_ownership(group, &ev->owner_cnt_after, &ev->owner_after);
-	if (group && ot_point_is(point, OT_PF_PRIMITIVE))
+	if (group && !had_group) {	/* created during the call */
+		ev->group_id = BPF_CORE_READ(group, id);
+		ev->flags |= OT_EVF_HAS_GROUP;
+	}
+	if (had_group && group && ot_point_is(point, OT_PF_PRIMITIVE))
 		ot_activity_exit(frame, group);
 	if (hist_enabled)
 		ot_hist_account(ev, point);
@@ -435,6 +554,10 @@ static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_
 		ot_count(OT_CNT_EXIT_WITHOUT_ENTRY);
 		return 0;
 	}
+	__u64 now = bpf_ktime_get_ns();	/* before sending held-back probe entries */
+
+	if (stream_events)
+		ot_flush_pending(key.pid_tgid);	/* this probe's own enter record included */
 	depth = --frames->depth;
 	if (depth < OT_MAX_NESTING) {
 		struct ot_frame *frame = &frames->frame[depth];
@@ -448,14 +571,14 @@ static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_
 		 * reserved record is non-NULL must not see it tested twice.
 		 */
 		if (!stream_events) {
-			ot_finish_exit(frame, point, raw_ret);
+			ot_finish_exit(frame, point, raw_ret, now);
 		} else {
 			kev = bpf_ringbuf_reserve(&events, sizeof(struct ot_kevent), 0);
 			if (!kev) {
 				ot_count_drop();
-				ot_finish_exit(frame, point, raw_ret);
+				ot_finish_exit(frame, point, raw_ret, now);
 			} else {
-				ot_finish_exit(frame, point, raw_ret);
+				ot_finish_exit(frame, point, raw_ret, now);
 				ot_submit(kev, &frame->kev);
 			}
 		}
@@ -477,7 +600,7 @@ static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_
 	{                                                                         \
 		__u64 arg1 = 0;                                                   \
 		bpf_get_func_arg(ctx, 1, &arg1);                                  \
-		return ot_on_enter(ctx, point, (void *)ctx[0], (void *)arg1);     \
+		return ot_on_enter(ctx, point, (void *)ctx[0], (void *)arg1, 0);  \
 	}                                                                         \
 	SEC("fexit")                                                              \
 	int name##_fexit(__u64 *ctx)                                              \
@@ -489,7 +612,7 @@ static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_
 	SEC("kprobe")                                                             \
 	int BPF_KPROBE(name##_kprobe, void *arg0, void *arg1)                     \
 	{                                                                         \
-		return ot_on_enter(ctx, point, arg0, arg1);                       \
+		return ot_on_enter(ctx, point, arg0, arg1, OT_KPROBE_CALLER(ctx)); \
 	}                                                                         \
 	SEC("kretprobe")                                                          \
 	int BPF_KRETPROBE(name##_kretprobe, long ret)                             \

@@ -23,6 +23,16 @@ def test_set(path):
 test_set.__test__ = False   # a helper, not a test
 
 
+def boot_group(item):
+    """The VM tests that read one boot (vmrun.cached_run keeps it per worker
+    process) run on one worker of `pytest -n N --dist loadgroup`: one group
+    per test file and kernel. Other tests are spread one by one."""
+    if test_set(item.path) != "vm":
+        return None
+    kernel = getattr(item, "callspec", None) and item.callspec.params.get("kernel")
+    return f"{item.path.name}::{kernel}" if kernel else item.path.name
+
+
 @pytest.hookimpl(tryfirst=True)   # before -m deselects by marker
 def pytest_collection_modifyitems(config, items):
     wrong = []
@@ -32,6 +42,9 @@ def pytest_collection_modifyitems(config, items):
         sets = {m.name for m in item.iter_markers() if m.name in SETS}
         if len(sets) != 1:
             wrong.append(f"{item.nodeid}: {sorted(sets)}")
+        group = boot_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
     if wrong:
         raise pytest.UsageError("each test must be in exactly one of the sets " + ", ".join(SETS)
                                 + ":\n  " + "\n  ".join(wrong))

@@ -17,12 +17,16 @@ set -euo pipefail
 die() { echo "fetch-headers: ERROR: $*" >&2; exit 1; }
 log() { echo "fetch-headers: $*" >&2; }
 
-[ $# -ge 1 ] || die "usage: $0 6.1|6.12|7.2 [--source]"
+[ $# -ge 1 ] || die "usage: $0 6.1|6.12|7.2[-arm64] [--source]"
 KERNEL=$1; WANT_SRC=0; [ "${2:-}" = --source ] && WANT_SRC=1
-case "$KERNEL" in
+SERIES=${KERNEL%-arm64}
+DARCH=amd64; [ "$SERIES" != "$KERNEL" ] && DARCH=arm64
+case "$SERIES" in
   6.1) SUITE=bookworm ;; 6.12) SUITE=trixie ;; 7.2) SUITE=sid ;;
   *) die "unknown kernel '$KERNEL'" ;;
 esac
+# the private apt state of fetch-kernel.sh: apt/<suite> (amd64), apt/<suite>-arm64
+[ $DARCH = amd64 ] || SUITE=$SUITE-$DARCH
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${OT_CACHE:-$REPO/.cache/kernels}
 
@@ -41,7 +45,7 @@ APTOPTS=(
   -o "Dir::State::Lists=$APTDIR/lists" -o "Dir::Cache=$APTDIR/cache"
   -o "Dir::Cache::pkgcache=$APTDIR/cache/pkgcache.bin"
   -o "Dir::Cache::srcpkgcache=$APTDIR/cache/srcpkgcache.bin"
-  -o "APT::Architecture=amd64" -o "Acquire::Retries=3" -o "APT::Sandbox::User=root"
+  -o "APT::Architecture=$DARCH" -o "APT::Architectures=$DARCH" -o "Acquire::Retries=3" -o "APT::Sandbox::User=root"
 )
 ensure_lists() {
   if [ ! -f "$APTDIR/sources.list" ]; then
@@ -56,11 +60,12 @@ field() { apt-cache "${APTOPTS[@]}" show "$1=$2" 2>/dev/null | awk -v f="$3:" '$
 cand() { apt-cache "${APTOPTS[@]}" show --no-all-versions "$1" 2>/dev/null | awk '$1=="Version:"{print $2;exit}'; }
 download() {  # download PKG VERSION -> prints the .deb path
   local p=$1 v=$2 f
-  f=$(ls "$CACHE/debs/${p}_"*.deb 2>/dev/null | grep -F "_${v//:/%3a}_" | head -1 || true)
+  # this architecture's (or an arch-all) package: one cache holds amd64 and arm64 ones
+  f=$(ls "$CACHE/debs/${p}_"*"_$DARCH.deb" "$CACHE/debs/${p}_"*_all.deb 2>/dev/null | grep -F "_${v//:/%3a}_" | head -1 || true)
   if [ -z "$f" ]; then
     log "downloading $p ($v)"
     ( cd "$CACHE/debs" && apt-get "${APTOPTS[@]}" -q download "$p=$v" ) >&2 || die "apt-get download $p=$v failed"
-    f=$(ls -t "$CACHE/debs/${p}_"*.deb | head -1)
+    f=$(ls -t "$CACHE/debs/${p}_"*"_$DARCH.deb" "$CACHE/debs/${p}_"*_all.deb 2>/dev/null | head -1)
   fi
   dpkg-deb --info "$f" >/dev/null 2>&1 || { rm -f "$f"; die "corrupt download $f (removed, re-run)"; }
   echo "$f"
@@ -88,8 +93,18 @@ if [ ! -f "$HDIR/.complete" ]; then
 fi
 
 if [ $WANT_SRC = 1 ] && [ ! -f "$KDIR/linux-source.tar.xz" ]; then
+  # the source is architecture-independent: the other architecture's kernel
+  # of the same version may have it already
+  for other in "$CACHE"/*/linux-source.tar.xz; do
+    [ -f "$other" ] && [ "$(cat "$(dirname "$other")/version" 2>/dev/null)" = "$VERSION" ] || continue
+    log "reusing $other"
+    ln "$other" "$KDIR/linux-source.tar.xz" 2>/dev/null || cp "$other" "$KDIR/linux-source.tar.xz"
+    break
+  done
+fi
+if [ $WANT_SRC = 1 ] && [ ! -f "$KDIR/linux-source.tar.xz" ]; then
   ensure_lists
-  SRCPKG=linux-source-$KERNEL
+  SRCPKG=linux-source-$SERIES
   v=$(field "$SRCPKG" "$VERSION" Version); [ -n "$v" ] || die "$SRCPKG=$VERSION not in $SUITE (the source package must match the kernel exactly)"
   f=$(download "$SRCPKG" "$v")
   rm -rf "$KDIR/.src.tmp"; mkdir -p "$KDIR/.src.tmp"

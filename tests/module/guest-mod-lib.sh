@@ -17,6 +17,13 @@ P=/sys/module/ot_testmod/parameters
 MOD_KO=${MOD_KO:-/lib/ot/ot_testmod.ko}
 
 mod_setup() {
+  mod_find_devices
+  mod_insmod
+  mod_facts
+}
+
+# mod_find_devices: EDU SIB GROUP LONE LGROUP (the module is not loaded yet)
+mod_find_devices() {
   command -v ownertrace >/dev/null || ot_die "/bin/ownertrace missing"
   [ -r "$MOD_KO" ] || ot_die "$MOD_KO missing (--guest-file build/module/<series>/ot_testmod.ko:$MOD_KO)"
   EDU=""   # the edu behind the bridge: the one sharing its group (others may be alone on pcie.0)
@@ -33,13 +40,23 @@ mod_setup() {
   done
   [ -n "$SIB" ] || ot_die "no e1000 in the edu's group $GROUP"
   [ -n "$LONE" ] || ot_die "no e1000 outside the edu's group"
-  if insmod "$MOD_KO" 2>/tmp/insmod.err; then ot_ok insmod
+}
+
+# mod_insmod [PARAM=VALUE...]: load the module (ok/fail line insmod). On arm64
+# its platform_driver binds the DTB's ot-test device at once.
+mod_insmod() {
+  if insmod "$MOD_KO" "$@" 2>/tmp/insmod.err; then ot_ok insmod
   else ot_die "insmod: $(cat /tmp/insmod.err)"; fi
   [ -d "$P" ] || ot_die "$P missing after insmod"
-  printf 'edu=%s\nsib=%s\ngroup=%s\nlone=%s\nlgroup=%s\nrelease=%s\n' \
-    "$EDU" "$SIB" "$GROUP" "$LONE" "$LGROUP" "$(uname -r)" > /tmp/facts
+}
+
+# mod_facts [KEY=VALUE...]: the facts artifact (and a fresh dmesg start)
+mod_facts() {
+  { printf 'edu=%s\nsib=%s\ngroup=%s\nlone=%s\nlgroup=%s\nrelease=%s\n' \
+      "$EDU" "$SIB" "$GROUP" "$LONE" "$LGROUP" "$(uname -r)"
+    for kv in "$@"; do echo "$kv"; done; } > /tmp/facts
   ot_artifact facts /tmp/facts
-  ot_log "edu=$EDU sib=$SIB group=$GROUP lone=$LONE lgroup=$LGROUP"
+  ot_log "edu=$EDU sib=$SIB group=$GROUP lone=$LONE lgroup=$LGROUP $*"
   dmesg -c > /dev/null   # later dmesg artifacts start here
 }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ot_testmod — a DELIBERATELY BUGGY PCI driver for ownertrace's VM tests.
+ * ot_testmod — a DELIBERATELY BUGGY PCI and platform driver for ownertrace's VM tests.
  *
  * Never load this on a real machine. It exists to make the kernel's IOMMU
  * DMA-ownership bookkeeping (struct iommu_group::owner_cnt / ::owner) go wrong
@@ -15,12 +15,20 @@
  * (iommu_device_use_default_domain, owner_cnt++) before ->probe, and
  * pci_dma_cleanup() gives it back after ->remove or after a failed probe.
  *
+ * Platform: the same driver is also a platform_driver matching the device
+ * tree node compatible = "ownertrace,test-device" with an `iommus` property,
+ * which the arm64 VM tests add to QEMU's virt DTB (tests/vm/harness.py): it
+ * binds as soon as the module loads (or through
+ * /sys/bus/platform/drivers/ot_testmod/bind), and platform_dma_configure() /
+ * platform_dma_cleanup() take and give back its default-domain use. Its
+ * group appears at that first probe under arm-smmu-v3.
+ *
  * Parameters (all writable at runtime in /sys/module/ot_testmod/parameters/;
  * they are read at each probe/remove):
  *   mode      none | claim_leak | double_release | remove_double_release |
- *             late_release | probe_fail | sleep | use_leak
- *   target    BDF ("0000:00:02.0") of the device whose IOMMU group the claim
- *             modes claim. Empty = the probed device's own group.
+ *             late_release | probe_fail | sleep | use_leak (PCI only)
+ *   target    BDF ("0000:00:02.0") of the PCI device whose IOMMU group the
+ *             claim modes claim. Empty = the probed device's own group.
  *   delay_ms  late_release: delay of the release after ->remove (default 2000)
  *   errno     probe_fail: ->probe returns -errno (default 6 = ENXIO)
  *   probe_ms, remove_ms   sleep: msleep() in ->probe / ->remove
@@ -90,8 +98,11 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/pci.h>
+#include <linux/platform_device.h>
+#include <linux/mod_devicetable.h>
 #include <linux/iommu.h>
 #include <linux/delay.h>
+#include <linux/ktime.h>
 #include <linux/workqueue.h>
 #include <linux/mutex.h>
 #include <linux/string.h>
@@ -168,7 +179,7 @@ static int ot_owner_cookie;
 /* the one claim this module may hold (protected by claim_lock) */
 static DEFINE_MUTEX(claim_lock);
 static struct iommu_group *claimed_group;	/* holds an iommu_group_get() ref */
-static struct pci_dev *claimed_pdev;		/* holds a pci_dev_get() ref */
+static struct device *claimed_dev;		/* holds a get_device() ref */
 static bool claim_held;				/* true between a successful claim and its (first) release */
 
 static void late_release_fn(struct work_struct *w);
@@ -188,19 +199,20 @@ static enum ot_mode cur_mode(char *buf, size_t len)
 	return M_NONE;
 }
 
-/* find the device whose group we claim; returns a referenced pci_dev */
-static struct pci_dev *target_dev(struct pci_dev *self)
+/* find the device whose group we claim; returns a referenced device */
+static struct device *target_dev(struct device *self)
 {
 	char t[32];
 	unsigned int dom, bus, slot, fn;
 	struct pci_dev *p;
+	struct device *d;
 
 	kernel_param_lock(THIS_MODULE);
 	strscpy(t, target, sizeof(t));
 	kernel_param_unlock(THIS_MODULE);
 	strim(t);
 	if (!t[0])
-		return pci_dev_get(self);
+		return get_device(self);
 	if (sscanf(t, "%x:%x:%x.%x", &dom, &bus, &slot, &fn) != 4) {
 		dom = 0;
 		if (sscanf(t, "%x:%x.%x", &bus, &slot, &fn) != 3) {
@@ -209,47 +221,51 @@ static struct pci_dev *target_dev(struct pci_dev *self)
 		}
 	}
 	p = pci_get_domain_bus_and_slot(dom, bus, PCI_DEVFN(slot, fn));
-	if (!p)
+	if (!p) {
 		pr_info(DRV ": target %s not found\n", t);
-	return p;
+		return NULL;
+	}
+	d = get_device(&p->dev);
+	pci_dev_put(p);
+	return d;
 }
 
 /* claim the target's group; 0 on success */
-static int do_claim(struct pci_dev *self)
+static int do_claim(struct device *self)
 {
-	struct pci_dev *t;
+	struct device *t;
 	struct iommu_group *g;
 	int ret;
 
 	t = target_dev(self);
 	if (!t)
 		return -ENODEV;
-	g = iommu_group_get(&t->dev);
+	g = iommu_group_get(t);
 	if (!g) {
-		pr_info(DRV ": %s: target %s has no IOMMU group\n", pci_name(self), pci_name(t));
-		pci_dev_put(t);
+		pr_info(DRV ": %s: target %s has no IOMMU group\n", dev_name(self), dev_name(t));
+		put_device(t);
 		return -ENODEV;
 	}
 	mutex_lock(&claim_lock);
 	if (claimed_group) {
 		mutex_unlock(&claim_lock);
 		pr_info(DRV ": %s: already holding a claim (group %d); not claiming again\n",
-			pci_name(self), iommu_group_id(g));
+			dev_name(self), iommu_group_id(g));
 		iommu_group_put(g);
-		pci_dev_put(t);
+		put_device(t);
 		return -EBUSY;
 	}
 	ret = iommu_group_claim_dma_owner(g, &ot_owner_cookie);
 	pr_info(DRV ": %s: iommu_group_claim_dma_owner(group %d of %s) ret=%d\n",
-		pci_name(self), iommu_group_id(g), pci_name(t), ret);
+		dev_name(self), iommu_group_id(g), dev_name(t), ret);
 	if (ret) {
 		mutex_unlock(&claim_lock);
 		iommu_group_put(g);
-		pci_dev_put(t);
+		put_device(t);
 		return ret;
 	}
 	claimed_group = g;
-	claimed_pdev = t;
+	claimed_dev = t;
 	claim_held = true;
 	mutex_unlock(&claim_lock);
 	return 0;
@@ -270,9 +286,9 @@ static void do_release_call(const char *why)
 static void forget_claim(void)
 {
 	iommu_group_put(claimed_group);
-	pci_dev_put(claimed_pdev);
+	put_device(claimed_dev);
 	claimed_group = NULL;
-	claimed_pdev = NULL;
+	claimed_dev = NULL;
 	claim_held = false;
 }
 
@@ -528,22 +544,24 @@ module_param_cb(storm, &storm_ops, NULL, 0200);
 MODULE_PARM_DESC(storm, "write anything: run the storm (returns when it is over; the module's other "
 		 "parameters wait for it)");
 
-static int ot_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+/* ->probe of either bus */
+static int ot_probe_dev(struct device *dev)
 {
 	char buf[32];
 	enum ot_mode m = cur_mode(buf, sizeof(buf));
 	int ret = 0;
+	u64 t0;
 
-	pr_info(DRV ": probe %s mode=%s\n", pci_name(pdev), mode_names[m]);
-	pci_set_drvdata(pdev, (void *)(unsigned long)m);
+	pr_info(DRV ": probe %s mode=%s\n", dev_name(dev), mode_names[m]);
+	dev_set_drvdata(dev, (void *)(unsigned long)m);
 
 	switch (m) {
 	case M_CLAIM_LEAK:
 		/* BUG: the claim is never released by this driver */
-		do_claim(pdev);
+		do_claim(dev);
 		break;
 	case M_DOUBLE_RELEASE:
-		if (do_claim(pdev) == 0) {
+		if (do_claim(dev) == 0) {
 			mutex_lock(&claim_lock);
 			do_release_call("double_release #1");
 			/* BUG: second release of a group that is no longer owned */
@@ -554,15 +572,18 @@ static int ot_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		break;
 	case M_LATE_RELEASE:
 	case M_REMOVE_DOUBLE_RELEASE:
-		do_claim(pdev);
+		do_claim(dev);
 		break;
 	case M_PROBE_FAIL:
 		ret = -(int)probe_errno;
-		pr_info(DRV ": probe %s returns %d\n", pci_name(pdev), ret);
+		pr_info(DRV ": probe %s returns %d\n", dev_name(dev), ret);
 		break;
 	case M_SLEEP:
-		pr_info(DRV ": probe %s sleeping %u ms\n", pci_name(pdev), probe_ms);
+		pr_info(DRV ": probe %s sleeping %u ms\n", dev_name(dev), probe_ms);
+		t0 = ktime_get_ns();
 		msleep(probe_ms);
+		/* on CLOCK_MONOTONIC, the clock of ownertrace's timestamps */
+		pr_info(DRV ": probe %s slept %llu ns\n", dev_name(dev), ktime_get_ns() - t0);
 		break;
 	case M_USE_LEAK:
 	case M_NONE:
@@ -571,15 +592,17 @@ static int ot_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	return ret;
 }
 
-static void ot_remove(struct pci_dev *pdev)
+/* ->remove of either bus */
+static void ot_remove_dev(struct device *dev)
 {
-	enum ot_mode m = (enum ot_mode)(unsigned long)pci_get_drvdata(pdev);
+	enum ot_mode m = (enum ot_mode)(unsigned long)dev_get_drvdata(dev);
+	u64 t0;
 
-	pr_info(DRV ": remove %s mode=%s\n", pci_name(pdev), mode_names[m]);
+	pr_info(DRV ": remove %s mode=%s\n", dev_name(dev), mode_names[m]);
 	switch (m) {
 	case M_LATE_RELEASE:
 		/* BUG: the release happens delay_ms after remove has returned */
-		pr_info(DRV ": remove %s: release scheduled in %u ms\n", pci_name(pdev), delay_ms);
+		pr_info(DRV ": remove %s: release scheduled in %u ms\n", dev_name(dev), delay_ms);
 		schedule_delayed_work(&late_release_work, msecs_to_jiffies(delay_ms));
 		break;
 	case M_REMOVE_DOUBLE_RELEASE:
@@ -593,18 +616,30 @@ static void ot_remove(struct pci_dev *pdev)
 		mutex_unlock(&claim_lock);
 		break;
 	case M_SLEEP:
-		pr_info(DRV ": remove %s sleeping %u ms\n", pci_name(pdev), remove_ms);
+		pr_info(DRV ": remove %s sleeping %u ms\n", dev_name(dev), remove_ms);
+		t0 = ktime_get_ns();
 		msleep(remove_ms);
+		pr_info(DRV ": remove %s slept %llu ns\n", dev_name(dev), ktime_get_ns() - t0);
 		break;
 	case M_USE_LEAK:
 		/* BUG: dma_cleanup runs after ->remove and reads this flag: the use is never given back */
 		WRITE_ONCE(ot_driver.driver_managed_dma, true);
-		pr_info(DRV ": remove %s: driver_managed_dma set, the default-domain use is leaked\n", pci_name(pdev));
+		pr_info(DRV ": remove %s: driver_managed_dma set, the default-domain use is leaked\n", dev_name(dev));
 		break;
 	default:
 		break;
 	}
-	pr_info(DRV ": remove %s done\n", pci_name(pdev));
+	pr_info(DRV ": remove %s done\n", dev_name(dev));
+}
+
+static int ot_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	return ot_probe_dev(&pdev->dev);
+}
+
+static void ot_remove(struct pci_dev *pdev)
+{
+	ot_remove_dev(&pdev->dev);
 }
 
 static struct pci_driver ot_driver = {
@@ -615,15 +650,59 @@ static struct pci_driver ot_driver = {
 	.driver_managed_dma = false,
 };
 
+/* the device tree test node of the arm64 VM tests (an `iommus` property puts it behind the SMMU) */
+static const struct of_device_id ot_of_match[] = {
+	{ .compatible = "ownertrace,test-device" },
+	{ }
+};
+
+static int ot_plat_probe(struct platform_device *pdev)
+{
+	return ot_probe_dev(&pdev->dev);
+}
+
+/* ->remove returns void from 6.11 on (6.3-6.10: that one is ->remove_new) */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+static void ot_plat_remove(struct platform_device *pdev)
+{
+	ot_remove_dev(&pdev->dev);
+}
+#else
+static int ot_plat_remove(struct platform_device *pdev)
+{
+	ot_remove_dev(&pdev->dev);
+	return 0;
+}
+#endif
+
+static struct platform_driver ot_plat_driver = {
+	.driver = {
+		.name = DRV,
+		.of_match_table = ot_of_match,
+	},
+	.probe = ot_plat_probe,
+	.remove = ot_plat_remove,
+	.driver_managed_dma = false,
+};
+
 static int __init ot_init(void)
 {
+	int ret;
+
 	pr_info(DRV ": loaded (kernel %d.%d)\n", LINUX_VERSION_CODE >> 16,
 		(LINUX_VERSION_CODE >> 8) & 0xff);
-	return pci_register_driver(&ot_driver);
+	ret = pci_register_driver(&ot_driver);
+	if (ret)
+		return ret;
+	ret = platform_driver_register(&ot_plat_driver);
+	if (ret)
+		pci_unregister_driver(&ot_driver);
+	return ret;
 }
 
 static void __exit ot_exit(void)
 {
+	platform_driver_unregister(&ot_plat_driver);
 	pci_unregister_driver(&ot_driver);
 	cancel_delayed_work_sync(&late_release_work);
 	mutex_lock(&claim_lock);

@@ -4,6 +4,9 @@
 #   KERNEL   6.1  (bookworm: linux-image-amd64's dependency)
 #            6.12 (trixie:   linux-image-amd64's dependency, 6.12.*)
 #            7.2  (sid:      split linux-binary-*/linux-modules-* packages)
+#            6.1-arm64, 6.12-arm64, 7.2-arm64: the same from linux-image-arm64,
+#                 plus busybox-static:arm64 of bookworm (the guest's userland;
+#                 the host's busybox is x86), unpacked to <release>/busybox-root
 #
 # Never installs anything and never touches the system's apt configuration:
 # every suite gets a PRIVATE sources list, lists dir and cache dir under the
@@ -32,15 +35,22 @@ set -euo pipefail
 die() { echo "fetch-kernel: ERROR: $*" >&2; exit 1; }
 log() { echo "fetch-kernel: $*" >&2; }
 
-[ $# -eq 1 ] || die "usage: $0 6.1|6.12|7.2"
+[ $# -eq 1 ] || die "usage: $0 6.1|6.12|7.2[-arm64]"
 KERNEL=$1
-case "$KERNEL" in
-  6.1)  SUITES="bookworm bookworm-updates bookworm-security" ;;
-  6.12) SUITES="trixie trixie-updates trixie-security" ;;
-  7.2)  SUITES="sid" ;;
-  *) die "unknown kernel '$KERNEL' (expected 6.1, 6.12 or 7.2)" ;;
-esac
+SERIES=${KERNEL%-arm64}
+DARCH=amd64; [ "$SERIES" != "$KERNEL" ] && DARCH=arm64
+suites_of() {
+  case "$1" in
+    6.1)  echo "bookworm bookworm-updates bookworm-security" ;;
+    6.12) echo "trixie trixie-updates trixie-security" ;;
+    7.2)  echo "sid" ;;
+  esac
+}
+SUITES=$(suites_of "$SERIES")
+[ -n "$SUITES" ] || die "unknown kernel '$KERNEL' (expected 6.1, 6.12 or 7.2, optionally with -arm64)"
 SUITE_ID=${SUITES%% *}
+# amd64 keeps the plain suite name (existing caches); other architectures get their own state
+[ $DARCH = amd64 ] || SUITE_ID=$SUITE_ID-$DARCH
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${OT_CACHE:-$REPO/.cache/kernels}
@@ -49,7 +59,8 @@ CACHE=$(cd "$CACHE" && pwd)
 
 # ---- fast path: already unpacked -----------------------------------------
 if [ "${OT_REFRESH:-0}" != 1 ] && [ -f "$CACHE/$KERNEL/release" ] \
-   && [ -e "$CACHE/$KERNEL/vmlinuz" ] && [ -d "$CACHE/$KERNEL/modules" ]; then
+   && [ -e "$CACHE/$KERNEL/vmlinuz" ] && [ -d "$CACHE/$KERNEL/modules" ] \
+   && { [ $DARCH = amd64 ] || [ -e "$CACHE/$KERNEL/busybox" ]; }; then
   d=$(cd "$CACHE/$KERNEL" && pwd -P)
   log "$KERNEL: cached ($(cat "$d/release"))"
   echo "$d"
@@ -59,7 +70,8 @@ fi
 # serialize concurrent fetches of the same series (apt lists lock, unpack dir)
 exec 9>"$CACHE/.lock-$KERNEL"
 flock 9
-if [ "${OT_REFRESH:-0}" != 1 ] && [ -f "$CACHE/$KERNEL/release" ] && [ -e "$CACHE/$KERNEL/vmlinuz" ]; then
+if [ "${OT_REFRESH:-0}" != 1 ] && [ -f "$CACHE/$KERNEL/release" ] && [ -e "$CACHE/$KERNEL/vmlinuz" ] \
+   && { [ $DARCH = amd64 ] || [ -e "$CACHE/$KERNEL/busybox" ]; }; then
   d=$(cd "$CACHE/$KERNEL" && pwd -P); log "$KERNEL: cached ($(cat "$d/release"))"; echo "$d"; exit 0
 fi
 
@@ -91,35 +103,42 @@ SEC_URI=$(echo "$ALL_URIS" | grep -E '/debian-security/?$' | head -1 || true)
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 [ -f "$KEYRING" ] || die "$KEYRING missing (package debian-archive-keyring)"
 
-APTDIR=$CACHE/apt/$SUITE_ID
-mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial"
-{
-  for s in $SUITES; do
-    case "$s" in
-      *-security) echo "deb [signed-by=$KEYRING] $SEC_URI $s main" ;;
-      *)          echo "deb [signed-by=$KEYRING] $MAIN_URI $s main" ;;
-    esac
-  done
-} > "$APTDIR/sources.list"
+# apt_state SUITE_ID "SUITES": private sources/lists/cache for SUITES, in
+# APTDIR and APTOPTS (architecture $DARCH), lists updated
+apt_state() {
+  APTDIR=$CACHE/apt/$1
+  mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial"
+  {
+    for s in $2; do
+      case "$s" in
+        *-security) echo "deb [signed-by=$KEYRING] $SEC_URI $s main" ;;
+        *)          echo "deb [signed-by=$KEYRING] $MAIN_URI $s main" ;;
+      esac
+    done
+  } > "$APTDIR/sources.list"
 
-APTOPTS=(
-  -o "Dir::Etc::sourcelist=$APTDIR/sources.list"
-  -o "Dir::Etc::sourceparts=-"
-  -o "Dir::State::Lists=$APTDIR/lists"
-  -o "Dir::Cache=$APTDIR/cache"
-  -o "Dir::Cache::pkgcache=$APTDIR/cache/pkgcache.bin"
-  -o "Dir::Cache::srcpkgcache=$APTDIR/cache/srcpkgcache.bin"
-  -o "APT::Architecture=amd64"
-  -o "Acquire::Retries=3"
-  -o "APT::Sandbox::User=root"
-)
+  APTOPTS=(
+    -o "Dir::Etc::sourcelist=$APTDIR/sources.list"
+    -o "Dir::Etc::sourceparts=-"
+    -o "Dir::State::Lists=$APTDIR/lists"
+    -o "Dir::Cache=$APTDIR/cache"
+    -o "Dir::Cache::pkgcache=$APTDIR/cache/pkgcache.bin"
+    -o "Dir::Cache::srcpkgcache=$APTDIR/cache/srcpkgcache.bin"
+    -o "APT::Architecture=$DARCH"
+    -o "APT::Architectures=$DARCH"
+    -o "Acquire::Retries=3"
+    -o "APT::Sandbox::User=root"
+  )
 
-log "$KERNEL: updating private package lists for: $SUITES ($MAIN_URI)"
-if ! apt-get "${APTOPTS[@]}" -q update >"$APTDIR/update.log" 2>&1 \
-   || grep -qE '^(E:|Err:)' "$APTDIR/update.log"; then
-  sed 's/^/  /' "$APTDIR/update.log" >&2
-  die "cannot reach the Debian registry ($MAIN_URI) — see messages above"
-fi
+  [ "${APT_UPDATED:-}" = "$1" ] && return 0   # this run already updated these lists
+  APT_UPDATED=$1
+  log "$KERNEL: updating private package lists for: $2 ($DARCH, $MAIN_URI)"
+  if ! apt-get "${APTOPTS[@]}" -q update >"$APTDIR/update.log" 2>&1 \
+     || grep -qE '^(E:|Err:)' "$APTDIR/update.log"; then
+    sed 's/^/  /' "$APTDIR/update.log" >&2
+    die "cannot reach the Debian registry ($MAIN_URI) — see messages above"
+  fi
+}
 
 # ---- resolve the image package -------------------------------------------
 cand_field() {  # cand_field PKG FIELD  -> field of the candidate version
@@ -129,23 +148,41 @@ cand_field() {  # cand_field PKG FIELD  -> field of the candidate version
 deps_of() {     # bare package names of PKG's Depends
   cand_field "$1" Depends | tr ',' '\n' | sed -E 's/^ *//; s/[ (|].*//' | sed '/^$/d'
 }
+fetch_deb() {   # fetch_deb PKG -> path of the candidate's .deb in the shared debs/ dir
+  local p=$1 v f
+  v=$(cand_field "$p" Version)
+  [ -n "$v" ] || die "$p not found in the package lists"
+  f=$(ls "$CACHE/debs/${p}_"*"_$DARCH.deb" "$CACHE/debs/${p}_"*_all.deb 2>/dev/null | grep -F "_${v//:/%3a}_" | head -1 || true)
+  if [ -z "$f" ]; then
+    log "$KERNEL: downloading $p ($v, $DARCH)"
+    ( cd "$CACHE/debs" && apt-get "${APTOPTS[@]}" -q download "$p=$v" ) >&2 \
+      || die "apt-get download $p=$v failed (registry unreachable?)"
+    f=$(ls -t "$CACHE/debs/${p}_"*.deb | head -1)
+  else
+    log "$KERNEL: have $(basename "$f")"
+  fi
+  dpkg-deb --info "$f" >/dev/null 2>&1 || { rm -f "$f"; die "corrupt download $f (removed, re-run)"; }
+  echo "$f"
+}
 
-KRE=$(echo "$KERNEL" | sed 's/\./\\./g')
+apt_state "$SUITE_ID" "$SUITES"
+
+KRE=$(echo "$SERIES" | sed 's/\./\\./g')
 IMAGE=""
-for d in $(deps_of linux-image-amd64); do
-  if [[ "$d" =~ ^linux-image-${KRE}[.-].*-amd64$ ]]; then IMAGE=$d; break; fi
+for d in $(deps_of linux-image-$DARCH); do
+  if [[ "$d" =~ ^linux-image-${KRE}[.-].*-$DARCH$ ]]; then IMAGE=$d; break; fi
 done
 if [ -z "$IMAGE" ]; then
   # the metapackage moved on to another series: take the newest matching image
-  log "$KERNEL: linux-image-amd64 does not point to $KERNEL; scanning package names"
+  log "$KERNEL: linux-image-$DARCH does not point to $SERIES; scanning package names"
   best=""; bestv=""
-  for p in $(apt-cache "${APTOPTS[@]}" pkgnames linux-image- | grep -E "^linux-image-${KRE}[.-][0-9.+a-z~-]*-amd64$" | grep -vE -- '-(dbg|unsigned)$'); do
+  for p in $(apt-cache "${APTOPTS[@]}" pkgnames linux-image- | grep -E "^linux-image-${KRE}[.-][0-9.+a-z~-]*-$DARCH$" | grep -vE -- '-(dbg|unsigned)$'); do
     v=$(cand_field "$p" Version); [ -n "$v" ] || continue
     if [ -z "$bestv" ] || dpkg --compare-versions "$v" gt "$bestv"; then best=$p; bestv=$v; fi
   done
   IMAGE=$best
 fi
-[ -n "$IMAGE" ] || die "no linux-image-$KERNEL*-amd64 package found in $SUITES"
+[ -n "$IMAGE" ] || die "no linux-image-$SERIES*-$DARCH package found in $SUITES"
 RELEASE=${IMAGE#linux-image-}
 VERSION=$(cand_field "$IMAGE" Version)
 log "$KERNEL: newest is $IMAGE ($VERSION), uname -r = $RELEASE"
@@ -166,18 +203,7 @@ else
   # ---- download ----------------------------------------------------------
   debs=()
   for p in "${PKGS[@]}"; do
-    v=$(cand_field "$p" Version)
-    f=$(ls "$CACHE/debs/${p}_"*.deb 2>/dev/null | grep -F "_${v//:/%3a}_" | head -1 || true)
-    if [ -z "$f" ]; then
-      log "$KERNEL: downloading $p ($v)"
-      ( cd "$CACHE/debs" && apt-get "${APTOPTS[@]}" -q download "$p=$v" ) >&2 \
-        || die "apt-get download $p=$v failed (registry unreachable?)"
-      f=$(ls -t "$CACHE/debs/${p}_"*.deb | head -1)
-    else
-      log "$KERNEL: have $(basename "$f")"
-    fi
-    dpkg-deb --info "$f" >/dev/null 2>&1 || { rm -f "$f"; die "corrupt download $f (removed, re-run)"; }
-    debs+=("$f")
+    debs+=("$(fetch_deb "$p")")
   done
 
   # ---- unpack --------------------------------------------------------------
@@ -209,6 +235,17 @@ else
   rm -rf "$KDIR"
   mv "$tmp" "$KDIR"
   trap - EXIT
+fi
+if [ $DARCH != amd64 ] && [ ! -e "$KDIR/busybox" ]; then
+  # the guest's busybox: bookworm's static build for every arm64 kernel (the
+  # x86 guests use the host's bookworm busybox-static too)
+  apt_state bookworm-$DARCH "bookworm bookworm-updates bookworm-security"
+  f=$(fetch_deb busybox-static)
+  rm -rf "$KDIR/busybox-root"
+  dpkg -x "$f" "$KDIR/busybox-root"
+  [ -f "$KDIR/busybox-root/bin/busybox" ] || die "no bin/busybox in $f"
+  basename "$f" >> "$KDIR/packages"
+  ln -sfn busybox-root/bin/busybox "$KDIR/busybox"
 fi
 ln -sfn "$RELEASE" "$CACHE/$KERNEL"
 log "$KERNEL: ready: $KDIR"

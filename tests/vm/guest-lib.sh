@@ -6,6 +6,8 @@
 #   $OT_RESULTS = /dev/ttyS1 -> host OUT/results.txt   (KTAP-ish lines, artifacts)
 #   $OT_STREAM  = /dev/ttyS2 -> host OUT/stream.txt    (live output, `--stream`)
 #   console     = /dev/ttyS0 -> host OUT/console.log   (kernel log + stdout/stderr)
+#   arm64: console ttyAMA0; results, stream and $OT_VERDICT are virtio-serial
+#   ports (/dev/vportNpM, named ot.results, ot.stream, ot.verdict) set by /init
 #
 # Results: ot_ok NAME | ot_fail NAME REASON | ot_skip NAME REASON | ot_log TEXT
 #          ot_check NAME CMD...   (ok if CMD succeeds, else fail with its output)
@@ -15,6 +17,7 @@
 #          ot_driver_of BDF | ot_group_of BDF | ot_group_devices GROUP
 #          ot_unbind BDF | ot_bind BDF DRIVER | ot_clear_override BDF
 #          ot_reprobe BDF | ot_dump_groups
+#          (the driver/group/bind helpers also take a platform device's name)
 # Misc:    ot_wait_for FILE PATTERN TIMEOUT_S | ot_die REASON
 # Tracer:  ot_trace_start NAME ARGS | ot_trace_end NAME | ot_trace_stop NAME | ot_groups_run NAME ARGS
 # Never hard-code group numbers or BDFs: look them up with the PCI helpers.
@@ -89,9 +92,17 @@ ot_stream_cmd() { "$@" > "$OT_STREAM" 2>&1; }
 
 # ---- PCI / IOMMU lookups (sysfs only) -------------------------------------
 
-# ot_vendev_of BDF -> "8086:100e"
+# _ot_bus DEV -> the bus DEV is on: pci (a BDF) or platform (a platform device
+# name, e.g. ot-test of the arm64 DTB); pci if neither exists
+_ot_bus() {
+  if [ ! -e "/sys/bus/pci/devices/$1" ] && [ -e "/sys/bus/platform/devices/$1" ]; then echo platform
+  else echo pci; fi
+}
+
+# ot_vendev_of BDF -> "8086:100e" (empty, rc 1, for a device that is not PCI)
 ot_vendev_of() {
   local d=/sys/bus/pci/devices/$1 v dv
+  [ -e "$d/vendor" ] || return 1
   v=$(cat "$d/vendor") dv=$(cat "$d/device")
   echo "${v#0x}:${dv#0x}"
 }
@@ -117,14 +128,14 @@ ot_bdf_of() {
 # ot_driver_of BDF -> driver name or empty
 ot_driver_of() {
   local l
-  l=$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null) || return 0
+  l=$(readlink "/sys/bus/$(_ot_bus "$1")/devices/$1/driver" 2>/dev/null) || return 0
   echo "${l##*/}"
 }
 
 # ot_group_of BDF -> IOMMU group number (empty + rc 1 if none)
 ot_group_of() {
   local l
-  l=$(readlink "/sys/bus/pci/devices/$1/iommu_group" 2>/dev/null) || return 1
+  l=$(readlink "/sys/bus/$(_ot_bus "$1")/devices/$1/iommu_group" 2>/dev/null) || return 1
   echo "${l##*/}"
 }
 
@@ -134,7 +145,7 @@ ot_group_devices() { ls "/sys/kernel/iommu_groups/$1/devices" 2>/dev/null | sort
 ot_dump_groups() {
   local g d
   for g in $(ls /sys/kernel/iommu_groups 2>/dev/null | sort -n); do
-    echo "  group $g: $(ot_group_devices "$g" | while read -r d; do printf '%s[%s,%s] ' "$d" "$(ot_vendev_of "$d")" "$(ot_driver_of "$d")"; done)"
+    echo "  group $g: $(ot_group_devices "$g" | while read -r d; do printf '%s[%s,%s] ' "$d" "$(ot_vendev_of "$d" || _ot_bus "$d")" "$(ot_driver_of "$d")"; done)"
   done
 }
 
@@ -142,28 +153,29 @@ ot_dump_groups() {
 ot_unbind() {
   local drv; drv=$(ot_driver_of "$1")
   [ -z "$drv" ] && return 0
-  echo "$1" > "/sys/bus/pci/drivers/$drv/unbind" || return 1
+  echo "$1" > "/sys/bus/$(_ot_bus "$1")/drivers/$drv/unbind" || return 1
   [ -z "$(ot_driver_of "$1")" ]
 }
 
 # ot_bind BDF DRIVER  bind via driver_override + drivers_probe; rc 0 iff bound
 ot_bind() {
-  local bdf=$1 drv=$2 cur
+  local bdf=$1 drv=$2 cur bus
+  bus=$(_ot_bus "$bdf")
   cur=$(ot_driver_of "$bdf")
   [ "$cur" = "$drv" ] && return 0
   [ -n "$cur" ] && { ot_unbind "$bdf" || return 1; }
-  echo "$drv" > "/sys/bus/pci/devices/$bdf/driver_override" || return 1
-  echo "$bdf" > /sys/bus/pci/drivers_probe 2>/dev/null
+  echo "$drv" > "/sys/bus/$bus/devices/$bdf/driver_override" || return 1
+  echo "$bdf" > "/sys/bus/$bus/drivers_probe" 2>/dev/null
   [ "$(ot_driver_of "$bdf")" = "$drv" ]
 }
 
 # ot_clear_override BDF  remove driver_override (does not (re)bind)
-ot_clear_override() { echo > "/sys/bus/pci/devices/$1/driver_override"; }
+ot_clear_override() { echo > "/sys/bus/$(_ot_bus "$1")/devices/$1/driver_override"; }
 
 # ot_reprobe BDF  clear the override and let the default driver (if any) bind
 ot_reprobe() {
   ot_clear_override "$1"
-  echo "$1" > /sys/bus/pci/drivers_probe 2>/dev/null
+  echo "$1" > "/sys/bus/$(_ot_bus "$1")/drivers_probe" 2>/dev/null
   return 0
 }
 
@@ -178,10 +190,17 @@ ot_wait_for() {
   return 1
 }
 
-# internal: verdict through isa-debug-exit (QEMU exits with (V<<1)|1)
+# internal: verdict through isa-debug-exit (QEMU exits with (V<<1)|1);
+# arm64: the line "ot-verdict NONCE V" on the verdict port, then a PSCI
+# power-off (the harness also requires QMP's shutdown reason guest-shutdown)
 _ot_exit_code() {
   local hex=${1#0x}
   sync
+  if [ -n "${OT_VERDICT:-}" ]; then
+    echo "ot-verdict $OT_NONCE 0x$hex" > "$OT_VERDICT"
+    sync
+    poweroff -f
+  fi
   printf "\\x$hex" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
   sleep 2
   echo "ot-init: isa-debug-exit did not stop QEMU; powering off"

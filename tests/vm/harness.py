@@ -2,8 +2,9 @@
 """QEMU (TCG) test harness for ownertrace.
 
 Boots a Debian kernel (6.1 / 6.12 / 7.2, fetched by fetch-kernel.sh) with a
-busybox initramfs on q35 + intel-iommu, runs one scenario script inside the
-guest and reports the verdict. See tests/README.md for the full description.
+busybox initramfs on q35 + intel-iommu, or an arm64 one (6.1-arm64,
+6.12-arm64) on virt + SMMUv3, runs one scenario script inside the guest and
+reports the verdict. See tests/README.md for the full description.
 
 Python API::
 
@@ -19,11 +20,17 @@ CLI::
     python3 tests/vm/harness.py fetch --kernel 7.2
     python3 tests/vm/harness.py initramfs --kernel 6.12
 
-Verdict: ONLY QEMU's exit status counts (isa-debug-exit, value V -> rc (V<<1)|1):
+Verdict (x86): ONLY QEMU's exit status counts (isa-debug-exit, value V -> rc (V<<1)|1):
     33 pass, 35 scenario failed, 37 harness error in guest,
     1 kernel panic (pvpanic, -action panic=exit-failure), 0 no verdict,
     124/137 host timeout. Everything but 33 (with the run's nonce in the
     results file) is a failure.
+Verdict (arm64: no isa-debug-exit, no pvpanic, QEMU exits 0 on a panic): the
+    same codes, made from three things a panic cannot fake together: the
+    line "ot-verdict NONCE V" on the verdict port (written by /init only),
+    QEMU's SHUTDOWN event over QMP with reason "guest-shutdown" (PSCI
+    SYSTEM_OFF; a panic reboots: panic=-1 + -no-reboot gives "guest-reset")
+    and no "Kernel panic" on the console.
 """
 from __future__ import annotations
 
@@ -36,10 +43,13 @@ import io
 import lzma
 import os
 import re
+import json
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -48,7 +58,12 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 HARNESS_VERSION = "1"
 
-KERNELS = ("6.1", "6.12", "7.2")
+KERNELS = ("6.1", "6.12", "7.2", "6.1-arm64", "6.12-arm64", "7.2-arm64")
+
+
+def arch_of(kernel: str) -> str:
+    """'x86' or 'arm64': a kernel name ending in -arm64 is Debian's arm64 build."""
+    return "arm64" if kernel.endswith("-arm64") else "x86"
 
 # isa-debug-exit values written by the guest and the resulting QEMU exit codes
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0x10, 0x11, 0x12
@@ -59,6 +74,11 @@ RC_TIMEOUT = (124, 137)
 # modules loaded in the guest, in this order (dependencies resolved on the host);
 # pvpanic first so that a panic anywhere later ends QEMU with rc 1.
 REQUIRED_MODULES = ["pvpanic", "pvpanic-mmio", "e1000", "vfio", "vfio_iommu_type1", "vfio-pci"]
+# arm64: virtio-serial on virtio-mmio carries results/stream/verdict (the virt
+# machine has one PL011); pci-stub primes driverless devices (groups appear at
+# first probe under arm-smmu-v3). Built-in ones (6.12: virtio_console) are fine.
+REQUIRED_MODULES_ARM64 = ["virtio_mmio", "virtio_console", "e1000", "pci-stub", "vfio",
+                          "vfio_iommu_type1", "vfio-pci"]
 # loaded if the kernel has them as modules (built-in or absent is fine)
 OPTIONAL_MODULES = ["iommufd"]
 
@@ -69,6 +89,20 @@ BOOT_BUDGET = int(os.environ.get("OT_BOOT_BUDGET", "120"))  # host limit = timeo
 # IO-APIC") before anything of ours runs; the check proves nothing about the tracer
 KERNEL_ARGS = ["console=ttyS0", "panic=-1", "oops=panic", "intel_iommu=on", "iommu=nopt",
                "loglevel=7", "printk.devkmsg=on", "no_timer_check"]
+# arm64: the SMMUv3's default domain is already translated (strict); a panic
+# reboots at once, which -no-reboot turns into QEMU's exit (reason guest-reset)
+KERNEL_ARGS_ARM64 = ["console=ttyAMA0", "panic=-1", "oops=panic", "loglevel=7", "printk.devkmsg=on"]
+# virt with an SMMUv3 in front of the PCIe root complex; GICv3 (its ITS gives
+# VFIO the MSI isolation it requires; with GICv2 VFIO_SET_IOMMU is EPERM);
+# pauth-impdef: Debian's kernels use pointer authentication, whose default
+# QARMA emulation makes TCG boots 3-5x slower
+ARM64_MACHINE = "virt,iommu=smmuv3,gic-version=3"
+ARM64_CPU = "max,pauth-impdef=on"
+# the platform test device of the arm64 DTB (ot_testmod's platform_driver
+# matches it); its StreamID is far from the PCI ones
+OT_TEST_NODE = "/ot-test"
+OT_TEST_COMPATIBLE = "ownertrace,test-device"
+OT_TEST_SID = 0xff02
 
 SPLAT_PATTERNS = [
     r"WARNING:", r"BUG:", r"Oops", r"kernel BUG at", r"UBSAN:", r"KASAN:", r"KFENCE:",
@@ -136,10 +170,15 @@ def fetch_kernel(kernel: str) -> Path:
     if not lines:
         raise HarnessError(f"fetch-kernel.sh {kernel} printed no directory")
     kdir = Path(lines[-1])
-    for f in ("vmlinuz", "release", "modules"):
+    need = ("vmlinuz", "release", "modules") + (("busybox",) if arch_of(kernel) == "arm64" else ())
+    for f in need:
         if not (kdir / f).exists():
             raise HarnessError(f"kernel dir {kdir} lacks {f}")
     return kdir
+
+
+def kdir_arch(kdir: Path) -> str:
+    return "arm64" if (kdir / "release").read_text().strip().endswith("-arm64") else "x86"
 
 
 # --------------------------------------------------------------------------
@@ -192,15 +231,21 @@ class Cpio:
 # --------------------------------------------------------------------------
 # initramfs
 
-def _busybox() -> Path:
+def _busybox(kdir: Path = None) -> Path:
+    if kdir is not None and kdir_arch(kdir) == "arm64":
+        bb = kdir / "busybox"     # bookworm's busybox-static:arm64 (fetch-kernel.sh)
+        if not bb.exists():
+            raise HarnessError(f"{bb} missing (tests/vm/fetch-kernel.sh fetches it)")
+        return bb.resolve()
     for c in ("/bin/busybox", "/usr/bin/busybox"):
         if Path(c).exists():
             return Path(c)
     raise HarnessError("static busybox not found (install busybox-static: scripts/install-deps.sh)")
 
 
-def resolve_modules(kdir: Path, extra=(), required=REQUIRED_MODULES, optional=OPTIONAL_MODULES) -> list:
+def resolve_modules(kdir: Path, extra=(), required=None, optional=OPTIONAL_MODULES) -> list:
     """Return [(name, path_on_host)] in load order, deduplicated: `required`
+    (default: the architecture's REQUIRED_MODULES*)
     then `extra` (each must exist), then `optional` (if the kernel has them)."""
     release = (kdir / "release").read_text().strip()
     moddir = str(kdir / "modules")
@@ -222,6 +267,8 @@ def resolve_modules(kdir: Path, extra=(), required=REQUIRED_MODULES, optional=OP
                     seen.add(name)
                     order.append((name, Path(path)))
 
+    if required is None:
+        required = REQUIRED_MODULES_ARM64 if kdir_arch(kdir) == "arm64" else REQUIRED_MODULES
     for m in list(required) + list(extra):
         show(m, True)
     for m in optional:
@@ -244,7 +291,8 @@ def _read_module(path: Path) -> bytes:
 def build_base_initramfs(kdir: Path, extra_modules=(), force=False, quiet=False) -> Path:
     """busybox + init + guest-lib + decompressed modules; cached per input hash."""
     release = (kdir / "release").read_text().strip()
-    bb = _busybox()
+    arch = kdir_arch(kdir)
+    bb = _busybox(kdir)
     mods = resolve_modules(kdir, extra_modules)
     init = (HERE / "guest-init.sh").read_bytes()
     lib = (HERE / "guest-lib.sh").read_bytes()
@@ -267,11 +315,17 @@ def build_base_initramfs(kdir: Path, extra_modules=(), force=False, quiet=False)
     c.chardev("dev/console", 5, 1)
     c.chardev("dev/null", 1, 3, 0o666)
     c.file("bin/busybox", bb.read_bytes(), 0o755)
-    applets = subprocess.run([str(bb), "--list-full"], check=True, stdout=subprocess.PIPE,
-                             text=True).stdout.split()
-    for a in applets:
-        if a != "bin/busybox" and a != "init":
-            c.symlink(a, "/bin/busybox")
+    if arch == "x86":
+        applets = subprocess.run([str(bb), "--list-full"], check=True, stdout=subprocess.PIPE,
+                                 text=True).stdout.split()
+        for a in applets:
+            if a != "bin/busybox" and a != "init":
+                c.symlink(a, "/bin/busybox")
+    else:
+        # this host cannot run the arm64 busybox to list its applets: /init
+        # (a /bin/sh script) runs `busybox --install -s` first
+        c.symlink("bin/sh", "/bin/busybox")
+    c.file("lib/ot/arch", (arch + "\n").encode())
     c.file("init", init, 0o755)
     c.file("lib/ot/guest-lib.sh", lib, 0o644)
     c.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n")
@@ -281,9 +335,12 @@ def build_base_initramfs(kdir: Path, extra_modules=(), force=False, quiet=False)
     for n, p in mods:
         c.file(f"lib/ot/modules/{n}.ko", _read_module(p))
     idir.mkdir(exist_ok=True)
+    # older builds go, but not one another test process (pytest -n) may be
+    # about to read: only those untouched for an hour
     for old in idir.glob("base-*.cpio.gz"):
         try:
-            old.unlink()
+            if time.time() - old.stat().st_mtime > 3600:
+                old.unlink()
         except FileNotFoundError:
             pass
     tmp = idir / f".tmp-{os.getpid()}-{key}"
@@ -297,21 +354,38 @@ def _is_static(path: Path) -> bool:
     return b"/lib64/ld-linux" not in head and b"/lib/ld-linux" not in head
 
 
-def ownertrace_binary() -> Path:
+def ownertrace_binary(arch: str = "x86") -> Path:
+    if arch == "arm64":
+        return Path(os.environ.get("OT_BINARY_ARM64", REPO / "build-arm64" / "ownertrace"))
     return Path(os.environ.get("OT_BINARY", REPO / "build" / "ownertrace"))
 
 
-def build_run_cpio(scenario: Path, guest_files, ownertrace=None) -> bytes:
+ELF_MACHINE = {"x86": 62, "arm64": 183}   # EM_X86_64, EM_AARCH64
+
+
+def elf_arch(path: Path):
+    """'x86', 'arm64' or None (not a 64-bit little-endian ELF of either)."""
+    head = path.read_bytes()[:20]
+    if len(head) < 20 or head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
+        return None
+    machine = int.from_bytes(head[18:20], "little")
+    return next((a for a, m in ELF_MACHINE.items() if m == machine), None)
+
+
+def build_run_cpio(scenario: Path, guest_files, ownertrace=None, arch: str = "x86") -> bytes:
     """Per-run archive appended after the base one (later files win)."""
     c = Cpio()
     c.file("scenario.sh", scenario.read_bytes(), 0o755)
-    ot = Path(ownertrace) if ownertrace else ownertrace_binary()
+    ot = Path(ownertrace) if ownertrace else ownertrace_binary(arch)
     if ownertrace and not ot.is_file():
         raise HarnessError(f"ownertrace binary {ot} does not exist")
     if ot.is_file():
         if not _is_static(ot):
             print(f"harness: WARNING: {ot} looks dynamically linked; it will not run in the "
                   f"busybox guest", file=sys.stderr)
+        if elf_arch(ot) != arch:
+            raise HarnessError(f"{ot} is a {elf_arch(ot) or 'non-ELF'} binary; this {arch} guest "
+                               f"cannot run it ({'make ARCH=arm64' if arch == 'arm64' else 'make'})")
         c.file("bin/ownertrace", ot.read_bytes(), 0o755)
     for spec in guest_files:
         if isinstance(spec, (tuple, list)):
@@ -324,6 +398,8 @@ def build_run_cpio(scenario: Path, guest_files, ownertrace=None) -> bytes:
         if not src.is_file():
             raise HarnessError(f"guest file {src} does not exist")
         mode = 0o755 if os.access(src, os.X_OK) else 0o644
+        if mode == 0o755 and elf_arch(src) not in (None, arch):
+            raise HarnessError(f"guest file {src} is a {elf_arch(src)} binary; the guest is {arch}")
         c.file(str(dest), src.read_bytes(), mode)
     return c.gz()
 
@@ -341,6 +417,132 @@ def default_topology() -> list:
         "-device", "e1000,netdev=n1,bus=br0,addr=0x1,mac=52:54:00:00:01:01",
         "-device", "edu,bus=br0,addr=0x2",
     ]
+
+
+def default_topology_arm64() -> list:
+    """e1000 alone on pcie.0 (own group); a multifunction slot with e1000 +
+    edu (one group). Devices behind a PCI bridge get NO shared group under
+    arm-smmu-v3 (it refuses the bridge's aliased StreamID: "stream 40 already
+    in tree"), so the x86 bridge topology cannot be used."""
+    return [
+        "-netdev", "user,id=n0,restrict=on",
+        "-netdev", "user,id=n1,restrict=on",
+        "-device", "e1000,netdev=n0,bus=pcie.0,addr=0x2,mac=52:54:00:00:00:02",
+        "-device", "e1000,netdev=n1,bus=pcie.0,addr=0x6.0,multifunction=on,mac=52:54:00:00:01:01",
+        "-device", "edu,bus=pcie.0,addr=0x6.1",
+    ]
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        raise HarnessError(f"{name} not found (scripts/install-deps.sh)")
+    return path
+
+
+def arm64_dtb(smp: int, memory: str) -> Path:
+    """QEMU's own virt DTB for these machine options, plus the platform test
+    device: /ot-test { compatible = "ownertrace,test-device"; iommus = <&smmu 0xff02>; }
+    (the stock DT puts no platform device behind the SMMU). Cached by options."""
+    qemu = _tool("qemu-system-aarch64")
+    opts = ["-M", ARM64_MACHINE, "-cpu", ARM64_CPU, "-accel", "tcg", "-m", memory, "-smp", str(smp)]
+    key = hashlib.sha256(" ".join([qemu, str(Path(qemu).stat().st_mtime), *opts, OT_TEST_NODE,
+                                   OT_TEST_COMPATIBLE, str(OT_TEST_SID)]).encode()).hexdigest()[:16]
+    d = cache_dir() / "dtb"
+    out = d / f"virt-ottest-{key}.dtb"
+    if out.exists():
+        return out
+    d.mkdir(parents=True, exist_ok=True)
+    tmp = d / f".tmp-{os.getpid()}-{key}.dtb"
+    m = opts.index("-M") + 1
+    dump = list(opts)
+    dump[m] += f",dumpdtb={tmp}"
+    p = subprocess.run([qemu, *dump, "-nodefaults", "-display", "none"], capture_output=True, text=True)
+    if p.returncode != 0 or not tmp.exists():
+        raise HarnessError(f"dumping the virt DTB failed: {p.stderr.strip()[-1000:]}")
+    fdtget, fdtput = _tool("fdtget"), _tool("fdtput")
+    nodes = subprocess.run([fdtget, "-l", str(tmp), "/"], capture_output=True, text=True).stdout.split()
+    smmu = [n for n in nodes if n.startswith("smmuv3@")]
+    if len(smmu) != 1:
+        raise HarnessError(f"no single smmuv3 node in the virt DTB: {nodes}")
+    phandle = subprocess.run([fdtget, str(tmp), f"/{smmu[0]}", "phandle"], capture_output=True,
+                             text=True).stdout.strip()
+    if not phandle.isdigit():
+        raise HarnessError(f"/{smmu[0]} has no phandle in the virt DTB")
+    for cmd in (["-c", str(tmp), OT_TEST_NODE],
+                ["-t", "s", str(tmp), OT_TEST_NODE, "compatible", OT_TEST_COMPATIBLE],
+                ["-t", "u", str(tmp), OT_TEST_NODE, "iommus", phandle, str(OT_TEST_SID)]):
+        p = subprocess.run([fdtput, *cmd], capture_output=True, text=True)
+        if p.returncode != 0:
+            raise HarnessError(f"fdtput {' '.join(cmd)} failed: {p.stderr.strip()}")
+    tmp.rename(out)
+    return out
+
+
+def qemu_command_arm64(kdir: Path, initrd: Path, out: Path, nonce: str, smp: int, timeout: int,
+                       qemu_args=(), kernel_args=(), bare=False, memory="1G", qmp=None) -> list:
+    qemu = _tool("qemu-system-aarch64")
+    append = KERNEL_ARGS_ARM64 + [f"ot.nonce={nonce}", f"ot.timeout={timeout}"] + list(kernel_args)
+    cmd = [qemu, "-M", ARM64_MACHINE, "-cpu", ARM64_CPU, "-accel", "tcg", "-smp", str(smp), "-m", memory,
+           "-nodefaults", "-display", "none", "-no-reboot", "-rtc", "clock=vm",
+           "-kernel", str(kdir / "vmlinuz"), "-initrd", str(initrd),
+           "-dtb", str(arm64_dtb(smp, memory)),
+           "-append", " ".join(append),
+           "-serial", f"file:{out / 'console.log'}",
+           # virtio-mmio is not behind the SMMU: the channels add no IOMMU group
+           "-device", "virtio-serial-device,id=otser"]
+    for i, (name, f) in enumerate((("ot.results", "results.txt"), ("ot.stream", "stream.txt"),
+                                   ("ot.verdict", "verdict.txt"))):
+        cmd += ["-chardev", f"file,id=otch{i},path={out / f}",
+                "-device", f"virtserialport,bus=otser.0,chardev=otch{i},name={name}"]
+    if qmp:
+        cmd += ["-qmp", f"unix:{qmp},server=on,wait=on"]
+    if not bare:
+        cmd += default_topology_arm64()
+    cmd += list(qemu_args)
+    return cmd
+
+
+class _Qmp(threading.Thread):
+    """QEMU's QMP monitor: records the SHUTDOWN event's reason
+    ("guest-shutdown" for PSCI SYSTEM_OFF, "guest-reset" for the reboot a
+    panic makes). QEMU waits for this connection before it starts the guest."""
+
+    def __init__(self, path: Path, proc):
+        super().__init__(daemon=True)
+        self.path, self.proc = path, proc
+        self.shutdown_reason = None
+        self.error = None
+
+    def run(self):
+        sock = None
+        deadline = time.monotonic() + 30
+        while sock is None:
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(str(self.path))
+                sock = s
+            except OSError:
+                s.close()
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.error = "could not connect to QEMU's QMP socket"
+                    return
+                time.sleep(0.05)
+        try:
+            f = sock.makefile("rwb", buffering=0)
+            f.readline()                                  # greeting
+            f.write(b'{"execute": "qmp_capabilities"}\n')
+            for line in f:
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    continue
+                if msg.get("event") == "SHUTDOWN":
+                    self.shutdown_reason = msg.get("data", {}).get("reason")
+        except OSError as e:
+            self.error = f"QMP: {e}"
+        finally:
+            sock.close()
 
 
 def qemu_command(kdir: Path, initrd: Path, out: Path, nonce: str, smp: int, timeout: int,
@@ -440,11 +642,17 @@ KMSG_RE = re.compile(r"^\s*\[\s*\d+\.\d+\]")   # printk timestamp: a kernel line
 
 
 def _prune_runs(root: Path, keep: int):
-    """Keep only the newest `keep` default run directories."""
+    """Keep only the newest `keep` default run directories, and every one of
+    the last two hours: another test process (pytest -n) may still read it."""
     if not root.is_dir():
         return
     dirs = sorted((d for d in root.iterdir() if d.is_dir()), key=lambda d: d.name)
     for d in dirs[:max(0, len(dirs) - keep)]:
+        try:
+            if time.time() - d.stat().st_mtime < 7200:
+                continue
+        except FileNotFoundError:
+            continue
         shutil.rmtree(d, ignore_errors=True)
 
 
@@ -475,10 +683,11 @@ def run(kernel: str = "6.1", scenario: str = "", smp: int = 1, timeout: int = DE
     if not scen.is_file():
         raise HarnessError(f"scenario {scen} not found")
     kdir = fetch_kernel(kernel)
+    arch = arch_of(kernel)
     release = (kdir / "release").read_text().strip()
     if initramfs is None:
         base = build_base_initramfs(kdir, modules)
-        initramfs = [base.read_bytes(), build_run_cpio(scen, guest_files, ownertrace)]
+        initramfs = [base.read_bytes(), build_run_cpio(scen, guest_files, ownertrace, arch)]
 
     if out_dir is None:
         _prune_runs(REPO / ".cache" / "vm-runs", int(os.environ.get("OT_KEEP_RUNS", "100")))
@@ -495,12 +704,19 @@ def run(kernel: str = "6.1", scenario: str = "", smp: int = 1, timeout: int = DE
     with open(initrd, "wb") as f:
         for part in initramfs:
             f.write(part)
-    for n in ("console.log", "results.txt", "stream.txt"):
+    for n in ("console.log", "results.txt", "stream.txt", "verdict.txt"):
         (out / n).write_bytes(b"")
 
     timeout = int(timeout)
     host_limit = int(host_timeout) if host_timeout else timeout + BOOT_BUDGET
-    cmd = qemu_command(kdir, initrd, out, nonce, smp, timeout, qemu_args, kernel_args, bare, memory)
+    qmp_dir = qmp_path = None
+    if arch == "arm64":
+        qmp_dir = Path(tempfile.mkdtemp(prefix="ot-qmp-"))   # short: AF_UNIX paths are < 108 bytes
+        qmp_path = qmp_dir / "qmp.sock"
+        cmd = qemu_command_arm64(kdir, initrd, out, nonce, smp, timeout, qemu_args, kernel_args, bare,
+                                 memory, qmp_path)
+    else:
+        cmd = qemu_command(kdir, initrd, out, nonce, smp, timeout, qemu_args, kernel_args, bare, memory)
     full = ["timeout", "-k", "5", str(host_limit)] + cmd
     (out / "qemu.cmd").write_text(" ".join(f"'{a}'" if " " in a else a for a in full) + "\n")
 
@@ -515,6 +731,10 @@ def run(kernel: str = "6.1", scenario: str = "", smp: int = 1, timeout: int = DE
             proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
         except OSError as e:
             raise HarnessError(f"cannot start QEMU: {e}") from e
+        qmp = None
+        if qmp_path:
+            qmp = _Qmp(qmp_path, proc)
+            qmp.start()
         for t in tails:
             t.start()
         try:
@@ -530,6 +750,10 @@ def run(kernel: str = "6.1", scenario: str = "", smp: int = 1, timeout: int = DE
             for t in tails:
                 t.stop.set()
                 t.join()
+            if qmp:
+                qmp.join(5)
+            if qmp_dir:
+                shutil.rmtree(qmp_dir, ignore_errors=True)
     dur = time.monotonic() - t0
 
     console_text = (out / "console.log").read_text(errors="replace").replace("\r", "")
@@ -543,6 +767,12 @@ def run(kernel: str = "6.1", scenario: str = "", smp: int = 1, timeout: int = DE
     if "dmesg" in artifacts:
         splat_src += "\n" + artifacts["dmesg"].read_text(errors="replace")
     splats = list(dict.fromkeys(find_splats(splat_src)))
+    panic_how = "pvpanic"
+    if arch == "arm64" and rc not in RC_TIMEOUT:
+        rc, panic_how, why = arm64_exit_code(rc, qmp, (out / "verdict.txt").read_text(errors="replace"),
+                                             nonce, console_text)
+        if why:
+            (out / "verdict.reason").write_text(why + "\n")
 
     failed = [r for r in results if r.startswith("not ok")]
     if rc == RC_PASS and nonce_ok:
@@ -556,7 +786,7 @@ def run(kernel: str = "6.1", scenario: str = "", smp: int = 1, timeout: int = DE
     elif rc == RC_PANIC:
         pl = [l for l in console_text.splitlines() if "Kernel panic" in l]
         if pl:
-            ok, reason = False, f"guest kernel panic (pvpanic): {pl[-1].strip()}"
+            ok, reason = False, f"guest kernel panic ({panic_how}): {pl[-1].strip()}"
         elif not console_text.strip():
             raise HarnessError(f"QEMU failed to start (rc 1): {qerr.strip()[-2000:]}\n"
                                f"command: {out / 'qemu.cmd'}")
@@ -574,6 +804,26 @@ def run(kernel: str = "6.1", scenario: str = "", smp: int = 1, timeout: int = DE
     return Result(ok=ok, rc=rc, reason=reason, results=results, artifacts=artifacts,
                   console=console_text, splats=splats, out_dir=out, kernel=kernel,
                   release=release, stream=stream_text, log_lines=lines, duration=dur, nonce=nonce)
+
+
+def arm64_exit_code(qemu_rc: int, qmp, verdict_text: str, nonce: str, console_text: str):
+    """The x86 exit code an arm64 run amounts to: (rc, how a panic was seen, why).
+    A pass needs this run's verdict line AND a PSCI power-off AND no panic."""
+    if qemu_rc != 0:
+        return qemu_rc, "", ""            # QEMU's own error: handled like x86's
+    reason = qmp.shutdown_reason if qmp else None
+    panicked = any(KMSG_RE.match(l) and "Kernel panic" in l for l in console_text.splitlines())
+    if reason == "guest-reset" or reason == "guest-panic" or panicked:
+        how = "console + QMP shutdown reason " + str(reason) if panicked else f"QMP shutdown reason {reason}"
+        return RC_PANIC, how, f"panic: {how}"
+    verdicts = re.findall(r"^ot-verdict (\S+) 0x([0-9a-fA-F]+)\s*$", verdict_text.replace("\r", ""), re.M)
+    mine = [int(v, 16) for n, v in verdicts if n == nonce]
+    if reason != "guest-shutdown":
+        why = qmp.error if qmp and qmp.error else f"QMP shutdown reason {reason}"
+        return 0, "", f"no PSCI power-off ({why})"
+    if not mine:
+        return 0, "", "powered off without this run's verdict line"
+    return (mine[-1] << 1) | 1, "", ""
 
 
 # --------------------------------------------------------------------------

@@ -14,17 +14,39 @@ sys.path.insert(0, str(REPO / "tests"))
 import harness  # noqa: E402
 import jsonl_schema  # noqa: E402
 
-KERNELS = [k for k in re.split(r"[\s,]+", os.environ.get("OT_KERNELS", "6.1 6.12 7.2")) if k]
+# OT_KERNELS lists both architectures' kernels (an -arm64 suffix is Debian's
+# arm64 build, booted in qemu-system-aarch64). KERNELS are the x86 ones (what
+# every VM test file runs on); ARM64_KERNELS the arm64 ones, which the files
+# that cover arm64 (test_vm_boot, test_smoke, test_module_build) add.
+ALL_KERNELS = [k for k in re.split(r"[\s,]+", os.environ.get(
+    "OT_KERNELS", "6.1 6.12 7.2 6.1-arm64 6.12-arm64")) if k]
+KERNELS = [k for k in ALL_KERNELS if harness.arch_of(k) == "x86"]
+ARM64_KERNELS = [k for k in ALL_KERNELS if harness.arch_of(k) == "arm64"]
 SCENARIOS = REPO / "tests" / "scenarios"
-OWNERTRACE = REPO / "build" / "ownertrace"
+OWNERTRACE = REPO / "build" / "ownertrace"          # the host's binary (replay, diff)
 VFIO_HELPER = REPO / "build" / "helpers" / "vfio_group_open"
+ARM64_BUILD = REPO / "build-arm64"
+# a recording made on x86 (Debian 6.1 amd64), which the arm64 guests replay
+X86_RECORDING = REPO / "tests" / "data" / "vfio-6.1.otr"
 
 _runs = {}
 
 
-def vfio_helper():
+def vfio_helper(kernel="6.1"):
+    """--guest-file spec of the static VFIO helper built for the kernel's architecture."""
+    if harness.arch_of(kernel) == "arm64":
+        cc = "gcc" if os.uname().machine == "aarch64" else "aarch64-linux-gnu-gcc"
+        subprocess.run(["make", "-s", "-C", str(REPO), "ARCH=arm64", f"OUTPUT={ARM64_BUILD}", f"CC={cc}",
+                        "helpers"], check=True)
+        return f"{ARM64_BUILD / 'helpers' / 'vfio_group_open'}:/bin/vfio_group_open"
     subprocess.run(["make", "-s", "-C", str(REPO / "tests" / "helpers")], check=True)
     return f"{VFIO_HELPER}:/bin/vfio_group_open"
+
+
+def default_mode(kernel):
+    """The attach mode ownertrace picks by itself: Debian's arm64 6.1 has no
+    fentry (no DYNAMIC_FTRACE_WITH_DIRECT_CALLS), so it falls back to kprobes."""
+    return "kprobe" if kernel == "6.1-arm64" else "fentry"
 
 
 def cached_run(scenario, kernel, allow_splats=False, **kw):

@@ -72,10 +72,17 @@ static int parse_line(struct ot_ksyms *ks, const char *line, size_t len)
 	if (!digits || digits > 16 || end - p < 4 || p[0] != ' ' || p[2] != ' ')
 		return 0;
 	type = p[1];
-	if (type != 't' && type != 'T')
-		return 0;
 	p += 3;
 	name_len = end - p;
+	if (type != 't' && type != 'T') {
+		/* arm64 lists _etext as a data symbol ('D'): keep the text
+		 * range it ends (BPF frames are told apart by it), not the symbol */
+		if (name_len == 6 && !memcmp(p, "_etext", 6))
+			ks->etext = addr;
+		else if (name_len == 6 && !memcmp(p, "_stext", 6))
+			ks->stext = addr;
+		return 0;
+	}
 	if (!name_len || name_len > 255 || *p == ' ' || *p == '\t')
 		return 0;
 	if (ot_grow(&ks->syms, &ks->cap, ks->count + 1, sizeof(*ks->syms), 16384))

@@ -73,9 +73,31 @@ static void test_text_ranges(void)
 	ot_ksyms_free(ks);
 }
 
+/* arm64: _etext is a 'D' symbol in kallsyms; the text range must still end there */
+static void test_text_ranges_arm64(void)
+{
+	static const char syms[] =
+		"ffff800080000000 T _text\n"
+		"ffff800080010000 T _stext\n"
+		"ffff8000801a0000 t really_probe\n"
+		"ffff800081180000 D _etext\n"
+		"ffff800081180000 d some_data\n";
+	struct ot_ksyms *ks = ot_ksyms_parse(syms, sizeof(syms) - 1);
+	char buf[128];
+
+	CHECK(ot_ksyms_count(ks) == 3);	/* _etext bounds the text, it is not a symbol */
+	CHECK(ot_ksyms_is_text(ks, 0xffff8000801a0010ULL));
+	CHECK(!ot_ksyms_is_text(ks, 0xffff800081180000ULL));	/* _etext is exclusive */
+	CHECK(!ot_ksyms_is_text(ks, 0xffff80007a00da6cULL));	/* a BPF trampoline below the kernel */
+	CHECK(!ot_ksyms_is_text(ks, 0xffff800081190000ULL));	/* above it, not a module */
+	CHECK_STR(ot_ksyms_format(ks, 0xffff8000801a007cULL, buf, sizeof(buf)), "really_probe+0x7c");
+	ot_ksyms_free(ks);
+}
+
 int main(void)
 {
 	test_ksyms();
 	test_text_ranges();
+	test_text_ranges_arm64();
 	return unit_report("test_ksyms");
 }
