@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """ownertrace benchmarks: `make bench` runs this, then bench/report.py.
 
-Two parts, both written to build/bench/results.json:
-  vm      one boot of the TCG testbed (tests/vm/harness.py) running
-          bench/guest/bench.sh: storm, BPF cost, startup, RSS, bind/unbind
-          overhead, for ownertrace and bpftrace side by side;
-  replay  on the host: events/s of `ownertrace replay` over a generated
-          recording, human and --json output, one core: wall and CPU time,
-          and callgrind's instructions per event (load-independent).
+Three parts, all written to build/bench/results.json:
+  vm        one boot of the TCG testbed (tests/vm/harness.py) running
+            bench/guest/bench.sh: storm, BPF cost, startup, RSS, bind/unbind
+            overhead, for ownertrace and bpftrace side by side;
+  pressure  one boot running tests/scenarios/mod-storm.sh: ot_testmod's
+            claim/release storm on every vCPU, untraced, under ownertrace at
+            the default ring size, under --hist-only and at a tiny ring;
+  replay    on the host: events/s of `ownertrace replay` over a generated
+            recording, human and --json output, one core: wall and CPU time,
+            and callgrind's instructions per event (load-independent).
 Every parameter has a BENCH_* environment twin so `make bench` can pass them.
 """
 import argparse
@@ -24,6 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "vm"))
 import harness  # noqa: E402
+import vmrun  # noqa: E402
 
 BUILD = REPO / "build"
 OUT = BUILD / "bench"
@@ -234,6 +238,57 @@ def analyse_vm(g: Path, a) -> dict:
 
 
 # --------------------------------------------------------------------------
+# pressure part
+
+PRESSURE_PHASES = "storm-untraced storm-default storm-hist-only storm-tiny storm-ladder"
+
+
+def run_pressure(a) -> dict:
+    ko, why = vmrun.build_module(a.kernel)
+    if ko is None:
+        sys.exit(f"bench: {why}")
+    conf = OUT / "ot-storm.conf"
+    conf.write_text(f"STORM_N={a.storm_n}\nSTORM_PHASES='{PRESSURE_PHASES}'\nSTORM_TINY_KIB={a.tiny_kib}\n")
+    edus = []
+    for i in range(a.smp):                      # one idle group per storm thread
+        edus += ["-device", f"edu,bus=pcie.0,addr={0x10 + i:#x}"]
+    log(f"pressure VM run: kernel {a.kernel}, smp {a.smp}, {a.storm_n} claim/release pairs per vCPU, "
+        f"phases {PRESSURE_PHASES}, tiny ring {a.tiny_kib} KiB")
+    t0 = time.monotonic()
+    res = harness.run(kernel=a.kernel, scenario=str(REPO / "tests" / "scenarios" / "mod-storm.sh"),
+                      smp=a.smp, timeout=2400, memory=a.memory, qemu_args=edus,
+                      guest_files=[(ko, "/lib/ot/ot_testmod.ko"), (vmrun.MODULE_GUEST_LIB, "/lib/ot/mod-lib.sh"),
+                                   (conf, "/etc/ot-storm.conf")],
+                      out_dir=OUT / "pressure-run")
+    log(f"pressure VM run {'passed' if res.ok else 'FAILED'} in {time.monotonic() - t0:.0f}s: {res.reason}")
+    if not res.ok:
+        print(res.failure_report(), file=sys.stderr)
+        sys.exit(f"bench: the pressure VM run failed; see {res.out_dir}/console.log")
+    phases = {}
+    names = sorted((n[:-len(".storm")] for n in res.artifacts if n.endswith(".storm")),
+                   key=lambda n: (not n.startswith("storm-default-g"), int(n.rsplit("-g", 1)[1])
+                                  if n.startswith("storm-default-g") else 0, n))
+    for name in names:
+        counts = {k: int(v) for k, v in (l.split("=", 1) for l in
+                                         Path(res.artifacts[f"{name}.storm"]).read_text().split())}
+        p = {"gap_us": int(name.rsplit("-g", 1)[1]) if name.startswith("storm-default-g") else 0,
+             "calls": counts["calls"], "refused": counts["refused"], "threads": counts["threads"],
+             "seconds": counts["ns"] / 1e9, "ns_per_call": counts["ns"] / counts["calls"],
+             "calls_per_s": counts["calls"] / (counts["ns"] / 1e9)}
+        if f"{name}.summary.jsonl" in res.artifacts:
+            objs = [json.loads(l) for l in Path(res.artifacts[f"{name}.summary.jsonl"]).read_text().splitlines()]
+            sm = objs[-1]
+            p.update({"received": sm["events_total"], "event_lines": counts["event_lines"],
+                      "ringbuf_drops": sm["ringbuf_drops"], "inflight_full": sm["inflight_full"],
+                      "anomalies": sm["anomalies_total"],
+                      "accounted": sm["events_total"] + sm["ringbuf_drops"] == counts["calls"],
+                      "received_per_s": sm["events_total"] / (counts["ns"] / 1e9)})
+        phases[name] = p
+    return {"kernel": res.release, "smp": a.smp, "storm_n": a.storm_n, "tiny_kib": a.tiny_kib,
+            "phases": phases}
+
+
+# --------------------------------------------------------------------------
 # replay part
 
 def generated_recording(events: int) -> Path:
@@ -314,7 +369,10 @@ def main():
     ap.add_argument("--replay-runs", type=int, default=int(env("REPLAY_RUNS", "5")))
     ap.add_argument("--replay-callgrind-events", type=int, default=int(env("REPLAY_CALLGRIND_EVENTS", "200000")),
                     help="events of the recording callgrind counts instructions on (0: skip)")
-    ap.add_argument("--only", choices=["vm", "replay"], default=env("ONLY", None) or None)
+    ap.add_argument("--storm-n", type=int, default=int(env("STORM_N", "5000")),
+                    help="pressure: claim/release pairs per vCPU (default 5000: 2x the default ring on 2 vCPUs)")
+    ap.add_argument("--tiny-kib", type=int, default=int(env("TINY_KIB", "4")), help="pressure: the tiny ring, KiB")
+    ap.add_argument("--only", choices=["vm", "pressure", "replay"], default=env("ONLY", None) or None)
     ap.add_argument("--reuse-guest", action="store_true",
                     help="analyse build/bench/guest from the last VM run instead of booting")
     a = ap.parse_args()
@@ -326,6 +384,8 @@ def main():
                        "uname": " ".join(os.uname()), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     if a.only in (None, "replay"):
         results["replay"] = run_replay(a)
+    if a.only in (None, "pressure"):
+        results["pressure"] = run_pressure(a)
     if a.only in (None, "vm"):
         guest = OUT / "guest" if a.reuse_guest else run_vm(a)
         results["vm"] = analyse_vm(guest, a)

@@ -117,8 +117,19 @@ static __always_inline void ot_count(enum ot_counter which)
 	__u32 key = which;
 	__u64 *val = bpf_map_lookup_elem(&counters, &key);
 
+	/* atomic: programs run with migration, not preemption, disabled, so
+	 * two tasks on one CPU may both be in here */
 	if (val)
-		(*val)++;
+		__sync_fetch_and_add(val, 1);
+}
+
+/* Ring-buffer drops on all CPUs: the stamp every record carries (ot_kevent.drops). */
+__u32 ringbuf_drops_seen = 0;
+
+static __always_inline void ot_count_drop(void)
+{
+	ot_count(OT_CNT_RINGBUF_DROPS);
+	__sync_fetch_and_add(&ringbuf_drops_seen, 1);
 }
 
 /*
@@ -222,16 +233,23 @@ static __always_inline void ot_read_device_names(struct ot_event *ev, struct dev
 		bpf_probe_read_kernel_str(ev->driver, sizeof(ev->driver), name);
 }
 
+/* Fill a reserved record from the staged one, stamp it with the drops so far, send it. */
+static __always_inline void ot_submit(struct ot_kevent *kev, const struct ot_kevent *src)
+{
+	__builtin_memcpy(kev, src, sizeof(*kev));
+	kev->drops = ringbuf_drops_seen;
+	bpf_ringbuf_submit(kev, 0);
+}
+
+/* Send a record now; a full ring is counted, never silent. */
 static __always_inline void ot_emit(const struct ot_kevent *src)
 {
-	struct ot_kevent *kev = bpf_ringbuf_reserve(&events, sizeof(*kev), 0);
+	struct ot_kevent *kev = bpf_ringbuf_reserve(&events, sizeof(struct ot_kevent), 0);
 
-	if (!kev) {
-		ot_count(OT_CNT_RINGBUF_DROPS);
-		return;
-	}
-	__builtin_memcpy(kev, src, sizeof(*kev));
-	bpf_ringbuf_submit(kev, 0);
+	if (!kev)
+		ot_count_drop();
+	else
+		ot_submit(kev, src);
 }
 
 /* bcc's log2l: index of the highest set bit, plus one; 0 for 0. */
@@ -473,6 +491,7 @@ static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *sub
 	ev->owner_after = ev->owner_before;
 	if (group && ot_point_is(point, OT_PF_PRIMITIVE))
 		ot_activity_enter(frame, group);
+	frame->kev.drops_at_entry = ringbuf_drops_seen;	/* after joining the activity count */
 
 	ev->stack_id = -1;	/* userspace assigns it from the frames */
 	if (stream_events) {	/* histogram-only runs never look at stacks */
@@ -499,12 +518,36 @@ static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *sub
 	return 0;
 }
 
+/* What an exit records: return value and after-values (and the group, if the
+ * call created it); the group's activity count; the histogram. */
+static __always_inline void ot_finish_exit(struct ot_frame *frame, enum ot_point point, __u64 raw_ret, __u64 now)
+{
+	struct ot_event *ev = &frame->kev.ev;
+	bool had_group = ev->flags & OT_EVF_HAS_GROUP;
+	struct iommu_group *group;
+
+	ev->ts_ns = now;
+	ev->phase = OT_PHASE_EXIT;
+	ev->cpu = bpf_get_smp_processor_id();
+	/* int results arrive in a 64-bit register with undefined upper half */
+	ev->ret = ot_point_is(point, OT_PF_RETURNS) ? (__s64)(int)raw_ret : 0;
+	group = ot_subject_group(point, (void *)frame->subject);
+	ot_read_ownership(group, &ev->owner_cnt_after, &ev->owner_after);
+	if (group && !had_group) {	/* created during the call */
+		ev->group_id = BPF_CORE_READ(group, id);
+		ev->flags |= OT_EVF_HAS_GROUP;
+	}
+	if (had_group && group && ot_point_is(point, OT_PF_PRIMITIVE))
+		ot_activity_exit(frame, group);
+	if (hist_enabled)
+		ot_hist_account(ev, point);
+}
+
 static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_ret)
 {
 	struct ot_frame_key key = { .pid_tgid = bpf_get_current_pid_tgid(), .point = point };
 	struct ot_frames *frames = ot_frames_of(&key, false);
-	struct iommu_group *group;
-	struct ot_frame *frame;
+	struct ot_kevent *kev;
 	__u32 depth;
 
 	if (!frames || frames->depth == 0) {
@@ -517,27 +560,28 @@ static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_
 		ot_flush_pending(key.pid_tgid);	/* this probe's own enter record included */
 	depth = --frames->depth;
 	if (depth < OT_MAX_NESTING) {
-		frame = &frames->frame[depth];
-		struct ot_event *ev = &frame->kev.ev;
-		bool had_group = ev->flags & OT_EVF_HAS_GROUP;
+		struct ot_frame *frame = &frames->frame[depth];
 
-		ev->ts_ns = now;
-		ev->phase = OT_PHASE_EXIT;
-		ev->cpu = bpf_get_smp_processor_id();
-		/* int results arrive in a 64-bit register with undefined upper half */
-		ev->ret = ot_point_is(point, OT_PF_RETURNS) ? (__s64)(int)raw_ret : 0;
-		group = ot_subject_group(point, (void *)frame->subject);
-		ot_read_ownership(group, &ev->owner_cnt_after, &ev->owner_after);
-		if (group && !had_group) {	/* created during the call */
-			ev->group_id = BPF_CORE_READ(group, id);
-			ev->flags |= OT_EVF_HAS_GROUP;
+		/*
+		 * The record is reserved (or its drop counted) before this call
+		 * leaves its group's activity count: a later call on the group
+		 * that does not overlap this one then comes after it in the ring,
+		 * and sees this drop in its stamp (ot_kevent.drops). Each branch
+		 * finishes on its own: a verifier (6.1) that cannot tell a
+		 * reserved record is non-NULL must not see it tested twice.
+		 */
+		if (!stream_events) {
+			ot_finish_exit(frame, point, raw_ret, now);
+		} else {
+			kev = bpf_ringbuf_reserve(&events, sizeof(struct ot_kevent), 0);
+			if (!kev) {
+				ot_count_drop();
+				ot_finish_exit(frame, point, raw_ret, now);
+			} else {
+				ot_finish_exit(frame, point, raw_ret, now);
+				ot_submit(kev, &frame->kev);
+			}
 		}
-		if (had_group && group && ot_point_is(point, OT_PF_PRIMITIVE))
-			ot_activity_exit(frame, group);
-		if (hist_enabled)
-			ot_hist_account(ev, point);
-		if (stream_events)
-			ot_emit(&frame->kev);
 	}
 	if (depth == 0)
 		bpf_map_delete_elem(&inflight, &key);

@@ -173,6 +173,20 @@ enum ot_event_flags {
 	 * them against its shadow.
 	 */
 	OT_EVF_CONCURRENT = 1 << 2,
+	/*
+	 * Set by userspace, not the kernel, from the drop counts a record
+	 * carries (struct ot_kevent), and recorded with the event so a replay
+	 * resyncs where the live run did:
+	 * GROUP_GAP: records may be missing between this call's group's
+	 * previous call and this one (ring buffer full): the shadow takes the
+	 * group's next non-overlapped before-values as they are instead of
+	 * calling the difference a divergence.
+	 * GAP: records were lost somewhere since the last record received:
+	 * uses and claims seen before are no evidence of a leak any more, and
+	 * probes and removes in flight may have ended unseen.
+	 */
+	OT_EVF_GROUP_GAP = 1 << 3,
+	OT_EVF_GAP = 1 << 4,
 };
 
 /* Counters the BPF side keeps so that nothing is lost silently. */
@@ -246,8 +260,21 @@ struct ot_event {
 struct ot_kevent {
 	struct ot_event ev;
 	__u32 nframes;
-	__u32 pad;
+	/*
+	 * Ring-buffer drops on all CPUs so far, read after this record was
+	 * reserved: a drop the ring shows before it is in it.
+	 */
+	__u32 drops;
 	__u64 ips[OT_KSTACK_FRAMES];
+	/*
+	 * The same count read as the call was entered, after it joined its
+	 * group's activity count. A drop is counted before its call leaves
+	 * that count (see ot_on_exit), so a later call on the group that did
+	 * not overlap the dropped one has the drop here, and an earlier call
+	 * never has: a rise between two records of one group is a gap in it.
+	 */
+	__u32 drops_at_entry;
+	__u32 pad;
 };
 
 #endif /* OWNERTRACE_H */

@@ -33,6 +33,8 @@ def test_help_tells_the_truth(ownertrace):
     (["--group", "abc"], "--group wants a group number"),
     (["--duration", "-3"], "--duration wants a positive number"),
     (["--ringbuf-size", "1000"], "power of two"),
+    (["--ringbuf-size", "2"], "power of two from 4 to 1048576"),
+    (["--ringbuf-size", "4k"], "power of two from 4 to 1048576"),
     (["--maxactive", "0"], "--maxactive wants"),
     (["--no-such-flag"], "unrecognized option"),
     (["extra"], "unexpected argument"),

@@ -5,7 +5,7 @@
 # busybox sh; guest-lib.sh is already sourced.
 #
 # After mod_setup:
-#   EDU      the edu (1234:11e8) behind the pci-bridge
+#   EDU      the edu (1234:11e8) behind the pci-bridge (in a shared group)
 #   SIB      the e1000 in the edu's IOMMU group (sibling)
 #   GROUP    that shared group
 #   LONE     an e1000 in ANOTHER group (the one on pcie.0), the claim target
@@ -26,7 +26,12 @@ mod_setup() {
 mod_find_devices() {
   command -v ownertrace >/dev/null || ot_die "/bin/ownertrace missing"
   [ -r "$MOD_KO" ] || ot_die "$MOD_KO missing (--guest-file build/module/<series>/ot_testmod.ko:$MOD_KO)"
-  EDU=$(ot_bdf_of $EDU_ID) || ot_die "no edu device"
+  EDU=""   # the edu behind the bridge: the one sharing its group (others may be alone on pcie.0)
+  for b in $(ot_pci_devices $EDU_ID); do
+    g=$(ot_group_of "$b") || continue
+    [ "$(ot_group_devices "$g" | wc -l)" -gt 1 ] && { EDU=$b; break; }
+  done
+  [ -n "$EDU" ] || ot_die "no edu device in a shared group"
   GROUP=$(ot_group_of "$EDU") || ot_die "edu has no IOMMU group"
   SIB=""; LONE=""; LGROUP=""
   for b in $(ot_pci_devices $E1000); do

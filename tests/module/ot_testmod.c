@@ -42,6 +42,18 @@
  *             located once by claiming the (idle) group and finding the owner
  *             cookie in it; owner_cnt is the word 8 bytes before owner on
  *             6.1, 6.12 and 7.2 (7.x puts recovery_cnt between the two).
+ *   storm     writing it runs a pressure storm and returns when it is over:
+ *             one kthread per online CPU, bound to it, each doing
+ *             storm_n claim/release pairs (iommu_group_claim_dma_owner +
+ *             iommu_group_release_dma_owner) as fast as it can on the group
+ *             of one device of storm_targets (comma-separated BDFs, thread i
+ *             takes target i mod count; give each CPU its own idle group:
+ *             owner_cnt must be 0, i.e. no DMA-API driver bound), sleeping
+ *             storm_gap_us between pairs (0: only cond_resched()). Read back:
+ *             storm_calls (ownership calls made: claims tried + releases,
+ *             one traced exit event each), storm_refused (claims that
+ *             failed; not released), storm_ns (wall time of the storm),
+ *             storm_threads.
  *
  * WHY A SEPARATE `target` GROUP (checked on Debian 6.1.0-56, 6.12 and 7.2):
  * iommu_group_claim_dma_owner() refuses with -EPERM whenever owner_cnt != 0,
@@ -95,6 +107,12 @@
 #include <linux/mutex.h>
 #include <linux/string.h>
 #include <linux/version.h>
+#include <linux/kthread.h>
+#include <linux/completion.h>
+#include <linux/atomic.h>
+#include <linux/ktime.h>
+#include <linux/slab.h>
+#include <linux/cpumask.h>
 
 #define DRV "ot_testmod"
 
@@ -356,6 +374,175 @@ static int poke_set(const char *val, const struct kernel_param *kp)
 static const struct kernel_param_ops poke_ops = { .set = poke_set, .get = NULL };
 module_param_cb(poke, &poke_ops, NULL, 0200);
 MODULE_PARM_DESC(poke, "+BDF / -BDF: owner_cnt of BDF's group plus / minus one, written directly");
+
+/* ---- storm: ownership calls as fast as the guest allows, on every CPU ---- */
+
+static char storm_targets[256] = "";
+module_param_string(storm_targets, storm_targets, sizeof(storm_targets), 0644);
+MODULE_PARM_DESC(storm_targets, "storm: comma-separated BDFs whose (idle) groups the storm threads claim");
+
+static unsigned int storm_n = 1000;
+module_param(storm_n, uint, 0644);
+MODULE_PARM_DESC(storm_n, "storm: claim/release pairs per thread");
+
+static unsigned int storm_gap_us;
+module_param(storm_gap_us, uint, 0644);
+MODULE_PARM_DESC(storm_gap_us, "storm: sleep between pairs, in us (0: cond_resched only)");
+
+static unsigned long storm_calls;
+module_param(storm_calls, ulong, 0444);
+MODULE_PARM_DESC(storm_calls, "storm: ownership calls the last storm made (claims + releases)");
+
+static unsigned long storm_refused;
+module_param(storm_refused, ulong, 0444);
+MODULE_PARM_DESC(storm_refused, "storm: claims of the last storm that failed");
+
+static unsigned long long storm_ns;
+module_param(storm_ns, ullong, 0444);
+MODULE_PARM_DESC(storm_ns, "storm: wall time of the last storm in ns");
+
+static unsigned int storm_threads;
+module_param(storm_threads, uint, 0444);
+MODULE_PARM_DESC(storm_threads, "storm: threads of the last storm (one per online CPU)");
+
+#define OT_STORM_MAX_TARGETS 16
+
+struct storm_thread {
+	struct iommu_group *group;
+	unsigned int pairs;
+	unsigned int gap_us;
+	unsigned long calls, refused;
+	struct completion done;
+};
+
+static int storm_fn(void *data)
+{
+	struct storm_thread *st = data;
+	unsigned int i;
+
+	for (i = 0; i < st->pairs; i++) {
+		int ret = iommu_group_claim_dma_owner(st->group, st);	/* each thread its own owner */
+
+		st->calls++;
+		if (ret) {
+			st->refused++;
+		} else {
+			iommu_group_release_dma_owner(st->group);
+			st->calls++;
+		}
+		if (st->gap_us)
+			usleep_range(st->gap_us, st->gap_us + st->gap_us / 4 + 1);
+		else
+			cond_resched();
+	}
+	complete(&st->done);
+	return 0;
+}
+
+static DEFINE_MUTEX(storm_lock);
+
+/* the groups of storm_targets; returns how many, each with an iommu_group_get() ref */
+static int storm_groups(struct iommu_group **groups)
+{
+	char buf[sizeof(storm_targets)], *p, *tok;
+	unsigned int dom, bus, slot, fn;
+	int n = 0;
+
+	/* called from storm_set: the module's parameter lock is already held */
+	strscpy(buf, storm_targets, sizeof(buf));
+	p = strim(buf);
+	while ((tok = strsep(&p, ",")) && n < OT_STORM_MAX_TARGETS) {
+		struct pci_dev *pdev;
+
+		tok = strim(tok);
+		if (!*tok)
+			continue;
+		if (sscanf(tok, "%x:%x:%x.%x", &dom, &bus, &slot, &fn) != 4) {
+			pr_info(DRV ": storm: bad target '%s'\n", tok);
+			goto fail;
+		}
+		pdev = pci_get_domain_bus_and_slot(dom, bus, PCI_DEVFN(slot, fn));
+		if (!pdev) {
+			pr_info(DRV ": storm: target %s not found\n", tok);
+			goto fail;
+		}
+		groups[n] = iommu_group_get(&pdev->dev);
+		pci_dev_put(pdev);
+		if (!groups[n]) {
+			pr_info(DRV ": storm: target %s has no IOMMU group\n", tok);
+			goto fail;
+		}
+		n++;
+	}
+	return n;
+fail:
+	while (n--)
+		iommu_group_put(groups[n]);
+	return -EINVAL;
+}
+
+static int storm_set(const char *val, const struct kernel_param *kp)
+{
+	struct iommu_group *groups[OT_STORM_MAX_TARGETS];
+	struct storm_thread *st;
+	unsigned int cpu, nthreads = 0, t = 0;
+	unsigned long calls = 0, refused = 0;
+	int ngroups, ret = 0;
+	ktime_t start;
+
+	mutex_lock(&storm_lock);
+	ngroups = storm_groups(groups);
+	if (ngroups <= 0) {
+		pr_info(DRV ": storm: no targets (storm_targets)\n");
+		ret = -EINVAL;
+		goto out;
+	}
+	st = kcalloc(nr_cpu_ids, sizeof(*st), GFP_KERNEL);
+	if (!st) {
+		ret = -ENOMEM;
+		goto put;
+	}
+	start = ktime_get();
+	for_each_online_cpu(cpu) {
+		struct task_struct *task;
+
+		st[t].group = groups[t % ngroups];
+		st[t].pairs = READ_ONCE(storm_n);
+		st[t].gap_us = READ_ONCE(storm_gap_us);
+		init_completion(&st[t].done);
+		task = kthread_create_on_cpu(storm_fn, &st[t], cpu, "ot_storm/%u");
+		if (IS_ERR(task)) {
+			ret = PTR_ERR(task);
+			break;
+		}
+		wake_up_process(task);
+		t++;
+	}
+	nthreads = t;
+	for (t = 0; t < nthreads; t++) {
+		wait_for_completion(&st[t].done);
+		calls += st[t].calls;
+		refused += st[t].refused;
+	}
+	storm_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
+	storm_calls = calls;
+	storm_refused = refused;
+	storm_threads = nthreads;
+	pr_info(DRV ": storm: %u threads, %lu ownership calls (%lu claims refused) in %llu ns\n",
+		nthreads, calls, refused, storm_ns);
+	kfree(st);
+put:
+	while (ngroups--)
+		iommu_group_put(groups[ngroups]);
+out:
+	mutex_unlock(&storm_lock);
+	return ret;
+}
+
+static const struct kernel_param_ops storm_ops = { .set = storm_set, .get = NULL };
+module_param_cb(storm, &storm_ops, NULL, 0200);
+MODULE_PARM_DESC(storm, "write anything: run the storm (returns when it is over; the module's other "
+		 "parameters wait for it)");
 
 /* ->probe of either bus */
 static int ot_probe_dev(struct device *dev)

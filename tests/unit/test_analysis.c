@@ -457,6 +457,108 @@ static void test_refusal_explained(void)
 	CHECK_STR(ot_anomaly_kind_name(OT_AN_LATE_RELEASE), "late_release");
 }
 
+/*
+ * Lost records (OT_EVF_GAP on the first event after them, OT_EVF_GROUP_GAP
+ * on the first of each group that may have lost some): the shadow resyncs
+ * that group from the kernel's before-values instead of reporting a
+ * divergence, and a use or claim whose give-back may have been lost is no
+ * evidence of a leak. Each case has its control: the same sequence without
+ * the flag is reported.
+ */
+static void test_resync_after_loss(void)
+{
+	struct ot_analysis_footprint fp;
+	struct ot_analysis *a;
+
+	for (int flagged = 0; flagged < 2; flagged++) {
+		unsigned int f = flagged ? OT_EVF_GAP | OT_EVF_GROUP_GAP : 0;
+
+		/* a claim lost, its release arrives: the kernel had owner_cnt 1 */
+		a = fresh();
+		GCLAIM(a, 8, 6, 0, 1, 0, X, 0);
+		GRELEASE(a, 8, 6, 1, 0, X, 0);
+		/* (claim lost here) */
+		FEED(a, .point = OT_POINT_GROUP_RELEASE, .tid = 8, .group = 6, .before = 1, .after = 0,
+		     .owner_before = X, .owner_after = 0, .flags = f);
+		GCLAIM(a, 8, 6, 0, 1, 0, X, 0);	/* in step again */
+		CHECK(nseen == (flagged ? 0 : 1));
+		if (!flagged)
+			CHECK(seen[0].kind == OT_AN_DIVERGENCE);
+		ot_analysis_footprint(a, &fp);
+		CHECK(fp.losses == (uint64_t)flagged && fp.resyncs == (uint64_t)flagged);
+		ot_analysis_free(a);
+
+		/* a gap in another group only: this group's divergence is still one */
+		a = fresh();
+		GCLAIM(a, 8, 6, 0, 1, 0, X, 0);
+		GCLAIM(a, 9, 7, 0, 1, 0, Y, 0);
+		FEED(a, .point = OT_POINT_GROUP_RELEASE, .tid = 9, .group = 7, .before = 1, .after = 0,
+		     .owner_before = Y, .owner_after = 0, .flags = f);
+		FEED(a, .point = OT_POINT_GROUP_CLAIM, .tid = 8, .group = 6, .before = 0, .after = 1,
+		     .owner_before = 0, .owner_after = X, .flags = flagged ? OT_EVF_GAP : 0);
+		CHECK(nseen == 1 && seen[0].kind == OT_AN_DIVERGENCE);
+		ot_analysis_free(a);
+
+		/* a group gap on an overlapped call waits for the next non-overlapped one */
+		a = fresh();
+		GCLAIM(a, 8, 6, 0, 1, 0, X, 0);
+		FEED(a, .point = OT_POINT_GROUP_RELEASE, .tid = 8, .group = 6, .before = 1, .after = 0,
+		     .owner_before = X, .owner_after = 0, .flags = f | OT_EVF_CONCURRENT);
+		/* (a claim lost) */
+		GRELEASE(a, 8, 6, 1, 0, X, 0);
+		CHECK(nseen == (flagged ? 0 : 1));
+		ot_analysis_free(a);
+
+		/* an unuse lost, then the device's remove: no kept-use verdict after a loss */
+		a = fresh();
+		PROBE_ENTER(a, 3, "d0", "e1000", 2, 0);
+		USE(a, 3, "d0", "e1000", 2, 0, 1, 0);
+		PROBE_EXIT(a, 3, "d0", "e1000", 2, 1, 0);
+		REMOVE_ENTER(a, 3, "d0", "e1000", 2, 1);
+		/* (unuse lost) */
+		FEED(a, .point = OT_POINT_RELEASE_DRIVER, .tid = 3, .dev = "d0", .drv = "e1000", .group = 2,
+		     .before = 0, .after = 0, .flags = f);
+		CHECK(nseen == (flagged ? 0 : 1));
+		if (!flagged)
+			CHECK(seen[0].kind == OT_AN_REMOVE_KEPT_USE);
+		ot_analysis_free(a);
+
+		/* a real underflow after a loss is still one: the kernel's own values say so */
+		a = fresh();
+		GCLAIM(a, 8, 6, 0, 1, 0, X, 0);
+		FEED(a, .point = OT_POINT_GROUP_RELEASE, .tid = 8, .group = 6, .before = 0, .after = 0,
+		     .owner_before = 0, .owner_after = 0, .flags = f);
+		CHECK(nseen >= 1 && seen[nseen - 1].kind == OT_AN_UNDERFLOW);
+		ot_analysis_free(a);
+	}
+
+	/* a claim made in a probe whose release was lost: the remove's own snapshot decides */
+	a = fresh();
+	PROBE_ENTER(a, 3, "d0", "drv", 2, 0);
+	GCLAIM(a, 3, 2, 0, 1, 0, X, 0);
+	PROBE_EXIT(a, 3, "d0", "drv", 2, 1, 0);
+	USE(a, 4, "d1", "x", 5, 0, 1, 0);
+	FEED(a, .point = OT_POINT_UNUSE_DEFAULT_DOMAIN, .tid = 4, .dev = "d1", .drv = "x", .group = 5,
+	     .before = 1, .after = 0, .flags = OT_EVF_GAP | OT_EVF_GROUP_GAP);
+	REMOVE_ENTER(a, 3, "d0", "drv", 2, 0);
+	REMOVE_EXIT(a, 3, "d0", "drv", 2, 0);	/* owner 0 at return: released in a lost record */
+	CHECK(nseen == 0);
+	ot_analysis_free(a);
+	/* control: the kernel still has the owner at the remove's return: a leak */
+	a = fresh();
+	PROBE_ENTER(a, 3, "d0", "drv", 2, 0);
+	GCLAIM(a, 3, 2, 0, 1, 0, X, 0);
+	PROBE_EXIT(a, 3, "d0", "drv", 2, 1, 0);
+	USE(a, 4, "d1", "x", 5, 0, 1, 0);
+	FEED(a, .point = OT_POINT_UNUSE_DEFAULT_DOMAIN, .tid = 4, .dev = "d1", .drv = "x", .group = 5,
+	     .before = 1, .after = 0, .flags = OT_EVF_GAP | OT_EVF_GROUP_GAP);
+	REMOVE_ENTER(a, 3, "d0", "drv", 2, 1);
+	FEED(a, .point = OT_POINT_RELEASE_DRIVER, .tid = 3, .dev = "d0", .drv = "drv", .group = 2, .before = 1,
+	     .after = 1, .owner_before = X, .owner_after = X);
+	CHECK(nseen == 1 && seen[0].kind == OT_AN_LEAKED_CLAIM);
+	ot_analysis_free(a);
+}
+
 int main(void)
 {
 	test_clean_rebind_and_baseline();
@@ -468,6 +570,7 @@ int main(void)
 	test_nested_claims();
 	test_late_release_races();
 	test_divergence();
+	test_resync_after_loss();
 	test_baseline_claim();
 	test_refusal_explained();
 	return unit_report("test_analysis");

@@ -19,6 +19,7 @@
 #          ot_reprobe BDF | ot_dump_groups
 #          (the driver/group/bind helpers also take a platform device's name)
 # Misc:    ot_wait_for FILE PATTERN TIMEOUT_S | ot_die REASON
+# Tracer:  ot_trace_start NAME ARGS | ot_trace_end NAME | ot_trace_stop NAME | ot_groups_run NAME ARGS
 # Never hard-code group numbers or BDFs: look them up with the PCI helpers.
 
 OT_RESULTS=${OT_RESULTS:-/dev/ttyS1}
@@ -249,13 +250,18 @@ ot_groups_run() {
   ot_artifact "$name.err" "/tmp/$name.err"
 }
 
-# ot_trace_stop NAME  SIGINT, wait, append exit=STATUS to NAME.err, and send
-# NAME.jsonl and NAME.err to the host as artifacts.
-ot_trace_stop() {
-  local name=$1
+# ot_trace_end NAME  SIGINT, wait, append exit=STATUS to NAME.err (no artifacts:
+# for a scenario that sends only part of a large NAME.jsonl)
+ot_trace_end() {
   kill -INT "$OT_TRACE_PID"
   wait "$OT_TRACE_PID"
-  echo "exit=$?" >> "/tmp/$name.err"
-  ot_artifact "$name.jsonl" "/tmp/$name.jsonl"
-  ot_artifact "$name.err" "/tmp/$name.err"
+  echo "exit=$?" >> "/tmp/$1.err"
+}
+
+# ot_trace_stop NAME  ot_trace_end, and send NAME.jsonl and NAME.err to the
+# host as artifacts.
+ot_trace_stop() {
+  ot_trace_end "$1"
+  ot_artifact "$1.jsonl" "/tmp/$1.jsonl"
+  ot_artifact "$1.err" "/tmp/$1.err"
 }

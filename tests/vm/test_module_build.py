@@ -36,8 +36,8 @@ from vmrun import ARM64_KERNELS, KERNELS, exit_status, facts, jsonl, text  # noq
 SCENARIO_DIR = REPO / "tests" / "scenarios"
 ALL = KERNELS + ARM64_KERNELS
 # mod-latency.sh belongs to tests/vm/test_latency_vm.py, mod-gate.sh to tests/vm/test_gate_vm.py,
-# mod-platform.sh (arm64) to test_platform below
-OWN_TEST_FILE = {"mod-latency", "mod-gate", "mod-platform"}
+# mod-storm.sh to tests/vm/test_storm_vm.py, mod-platform.sh (arm64) to test_platform below
+OWN_TEST_FILE = {"mod-latency", "mod-gate", "mod-storm", "mod-platform"}
 SCENARIOS = sorted(p.stem[len("mod-"):] for p in SCENARIO_DIR.glob("mod-*.sh") if p.stem not in OWN_TEST_FILE)
 EXPECTED_WARN = re.compile(r"WARNING: .*(iommu_group_release_dma_owner|__iommu_release_dma_ownership)")
 EBUSY = -16

@@ -26,6 +26,7 @@ struct use {
 	uint64_t ts_ns;
 	int32_t stack_id;
 	bool seeded;			/* taken before tracing (a census said so), not seen */
+	bool unsure;			/* events were lost since it was seen: its unuse may be among them */
 };
 
 struct claim {
@@ -44,6 +45,7 @@ struct claim {
 	bool orphaned;
 	uint64_t orphaned_ns;
 	uint32_t orphaned_tid;
+	bool unsure;			/* events were lost since it was seen: its release may be among them */
 };
 
 struct group {
@@ -51,6 +53,7 @@ struct group {
 	uint64_t last_ns;		/* last event on it: for forgetting idle groups */
 	bool known;			/* baseline learned */
 	bool tentative;			/* baseline came from an overlapped snapshot */
+	bool resync;			/* events were lost: take the next non-overlapped before-values as they are */
 	uint64_t seed_ns;		/* seeded by a census at this time (0: learned from events) */
 	uint32_t owner_cnt;
 	uint64_t owner;
@@ -92,6 +95,7 @@ struct ot_analysis {
 	size_t capspans;
 	struct ot_analysis_limits limits;
 	uint64_t forgot_groups, forgot_uses, forgot_spans;
+	uint64_t losses, resyncs;
 };
 
 struct ot_analysis *ot_analysis_new(const struct ot_analysis_cb *cb)
@@ -191,6 +195,11 @@ static void add_use(struct ot_analysis *a, struct group *g, const struct ot_even
 {
 	struct use *u;
 
+	/* a use seen before lost records, taken again: its unuse was among them
+	 * (two uses of one device otherwise are two counts, kept as two) */
+	u = find_use(g, ev->device);
+	if (u && u->unsure)
+		drop_use(g, u);
 	if (a->limits.max_uses_per_group && g->nuses >= a->limits.max_uses_per_group) {
 		struct use *oldest = &g->uses[0];
 
@@ -208,6 +217,7 @@ static void add_use(struct ot_analysis *a, struct group *g, const struct ot_even
 	u->ts_ns = ev->ts_ns;
 	u->stack_id = ev->stack_id;
 	u->seeded = false;
+	u->unsure = false;
 }
 
 static void drop_use(struct group *g, struct use *u)
@@ -343,6 +353,25 @@ static void observe(struct ot_analysis *a, struct group *g, const struct ot_even
 {
 	bool concurrent = ev->flags & OT_EVF_CONCURRENT;
 
+	if (g->resync && !concurrent) {
+		/* after lost events the kernel's values are the truth, not a divergence */
+		g->resync = false;
+		if (ev->owner_cnt_before != g->owner_cnt || ev->owner_before != g->owner)
+			a->resyncs++;
+		g->owner_cnt = ev->owner_cnt_before;
+		g->owner = ev->owner_before;
+		if (!g->owner)
+			g->claim.held = false;
+		else if (!g->claim.held || g->claim.owner != g->owner) {
+			memset(&g->claim, 0, sizeof(g->claim));	/* a claim whose event was lost: origin unknown */
+			g->claim.held = true;
+			g->claim.baseline = true;
+			g->claim.owner = g->owner;
+			g->claim.depth = g->owner_cnt;
+			g->claim.stack_id = -1;
+		}
+		return;
+	}
 	if (!g->known || (g->tentative && !concurrent)) {
 		g->known = true;
 		g->tentative = concurrent;
@@ -660,6 +689,10 @@ static void on_remove_exit(struct ot_analysis *a, const struct ot_event *ev)
 	if (g)
 		g->last_ns = ev->ts_ns;
 	u = g ? find_use(g, ev->device) : NULL;
+	if (u && u->unsure) {
+		drop_use(g, u);	/* its unuse may have been lost: no verdict */
+		u = NULL;
+	}
 	if (u) {
 		anomaly_init(a, &an, OT_AN_REMOVE_KEPT_USE, ev);
 		COPY(an.driver, u->driver);
@@ -676,6 +709,17 @@ static void on_remove_exit(struct ot_analysis *a, const struct ot_event *ev)
 
 		if (!c->held || c->orphaned || !c->device[0] || !same_name(c->device, ev->device, OT_DEV_NAME_LEN))
 			continue;
+		if (c->unsure) {
+			/* its release may have been lost: only the kernel's value of the
+			 * same group, read as this remove returned, can tell */
+			if (a->groups[i].id != ev->group_id || !ev->owner_after || ev->owner_after != c->owner) {
+				if (a->groups[i].id == ev->group_id)
+					c->held = false;
+				else
+					c->device[0] = '\0';	/* cannot tell: no longer charged to this device */
+				continue;
+			}
+		}
 		c->orphaned = true;
 		c->orphaned_ns = ev->ts_ns;
 		c->orphaned_tid = ev->tid;
@@ -765,6 +809,25 @@ void ot_analysis_report(struct ot_analysis *a, struct ot_anomaly *an)
 		report(a, an);
 }
 
+/*
+ * Records were lost since the last one received (OT_EVF_GAP): a use or
+ * claim seen before may have been given back in one of them, so it is no
+ * evidence of a leak; probes and removes in flight may have ended unseen.
+ */
+static void lost_somewhere(struct ot_analysis *a)
+{
+	a->losses++;
+	for (int i = 0; i < a->ngroups; i++) {
+		struct group *g = &a->groups[i];
+
+		if (g->claim.held)
+			g->claim.unsure = true;
+		for (int j = 0; j < g->nuses; j++)
+			g->uses[j].unsure = true;
+	}
+	a->nspans = 0;
+}
+
 void ot_analysis_event(struct ot_analysis *a, const struct ot_event *ev)
 {
 	unsigned int p = ev->point;
@@ -774,6 +837,8 @@ void ot_analysis_event(struct ot_analysis *a, const struct ot_event *ev)
 
 	if (p >= OT_POINT_COUNT)
 		return;
+	if (ev->flags & OT_EVF_GAP)
+		lost_somewhere(a);
 	if (span && ev->phase == OT_PHASE_ENTER) {
 		on_probe_enter(a, ev);
 		return;
@@ -813,6 +878,8 @@ void ot_analysis_event(struct ot_analysis *a, const struct ot_event *ev)
 	if (!g)
 		return;
 	g->last_ns = ev->ts_ns;
+	if (ev->flags & OT_EVF_GROUP_GAP)
+		g->resync = true;	/* calls of this group may be missing before this one */
 	if (in_seed(g, ev))
 		return;
 	observe(a, g, ev);
@@ -900,6 +967,7 @@ void ot_analysis_footprint(const struct ot_analysis *a, struct ot_analysis_footp
 	*out = (struct ot_analysis_footprint){
 		.groups = a->ngroups, .spans = a->nspans, .forgot_groups = a->forgot_groups,
 		.forgot_uses = a->forgot_uses, .forgot_spans = a->forgot_spans,
+		.losses = a->losses, .resyncs = a->resyncs,
 	};
 	for (int i = 0; i < a->ngroups; i++)
 		out->uses += a->groups[i].nuses;

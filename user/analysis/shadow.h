@@ -82,6 +82,8 @@ void ot_analysis_expire(struct ot_analysis *a, uint64_t now_ns);
 struct ot_analysis_footprint {
 	int groups, uses, spans;
 	uint64_t forgot_groups, forgot_uses, forgot_spans;
+	uint64_t losses;	/* events marked OT_EVF_GAP: records were lost before them */
+	uint64_t resyncs;	/* group states a gap had made wrong, retaken from the kernel's values */
 };
 
 void ot_analysis_footprint(const struct ot_analysis *a, struct ot_analysis_footprint *out);

@@ -61,7 +61,50 @@ struct live {
 	struct ot_census_taker *taker;	/* open while audits are due; NULL: no census */
 	struct ot_census census;
 	uint64_t audit_ns;	/* --audit-interval; 0: no audits */
+	uint32_t drops_seen;	/* the highest ring-buffer drop count received (ot_kevent.drops) */
+	uint32_t *group_drops;	/* per group id: the highest drops_at_entry of its records */
+	size_t ngroup_drops;
 };
+
+#define OT_GAP_GROUP_IDS 65536	/* groups tracked one by one; a larger id is flagged at every drop */
+
+/*
+ * The gap marks (OT_EVF_GAP, OT_EVF_GROUP_GAP) from the drop counts the
+ * kernel put in the record: see struct ot_kevent.
+ */
+static void mark_gaps(struct live *lv, const struct ot_kevent *kev, struct ot_event *ev)
+{
+	int32_t g = ev->group_id;
+
+	if ((int32_t)(kev->drops - lv->drops_seen) > 0) {
+		lv->drops_seen = kev->drops;
+		ev->flags |= OT_EVF_GAP;
+	}
+	if (g < 0)
+		return;
+	if (g >= OT_GAP_GROUP_IDS) {
+		if (kev->drops_at_entry)
+			ev->flags |= OT_EVF_GROUP_GAP;
+		return;
+	}
+	if ((size_t)g >= lv->ngroup_drops) {
+		size_t n = (size_t)g + 64 < OT_GAP_GROUP_IDS ? (size_t)g + 64 : OT_GAP_GROUP_IDS;
+		uint32_t *grown = realloc(lv->group_drops, n * sizeof(*grown));
+
+		if (!grown) {
+			ev->flags |= OT_EVF_GROUP_GAP;	/* cannot tell: assume the worst */
+			return;
+		}
+		memset(grown + lv->ngroup_drops, 0, (n - lv->ngroup_drops) * sizeof(*grown));
+		lv->group_drops = grown;
+		lv->ngroup_drops = n;
+	}
+	/* every group starts at 0, the count when tracing (and the census) began */
+	if ((int32_t)(kev->drops_at_entry - lv->group_drops[g]) > 0) {
+		lv->group_drops[g] = kev->drops_at_entry;
+		ev->flags |= OT_EVF_GROUP_GAP;
+	}
+}
 
 /*
  * A census through the pipeline: recorded, seeding the shadow at the start,
@@ -137,6 +180,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*kev))
 		return 0;
 	ev = kev->ev;
+	mark_gaps(lv, kev, &ev);	/* records lost before it: the shadow must resync, not judge */
 	ev.stack_id = ot_live_stacks_intern(lv->live_stacks, (const uint64_t *)kev->ips,
 					    kev->nframes < OT_KSTACK_FRAMES ? kev->nframes : OT_KSTACK_FRAMES);
 	lv->session->run.stats.stacks_dropped = ot_live_stacks_dropped(lv->live_stacks);
@@ -331,6 +375,10 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 		take_census(lv, OT_CENSUS_END);
 		ring_buffer__consume(rb);
 	}
+	/* then stop adding: every record is now received or counted as dropped,
+	 * so received + drops is every traced call, exactly */
+	ot_tracer_detach(&lv->tracer);
+	ring_buffer__consume(rb);
 	ring_buffer__free(rb);
 	if (cli->command == OT_CMD_RECORD)
 		fprintf(stderr, "\rownertrace: recorded %llu events\n", (unsigned long long)lv->session->recorder->events);
@@ -554,6 +602,7 @@ out:
 	ot_census_taker_close(lv.taker);
 	lv.taker = NULL;
 	ot_census_free(&lv.census);
+	free(lv.group_drops);
 	ot_session_free(lv.session);
 	ot_live_stacks_free(lv.live_stacks);
 	if (out && out != stdout)

@@ -451,6 +451,11 @@ int ot_tracer_start(struct ot_tracer *t, const struct ot_tracer_opts *opts, cons
 	return ret ? ret : -EPERM;
 }
 
+void ot_tracer_detach(struct ot_tracer *t)
+{
+	destroy_links(t);
+}
+
 void ot_tracer_stop(struct ot_tracer *t)
 {
 	if (!t->skel)

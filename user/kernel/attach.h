@@ -56,6 +56,9 @@ int ot_tracer_start(struct ot_tracer *t, const struct ot_tracer_opts *opts, cons
 /* The entry or exit program of a point in the object (NULL if it has none). */
 struct bpf_program *ot_find_program(struct bpf_object *obj, unsigned int point, enum ot_mode mode, bool exit);
 
+/* Detach the programs, keep the maps: what is in the ring buffer and the
+ * counters can still be read, and nothing is added to them. */
+void ot_tracer_detach(struct ot_tracer *t);
 /* Detach everything and remove tracefs probes; safe to call twice. */
 void ot_tracer_stop(struct ot_tracer *t);
 

@@ -249,6 +249,15 @@ static void text_summary(struct ot_writer *w, const struct ot_analysis *shadow, 
 		ot_buf_printf(b, "  %" PRIu64 " kernel stacks could not be captured\n", s->bpf[OT_CNT_STACK_FAILED]);
 	if (s->bpf[OT_CNT_RINGBUF_DROPS] || s->bpf[OT_CNT_STASH_FULL])
 		ot_buf_puts(b, "  WARNING: events were lost; the ownership analysis may be incomplete\n");
+	if (shadow) {
+		struct ot_analysis_footprint fp;
+
+		ot_analysis_footprint(shadow, &fp);
+		if (fp.losses)
+			ot_buf_printf(b, "  the shadow resynced from the kernel's values after %" PRIu64 " %s of lost "
+				      "records (%" PRIu64 " group %s corrected)\n", fp.losses,
+				      fp.losses == 1 ? "gap" : "gaps", fp.resyncs, fp.resyncs == 1 ? "state" : "states");
+	}
 	ot_buf_printf(b, "  anomalies: %" PRIu64, nanom);
 	for (int k = 0, first = 1; k < OT_AN_KIND_COUNT; k++)
 		if (s->anomalies[k]) {
