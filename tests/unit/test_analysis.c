@@ -312,24 +312,42 @@ static void test_claim_of_another_group(void)
 static void test_nested_claims(void)
 {
 	struct ot_analysis *a = fresh();
+	struct ot_outstanding_claim c[2];
 
+	/* iommufd: two devices of one group bound to one context nest to
+	 * owner_cnt 2 with the same owner and give it back: correct */
 	FEED(a, .point = OT_POINT_DEVICE_CLAIM, .tid = 40, .dev = "d1", .group = 9, .before = 0, .after = 1, .owner_after = X);
 	FEED(a, .point = OT_POINT_DEVICE_CLAIM, .tid = 40, .dev = "d2", .group = 9, .before = 1, .after = 2, .owner_before = X, .owner_after = X);
-	FEED(a, .point = OT_POINT_DEVICE_CLAIM, .tid = 40, .dev = "d3", .group = 9, .before = 2, .after = 3, .owner_before = X, .owner_after = X);
-	CHECK(nseen == 1 && seen[0].kind == OT_AN_NESTED_CLAIM);
-	CHECK_CONTAINS(seen[0].message, "depth 2");
-	struct ot_outstanding_claim c[2];
-	CHECK(ot_analysis_outstanding_claims(a, c, 2) == 1 && c[0].depth == 3);
-	FEED(a, .point = OT_POINT_DEVICE_RELEASE, .tid = 40, .dev = "d3", .group = 9, .before = 3, .after = 2, .owner_before = X, .owner_after = X);
+	CHECK(ot_analysis_outstanding_claims(a, c, 2) == 1 && c[0].depth == 2);
+	/* a second context is refused: the kernel doing its job, no anomaly */
+	FEED(a, .point = OT_POINT_DEVICE_CLAIM, .tid = 41, .dev = "d3", .group = 9, .before = 2, .after = 2,
+	     .owner_before = X, .owner_after = X, .ret = -EPERM);
 	FEED(a, .point = OT_POINT_DEVICE_RELEASE, .tid = 40, .dev = "d2", .group = 9, .before = 2, .after = 1, .owner_before = X, .owner_after = X);
 	CHECK(ot_analysis_outstanding_claims(a, c, 2) == 1 && c[0].depth == 1);
 	FEED(a, .point = OT_POINT_DEVICE_RELEASE, .tid = 40, .dev = "d1", .group = 9, .before = 1, .after = 0, .owner_before = X);
 	CHECK(ot_analysis_outstanding_claims(a, c, 2) == 0);
-	CHECK(nseen == 1);
-	/* negative: a single claim and release */
+	CHECK(nseen == 0);
+
+	/* the same device claiming again while it holds the claim: nested */
 	FEED(a, .point = OT_POINT_DEVICE_CLAIM, .tid = 40, .dev = "d1", .group = 9, .before = 0, .after = 1, .owner_after = Y);
+	FEED(a, .point = OT_POINT_DEVICE_CLAIM, .tid = 40, .dev = "d2", .group = 9, .before = 1, .after = 2, .owner_before = Y, .owner_after = Y);
+	FEED(a, .point = OT_POINT_DEVICE_CLAIM, .tid = 40, .dev = "d1", .group = 9, .before = 2, .after = 3, .owner_before = Y, .owner_after = Y);
+	CHECK(nseen == 1 && seen[0].kind == OT_AN_NESTED_CLAIM);
+	CHECK_STR(seen[0].device, "d1");
+	CHECK_CONTAINS(seen[0].message, "of d1 again");
+	CHECK_CONTAINS(seen[0].message, "depth 3");
+	CHECK(ot_analysis_outstanding_claims(a, c, 2) == 1 && c[0].depth == 3);
+	/* released once per claim: back to nothing, no more reports */
+	FEED(a, .point = OT_POINT_DEVICE_RELEASE, .tid = 40, .dev = "d1", .group = 9, .before = 3, .after = 2, .owner_before = Y, .owner_after = Y);
+	FEED(a, .point = OT_POINT_DEVICE_RELEASE, .tid = 40, .dev = "d2", .group = 9, .before = 2, .after = 1, .owner_before = Y, .owner_after = Y);
 	FEED(a, .point = OT_POINT_DEVICE_RELEASE, .tid = 40, .dev = "d1", .group = 9, .before = 1, .after = 0, .owner_before = Y);
+	CHECK(ot_analysis_outstanding_claims(a, c, 2) == 0);
 	CHECK(nseen == 1);
+
+	/* a device claim on top of a claim of the whole group by the same owner: nested */
+	GCLAIM(a, 40, 9, 0, 1, 0, X, 0);
+	FEED(a, .point = OT_POINT_DEVICE_CLAIM, .tid = 40, .dev = "d1", .group = 9, .before = 1, .after = 2, .owner_before = X, .owner_after = X);
+	CHECK(nseen == 2 && seen[1].kind == OT_AN_NESTED_CLAIM);
 	ot_analysis_free(a);
 }
 
