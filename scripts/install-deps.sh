@@ -23,6 +23,8 @@ PACKAGES=(
   # the real-systemd VM test (tests/vm/systemd_vm.py): a Debian rootfs from the
   # registry, packed into an ext4 image without root or loop devices
   mmdebstrap e2fsprogs
+  # the iommufd kernel (tests/vm/build-kernel.sh): BTF from DWARF
+  dwarves
 )
 
 [ $# -gt 0 ] && PACKAGES=("$@")
