@@ -27,6 +27,11 @@ def vfio_helper():
     return f"{VFIO_HELPER}:/bin/vfio_group_open"
 
 
+def vfio_cdev_helper():
+    subprocess.run(["make", "-s", "-C", str(REPO / "tests" / "helpers")], check=True)
+    return f"{VFIO_HELPER.parent / 'vfio_cdev_open'}:/bin/vfio_cdev_open"
+
+
 def cached_run(scenario, kernel, allow_splats=False, **kw):
     """Boot once per (scenario, kernel); every test reads the same run. A run
     that did not pass, or (unless allowed) left kernel splats, fails them all."""
