@@ -597,6 +597,34 @@ static void on_claim(struct ot_analysis *a, struct group *g, const struct ot_eve
 		}
 		return;
 	}
+	if (g->claim.held) {
+		/*
+		 * Taken while held, but not the nesting above: a claim for a
+		 * different owner, or a claim of the whole group. The kernel
+		 * refuses both (EPERM while owner_cnt != 0); one that succeeded
+		 * means its check was bypassed or a release ownertrace did not
+		 * see came first. The shadow follows the kernel from here.
+		 */
+		anomaly_init(a, &an, OT_AN_NESTED_CLAIM, ev);
+		an.owner = ev->owner_after;
+		an.pair_stack_id = g->claim.stack_id;
+		snprintf(an.message, sizeof(an.message),
+			 "%s claimed group %d%s for %s owner while it was still claimed (owner_cnt %u): the kernel "
+			 "refuses that with EPERM, so either its check was bypassed or a release ownertrace did "
+			 "not see came first",
+			 ev->comm, ev->group_id, device_level ? "" : " as a whole",
+			 g->claim.owner == ev->owner_after ? "the same" : "a different", ev->owner_cnt_before);
+		report(a, &an);
+		g->claim.depth++;
+		g->claim.owner = ev->owner_after;
+		g->owner_cnt = ev->owner_cnt_after;
+		g->owner = ev->owner_after;
+		if (device_level)
+			holder_add(&g->claim, ev->device);
+		else
+			g->claim.whole_group = true;
+		return;
+	}
 	g->owner_cnt = device_level ? g->owner_cnt + 1 : 1;
 	g->owner = ev->owner_after;
 	claim_taken(a, g, ev);
