@@ -17,19 +17,19 @@ import jsonl_schema  # noqa: E402
 KERNELS = [k for k in re.split(r"[\s,]+", os.environ.get("OT_KERNELS", "6.1 6.12 7.2")) if k]
 SCENARIOS = REPO / "tests" / "scenarios"
 OWNERTRACE = REPO / "build" / "ownertrace"
-VFIO_HELPER = REPO / "build" / "helpers" / "vfio_group_open"
+HELPERS = REPO / "build" / "helpers"
 
 _runs = {}
 
 
+def guest_helper(name):
+    """tests/helpers/NAME.c, made static into build/helpers/, as the guest's /bin/NAME."""
+    subprocess.run(["make", "-s", "-C", str(REPO / "tests" / "helpers")], check=True)
+    return f"{HELPERS / name}:/bin/{name}"
+
+
 def vfio_helper():
-    subprocess.run(["make", "-s", "-C", str(REPO / "tests" / "helpers")], check=True)
-    return f"{VFIO_HELPER}:/bin/vfio_group_open"
-
-
-def vfio_cdev_helper():
-    subprocess.run(["make", "-s", "-C", str(REPO / "tests" / "helpers")], check=True)
-    return f"{VFIO_HELPER.parent / 'vfio_cdev_open'}:/bin/vfio_cdev_open"
+    return guest_helper("vfio_group_open")
 
 
 def cached_run(scenario, kernel, allow_splats=False, **kw):
