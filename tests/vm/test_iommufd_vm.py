@@ -160,6 +160,19 @@ def test_kernel_selftest_under_ownertrace_run(kernel):
     print(f"ownertrace: {len(evs)} events, {len(taken)} claims, {len(released)} releases, "
           f"{len(anomalies)} anomalies")
     assert len(taken) >= 100 and len(taken) == len(released), (len(taken), len(released))
+    # paired one by one: per device, each claim is followed by its release
+    # (same owner) before that device claims again
+    held, unpaired = {}, []
+    for e in c:
+        if e["event"] == "device_claim" and e["ret"] == 0:
+            if e["device"] in held:
+                unpaired.append(("claimed again while held", e["device"], e["ts_ns"]))
+            held[e["device"]] = e
+        elif e["event"] == "device_release":
+            claim = held.pop(e["device"], None)
+            if claim is None or claim["owner_after"] != e["owner_before"]:
+                unpaired.append(("release without its claim", e["device"], e["ts_ns"]))
+    assert not unpaired and not held, (unpaired[:5], sorted(held))
     assert not anomalies, [(a["kind"], a["message"]) for a in anomalies]
     assert summary["outstanding_claims"] == [] and summary["anomalies_total"] == 0, summary
     assert summary["ringbuf_drops"] == 0, summary
