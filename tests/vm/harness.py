@@ -51,6 +51,7 @@ HARNESS_VERSION = "1"
 KERNELS = ("6.1", "6.12", "7.2")
 # kernels built here rather than fetched: name -> arguments of tests/vm/build-kernel.sh
 BUILT_KERNELS = {"6.12-iommufd": ["iommufd"]}
+ANY_KERNEL = KERNELS + tuple(BUILT_KERNELS)
 
 # isa-debug-exit values written by the guest and the resulting QEMU exit codes
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0x10, 0x11, 0x12
@@ -134,7 +135,7 @@ def fetch_kernel(kernel: str) -> Path:
     elif kernel in KERNELS:
         script, args = "fetch-kernel.sh", [kernel]
     else:
-        raise HarnessError(f"unknown kernel {kernel!r}; expected one of {KERNELS + tuple(BUILT_KERNELS)}")
+        raise HarnessError(f"unknown kernel {kernel!r}; expected one of {ANY_KERNEL}")
     p = subprocess.run(["bash", str(HERE / script), *args],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
@@ -590,7 +591,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="harness.py", description="ownertrace QEMU test harness")
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="boot a kernel and run one scenario")
-    r.add_argument("--kernel", default="6.1", choices=KERNELS + tuple(BUILT_KERNELS))
+    r.add_argument("--kernel", default="6.1", choices=ANY_KERNEL)
     r.add_argument("--scenario", required=True)
     r.add_argument("--smp", type=int, default=1)
     r.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help="scenario timeout in the guest (s)")
@@ -609,9 +610,9 @@ def main(argv=None) -> int:
     r.add_argument("--fail-on-splat", action="store_true", help="treat kernel splats as failure")
     r.add_argument("--out", default=None)
     f = sub.add_parser("fetch", help="fetch a kernel")
-    f.add_argument("--kernel", required=True, choices=KERNELS + tuple(BUILT_KERNELS))
+    f.add_argument("--kernel", required=True, choices=ANY_KERNEL)
     i = sub.add_parser("initramfs", help="(re)build the base initramfs")
-    i.add_argument("--kernel", required=True, choices=KERNELS)
+    i.add_argument("--kernel", required=True, choices=ANY_KERNEL)
     i.add_argument("--module", action="append", default=[])
     i.add_argument("--force", action="store_true")
     a = ap.parse_args(argv)
