@@ -74,8 +74,8 @@ USER_HDRS        := $(wildcard user/*/*.h)
 UNIT_TESTS        := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 KERNEL_UNIT_TESTS := $(patsubst tests/unit/kernel/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/kernel/test_*.c))
 
-.PHONY: install fuzz all clean vmlinux check check-all check-unit check-vm trace demo deps helpers bench bench-deps \
-	unit arm64
+.PHONY: install fuzz all clean vmlinux check check-all check-unit check-vm check-iommufd check-iommufd-run trace demo deps \
+	helpers bench bench-deps unit arm64
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/ownertrace
@@ -196,14 +196,28 @@ check: deps
 TEST_JOBS   ?= $(shell nproc)
 PYTEST_JOBS := $(if $(filter-out 0 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadgroup)
 check-all: all helpers $(UNIT_TESTS) $(KERNEL_UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_replay arm64
-	$(Q)$(PYTHON) -m pytest -v $(PYTEST_JOBS) --durations=15 tests
+	$(Q)$(PYTHON) -m pytest -v $(PYTEST_JOBS) -m "not iommufd" --durations=15 tests
 
 # Without a VM: the unit and host sets.
 check-unit: all $(UNIT_TESTS) $(KERNEL_UNIT_TESTS) $(OUTPUT)/fuzz/fuzz_replay arm64
 	$(Q)$(PYTHON) -m pytest -v $(PYTEST_JOBS) -m "unit or host" tests
 
 check-vm: all helpers arm64
-	$(Q)$(PYTHON) -m pytest -v $(PYTEST_JOBS) -m vm tests
+	$(Q)$(PYTHON) -m pytest -v $(PYTEST_JOBS) -m "vm and not iommufd" tests
+
+# The iommufd path (tests/vm/test_iommufd_vm.py) on 6.12-iommufd, a kernel
+# built here from Debian's linux-source-6.12 because Debian builds neither
+# CONFIG_IOMMUFD nor the VFIO cdev (tests/vm/build-kernel.sh; cached, the
+# first build is the README's measured time). Not part of check: with that
+# build it does not fit CI's hour. The kernel is built before pytest starts,
+# so its progress shows and a failed build stops here with its log's tail.
+check-iommufd: deps
+	$(Q)$(MAKE) --no-print-directory check-iommufd-run
+
+check-iommufd-run: all helpers
+	$(Q)bash tests/vm/build-kernel.sh iommufd >/dev/null || { \
+	  echo "check-iommufd: building the iommufd kernel failed (above); fix it and re-run: the build resumes" >&2; exit 1; }
+	$(Q)OT_IOMMUFD=1 $(PYTHON) -m pytest -v -rs --durations=5 -m iommufd tests/vm/test_iommufd_vm.py
 
 # The main job: a live trace here, or, where this host cannot trace, in a VM.
 # ARGS are passed to ownertrace; OT_KERNEL picks the VM kernel.

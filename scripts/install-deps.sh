@@ -32,6 +32,8 @@ PACKAGES=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   libbpf-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64 libzstd-dev:arm64
   qemu-system-arm qemu-user-static device-tree-compiler
+  # the iommufd kernel (tests/vm/build-kernel.sh): BTF from DWARF
+  dwarves
 )
 
 [ $# -gt 0 ] && PACKAGES=("$@")

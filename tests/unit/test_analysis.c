@@ -309,27 +309,112 @@ static void test_claim_of_another_group(void)
 	ot_analysis_free(a);
 }
 
+#define DCLAIM(A, T_, D_, G_, B_, AF_, OB_, OA_, RET_) \
+	FEED(A, .point = OT_POINT_DEVICE_CLAIM, .tid = T_, .dev = D_, .group = G_, .before = B_, .after = AF_, \
+	     .owner_before = OB_, .owner_after = OA_, .ret = RET_)
+#define DRELEASE(A, T_, D_, G_, B_, AF_, OB_, OA_) \
+	FEED(A, .point = OT_POINT_DEVICE_RELEASE, .tid = T_, .dev = D_, .group = G_, .before = B_, .after = AF_, \
+	     .owner_before = OB_, .owner_after = OA_)
+
+/* iommufd: each device of a group bound to one context claims the group
+ * with the same owner (the context), so owner_cnt counts the devices. */
+static void test_iommufd_context_nests(void)
+{
+	struct ot_analysis *a = fresh();
+	struct ot_outstanding_claim c[2];
+
+	DCLAIM(a, 40, "d1", 9, 0, 1, 0, X, 0);
+	DCLAIM(a, 40, "d2", 9, 1, 2, X, X, 0);
+	CHECK(ot_analysis_outstanding_claims(a, c, 2) == 1 && c[0].depth == 2 && c[0].owner == X);
+	DRELEASE(a, 40, "d2", 9, 2, 1, X, X);
+	CHECK(ot_analysis_outstanding_claims(a, c, 2) == 1 && c[0].depth == 1);
+	DRELEASE(a, 40, "d1", 9, 1, 0, X, 0);
+	CHECK(ot_analysis_outstanding_claims(a, c, 2) == 0);
+	/* released in the order they were taken, too */
+	DCLAIM(a, 42, "d1", 9, 0, 1, 0, Y, 0);
+	DCLAIM(a, 42, "d2", 9, 1, 2, Y, Y, 0);
+	DRELEASE(a, 42, "d1", 9, 2, 1, Y, Y);
+	DRELEASE(a, 42, "d2", 9, 1, 0, Y, 0);
+	CHECK(ot_analysis_outstanding_claims(a, c, 2) == 0);
+	/* and a device that released may bind again while its sibling holds on */
+	DCLAIM(a, 43, "d1", 9, 0, 1, 0, X, 0);
+	DCLAIM(a, 43, "d2", 9, 1, 2, X, X, 0);
+	DRELEASE(a, 43, "d1", 9, 2, 1, X, X);
+	DCLAIM(a, 43, "d1", 9, 1, 2, X, X, 0);
+	DRELEASE(a, 43, "d1", 9, 2, 1, X, X);
+	DRELEASE(a, 43, "d2", 9, 1, 0, X, 0);
+	CHECK(ot_analysis_outstanding_claims(a, c, 2) == 0);
+	CHECK(nseen == 0);
+	ot_analysis_free(a);
+}
+
+/* a device of the group bound to a second context: the kernel refuses it
+ * (EPERM) and nothing changes; the event carries the reason, no anomaly */
+static void test_second_context_refused_is_a_note(void)
+{
+	struct ot_analysis *a = fresh();
+	struct ot_outstanding_claim c[2];
+	char buf[200];
+	struct ot_event refused = make((struct evspec){ .point = OT_POINT_DEVICE_CLAIM, .tid = 41, .dev = "d2",
+							.group = 9, .before = 1, .after = 1, .owner_before = X,
+							.owner_after = X, .ret = -EPERM });
+
+	DCLAIM(a, 40, "d1", 9, 0, 1, 0, X, 0);
+	ot_analysis_event(a, &refused);
+	CHECK(nseen == 0);
+	CHECK_CONTAINS(ot_explain_refusal(&refused, buf, sizeof(buf)), "EPERM");
+	CHECK_CONTAINS(ot_explain_refusal(&refused, buf, sizeof(buf)), "already owned by another owner");
+	CHECK(ot_analysis_outstanding_claims(a, c, 2) == 1 && c[0].depth == 1 && c[0].owner == X);
+	DRELEASE(a, 40, "d1", 9, 1, 0, X, 0);
+	CHECK(ot_analysis_outstanding_claims(a, c, 2) == 0 && nseen == 0);
+	ot_analysis_free(a);
+}
+
+/* genuine nested claims: still flagged */
 static void test_nested_claims(void)
 {
 	struct ot_analysis *a = fresh();
-
-	FEED(a, .point = OT_POINT_DEVICE_CLAIM, .tid = 40, .dev = "d1", .group = 9, .before = 0, .after = 1, .owner_after = X);
-	FEED(a, .point = OT_POINT_DEVICE_CLAIM, .tid = 40, .dev = "d2", .group = 9, .before = 1, .after = 2, .owner_before = X, .owner_after = X);
-	FEED(a, .point = OT_POINT_DEVICE_CLAIM, .tid = 40, .dev = "d3", .group = 9, .before = 2, .after = 3, .owner_before = X, .owner_after = X);
-	CHECK(nseen == 1 && seen[0].kind == OT_AN_NESTED_CLAIM);
-	CHECK_CONTAINS(seen[0].message, "depth 2");
 	struct ot_outstanding_claim c[2];
+
+	/* the same device claiming again while it holds the claim */
+	DCLAIM(a, 40, "d1", 9, 0, 1, 0, Y, 0);
+	DCLAIM(a, 40, "d2", 9, 1, 2, Y, Y, 0);
+	DCLAIM(a, 40, "d1", 9, 2, 3, Y, Y, 0);
+	CHECK(nseen == 1 && seen[0].kind == OT_AN_NESTED_CLAIM);
+	CHECK_STR(seen[0].device, "d1");
+	CHECK_CONTAINS(seen[0].message, "of d1 again");
+	CHECK_CONTAINS(seen[0].message, "depth 3");
 	CHECK(ot_analysis_outstanding_claims(a, c, 2) == 1 && c[0].depth == 3);
-	FEED(a, .point = OT_POINT_DEVICE_RELEASE, .tid = 40, .dev = "d3", .group = 9, .before = 3, .after = 2, .owner_before = X, .owner_after = X);
-	FEED(a, .point = OT_POINT_DEVICE_RELEASE, .tid = 40, .dev = "d2", .group = 9, .before = 2, .after = 1, .owner_before = X, .owner_after = X);
-	CHECK(ot_analysis_outstanding_claims(a, c, 2) == 1 && c[0].depth == 1);
-	FEED(a, .point = OT_POINT_DEVICE_RELEASE, .tid = 40, .dev = "d1", .group = 9, .before = 1, .after = 0, .owner_before = X);
+	/* released once per claim: back to nothing, no more reports */
+	DRELEASE(a, 40, "d1", 9, 3, 2, Y, Y);
+	DRELEASE(a, 40, "d2", 9, 2, 1, Y, Y);
+	DRELEASE(a, 40, "d1", 9, 1, 0, Y, 0);
 	CHECK(ot_analysis_outstanding_claims(a, c, 2) == 0);
 	CHECK(nseen == 1);
-	/* negative: a single claim and release */
-	FEED(a, .point = OT_POINT_DEVICE_CLAIM, .tid = 40, .dev = "d1", .group = 9, .before = 0, .after = 1, .owner_after = Y);
-	FEED(a, .point = OT_POINT_DEVICE_RELEASE, .tid = 40, .dev = "d1", .group = 9, .before = 1, .after = 0, .owner_before = Y);
-	CHECK(nseen == 1);
+
+	/* a device claim on top of a claim of the whole group by the same owner */
+	GCLAIM(a, 40, 9, 0, 1, 0, X, 0);
+	DCLAIM(a, 40, "d1", 9, 1, 2, X, X, 0);
+	CHECK(nseen == 2 && seen[1].kind == OT_AN_NESTED_CLAIM);
+	DRELEASE(a, 40, "d1", 9, 2, 1, X, X);
+	GRELEASE(a, 40, 9, 1, 0, X, 0);
+	CHECK(ot_analysis_outstanding_claims(a, c, 2) == 0 && nseen == 2);
+
+	/* a claim taken by a different owner while the group was held: the
+	 * kernel should have refused it (EPERM); one it did not refuse is a
+	 * nested claim of two owners, whichever call made it */
+	DCLAIM(a, 40, "d1", 9, 0, 1, 0, X, 0);
+	DCLAIM(a, 41, "d2", 9, 1, 2, X, Y, 0);
+	CHECK(nseen == 3 && seen[2].kind == OT_AN_NESTED_CLAIM);
+	CHECK_STR(seen[2].device, "d2");
+	CHECK_CONTAINS(seen[2].message, "different owner");
+	CHECK(seen[2].owner == Y);
+	DRELEASE(a, 41, "d2", 9, 2, 1, Y, Y);
+	DRELEASE(a, 40, "d1", 9, 1, 0, Y, 0);
+	GCLAIM(a, 40, 9, 0, 1, 0, X, 0);
+	GCLAIM(a, 41, 9, 1, 2, X, Y, 0);
+	CHECK(nseen == 4 && seen[3].kind == OT_AN_NESTED_CLAIM);
+	CHECK_CONTAINS(seen[3].message, "different owner");
 	ot_analysis_free(a);
 }
 
@@ -567,6 +652,8 @@ int main(void)
 	test_underflow();
 	test_leaked_claim();
 	test_claim_of_another_group();
+	test_iommufd_context_nests();
+	test_second_context_refused_is_a_note();
 	test_nested_claims();
 	test_late_release_races();
 	test_divergence();

@@ -24,7 +24,7 @@ KERNELS = [k for k in ALL_KERNELS if harness.arch_of(k) == "x86"]
 ARM64_KERNELS = [k for k in ALL_KERNELS if harness.arch_of(k) == "arm64"]
 SCENARIOS = REPO / "tests" / "scenarios"
 OWNERTRACE = REPO / "build" / "ownertrace"          # the host's binary (replay, diff)
-VFIO_HELPER = REPO / "build" / "helpers" / "vfio_group_open"
+HELPERS = REPO / "build" / "helpers"
 ARM64_BUILD = REPO / "build-arm64"
 # a recording made on x86 (Debian 6.1 amd64), which the arm64 guests replay
 X86_RECORDING = REPO / "tests" / "data" / "vfio-6.1.otr"
@@ -32,15 +32,20 @@ X86_RECORDING = REPO / "tests" / "data" / "vfio-6.1.otr"
 _runs = {}
 
 
-def vfio_helper(kernel="6.1"):
-    """--guest-file spec of the static VFIO helper built for the kernel's architecture."""
+def guest_helper(name, kernel="6.1"):
+    """tests/helpers/NAME.c, made static for the kernel's architecture
+    (build/helpers/, build-arm64/helpers/), as the guest's /bin/NAME."""
     if harness.arch_of(kernel) == "arm64":
         cc = "gcc" if os.uname().machine == "aarch64" else "aarch64-linux-gnu-gcc"
         subprocess.run(["make", "-s", "-C", str(REPO), "ARCH=arm64", f"OUTPUT={ARM64_BUILD}", f"CC={cc}",
                         "helpers"], check=True)
-        return f"{ARM64_BUILD / 'helpers' / 'vfio_group_open'}:/bin/vfio_group_open"
+        return f"{ARM64_BUILD / 'helpers' / name}:/bin/{name}"
     subprocess.run(["make", "-s", "-C", str(REPO / "tests" / "helpers")], check=True)
-    return f"{VFIO_HELPER}:/bin/vfio_group_open"
+    return f"{HELPERS / name}:/bin/{name}"
+
+
+def vfio_helper(kernel="6.1"):
+    return guest_helper("vfio_group_open", kernel)
 
 
 def default_mode(kernel):

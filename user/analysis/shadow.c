@@ -29,11 +29,23 @@ struct use {
 	bool unsure;			/* events were lost since it was seen: its unuse may be among them */
 };
 
+/* Devices whose device-level claim of a group the shadow saw taken. */
+#define OT_CLAIM_HOLDERS 8
+
 struct claim {
 	bool held;
 	bool baseline;			/* held before tracing began: origin unknown */
 	uint64_t owner;
 	unsigned int depth;
+	/*
+	 * iommu_device_claim_dma_owner() nests: each device of a group bound
+	 * to one iommufd context claims it once with the same owner. Only the
+	 * same device claiming twice is a nested claim; past OT_CLAIM_HOLDERS
+	 * devices that check is skipped for the rest.
+	 */
+	char holders[OT_CLAIM_HOLDERS][OT_DEV_NAME_LEN];
+	unsigned int nholders;
+	bool whole_group;		/* taken by iommu_group_claim_dma_owner: no device may add to it */
 	uint64_t ts_ns;
 	int32_t stack_id;
 	uint32_t tid;
@@ -568,6 +580,28 @@ static void on_unuse(struct ot_analysis *a, struct group *g, const struct ot_eve
 	note_release(a, g, ev);
 }
 
+/* false if the device already holds a claim (a nested claim); unknown past the table: true */
+static bool holder_add(struct claim *c, const char *device)
+{
+	for (unsigned int i = 0; i < c->nholders; i++)
+		if (same_name(c->holders[i], device, OT_DEV_NAME_LEN))
+			return false;
+	if (c->nholders < OT_CLAIM_HOLDERS) {
+		copy_name(c->holders[c->nholders], OT_DEV_NAME_LEN, device, OT_DEV_NAME_LEN);
+		c->nholders++;
+	}
+	return true;
+}
+
+static void holder_drop(struct claim *c, const char *device)
+{
+	for (unsigned int i = 0; i < c->nholders; i++)
+		if (same_name(c->holders[i], device, OT_DEV_NAME_LEN)) {
+			memcpy(c->holders[i], c->holders[--c->nholders], OT_DEV_NAME_LEN);
+			return;
+		}
+}
+
 static void on_claim(struct ot_analysis *a, struct group *g, const struct ot_event *ev, bool device_level)
 {
 	struct ot_anomaly an;
@@ -579,21 +613,54 @@ static void on_claim(struct ot_analysis *a, struct group *g, const struct ot_eve
 	if (device_level && g->claim.held && g->claim.owner == ev->owner_after) {
 		g->claim.depth++;
 		g->owner_cnt++;
-		if (g->claim.depth == 2) {
+		if (g->claim.whole_group || !holder_add(&g->claim, ev->device)) {
 			anomaly_init(a, &an, OT_AN_NESTED_CLAIM, ev);
 			an.owner = ev->owner_after;
 			an.pair_stack_id = g->claim.stack_id;
 			snprintf(an.message, sizeof(an.message),
-				 "%s claimed group %d again for the same owner (depth %u): each claim needs its own "
-				 "release, and the group stays blocked for kernel drivers until the last one",
-				 ev->comm, ev->group_id, g->claim.depth);
+				 "%s claimed DMA ownership of %s again for the same owner while it still held it "
+				 "(group %d, depth %u): each claim needs its own release, and the group stays blocked "
+				 "for kernel drivers until the last one",
+				 ev->comm, ev->device[0] ? ev->device : "a device", ev->group_id, g->claim.depth);
 			report(a, &an);
 		}
+		return;
+	}
+	if (g->claim.held) {
+		/*
+		 * Taken while held, but not the nesting above: a claim for a
+		 * different owner, or a claim of the whole group. The kernel
+		 * refuses both (EPERM while owner_cnt != 0); one that succeeded
+		 * means its check was bypassed or a release ownertrace did not
+		 * see came first. The shadow follows the kernel from here.
+		 */
+		anomaly_init(a, &an, OT_AN_NESTED_CLAIM, ev);
+		an.owner = ev->owner_after;
+		an.pair_stack_id = g->claim.stack_id;
+		snprintf(an.message, sizeof(an.message),
+			 "%s claimed group %d%s for %s owner while it was still claimed (owner_cnt %u): the kernel "
+			 "refuses that with EPERM, so either its check was bypassed or a release ownertrace did "
+			 "not see came first",
+			 ev->comm, ev->group_id, device_level ? "" : " as a whole",
+			 g->claim.owner == ev->owner_after ? "the same" : "a different", ev->owner_cnt_before);
+		report(a, &an);
+		g->claim.depth++;
+		g->claim.owner = ev->owner_after;
+		g->owner_cnt = ev->owner_cnt_after;
+		g->owner = ev->owner_after;
+		if (device_level)
+			holder_add(&g->claim, ev->device);
+		else
+			g->claim.whole_group = true;
 		return;
 	}
 	g->owner_cnt = device_level ? g->owner_cnt + 1 : 1;
 	g->owner = ev->owner_after;
 	claim_taken(a, g, ev);
+	if (device_level)
+		holder_add(&g->claim, ev->device);
+	else
+		g->claim.whole_group = true;
 }
 
 static void on_release(struct ot_analysis *a, struct group *g, const struct ot_event *ev, bool device_level)
@@ -607,6 +674,7 @@ static void on_release(struct ot_analysis *a, struct group *g, const struct ot_e
 		g->owner_cnt--;
 		if (g->claim.held && g->claim.depth > 1)
 			g->claim.depth--;
+		holder_drop(&g->claim, ev->device);
 		note_release(a, g, ev);
 		return;
 	}
