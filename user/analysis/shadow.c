@@ -356,6 +356,17 @@ static const char *or_unknown(const char *s)
 
 /* ---- baseline and divergence ------------------------------------------- */
 
+/* A claim the shadow did not see taken: the owner found in the group, held at its count. */
+static void claim_from_baseline(struct group *g)
+{
+	memset(&g->claim, 0, sizeof(g->claim));
+	g->claim.held = true;
+	g->claim.baseline = true;
+	g->claim.owner = g->owner;
+	g->claim.depth = g->owner_cnt;
+	g->claim.stack_id = -1;
+}
+
 /*
  * Learn a group from the first ownership call seen on it; afterwards check
  * each non-overlapped call's before-values against the shadow, report a
@@ -374,14 +385,8 @@ static void observe(struct ot_analysis *a, struct group *g, const struct ot_even
 		g->owner = ev->owner_before;
 		if (!g->owner)
 			g->claim.held = false;
-		else if (!g->claim.held || g->claim.owner != g->owner) {
-			memset(&g->claim, 0, sizeof(g->claim));	/* a claim whose event was lost: origin unknown */
-			g->claim.held = true;
-			g->claim.baseline = true;
-			g->claim.owner = g->owner;
-			g->claim.depth = g->owner_cnt;
-			g->claim.stack_id = -1;
-		}
+		else if (!g->claim.held || g->claim.owner != g->owner)
+			claim_from_baseline(g);	/* a claim whose event was lost: origin unknown */
 		return;
 	}
 	if (!g->known || (g->tentative && !concurrent)) {
@@ -389,14 +394,8 @@ static void observe(struct ot_analysis *a, struct group *g, const struct ot_even
 		g->tentative = concurrent;
 		g->owner_cnt = ev->owner_cnt_before;
 		g->owner = ev->owner_before;
-		if (g->owner && !g->claim.held) {
-			memset(&g->claim, 0, sizeof(g->claim));
-			g->claim.held = true;
-			g->claim.baseline = true;
-			g->claim.owner = g->owner;
-			g->claim.depth = g->owner_cnt;
-			g->claim.stack_id = -1;
-		}
+		if (g->owner && !g->claim.held)
+			claim_from_baseline(g);
 		return;
 	}
 	if (concurrent || (ev->owner_cnt_before == g->owner_cnt && ev->owner_before == g->owner))
