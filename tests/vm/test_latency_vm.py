@@ -18,6 +18,10 @@ from vmrun import KERNELS, cached_run, exit_status, jsonl, module_guest_files, r
 
 BINDS = 6
 LOW = 0.75  # of a sleep: the least a sleep may measure under TCG (see above)
+# The most any sleep here may measure (ms): a 40 ms probe measured 157 ms with
+# two guests sharing the host's cores (make check's test processes). It still
+# catches a unit off by 1000; the 5 ms / 40 ms split is checked by min and p50.
+TOP = 1000
 MS = 1_000_000
 
 
@@ -48,15 +52,15 @@ def test_histogram_only_mode(kernel):
     probe = histogram(objs, "probe_ok")
     assert probe["by"] == "driver" and probe["unit"] == "msecs"
     assert probe["count"] == BINDS
-    assert 5 * LOW <= probe["min"] < 40 and 40 * LOW <= probe["max"] < 100, probe
+    assert 5 * LOW <= probe["min"] < 40 and 40 * LOW <= probe["max"] < TOP, probe
     assert 5 * LOW <= probe["p50"] < 40, probe     # rank 3 of 6: the slowest 5 ms probe
-    assert 40 * LOW <= probe["p90"] < 100 and 40 * LOW <= probe["p99"] < 100, probe
+    assert 40 * LOW <= probe["p90"] < TOP and 40 * LOW <= probe["p99"] < TOP, probe
     in_buckets = {(b["low"], b["high"]): b["count"] for b in probe["buckets"] if b["count"]}
     assert sum(in_buckets.values()) == BINDS
-    assert all(low >= 2 and high < 128 for low, high in in_buckets), in_buckets
+    assert all(low >= 2 and high < 2 * TOP for low, high in in_buckets), in_buckets
     assert sum(c for (low, high), c in in_buckets.items() if low >= 16) >= 3, in_buckets  # the 40 ms ones
     remove = histogram(objs, "remove")
-    assert remove["count"] == BINDS and 20 * LOW <= remove["min"] and remove["max"] < 100, remove
+    assert remove["count"] == BINDS and 20 * LOW <= remove["min"] and remove["max"] < TOP, remove
     assert not [o for o in objs if o["type"] == "histogram" and o["kind"] == "probe_fail"]
 
 
@@ -83,7 +87,7 @@ def test_histograms_match_exact_event_durations(kernel):
             want = sum(1 for ns in durations if b["low"] <= ns // 1000 <= b["high"])
             assert b["count"] == want, (kind, b, [ns // 1000 for ns in durations])
     probe = histogram(objs, "probe_ok")
-    assert 5 * LOW * 1000 <= probe["min"] and 40 * LOW * 1000 <= probe["max"] < 100 * 1000, probe
+    assert 5 * LOW * 1000 <= probe["min"] and 40 * LOW * 1000 <= probe["max"] < TOP * 1000, probe
 
 
 @pytest.mark.parametrize("kernel", KERNELS)

@@ -210,9 +210,10 @@ def test_device_filter_and_duration(kernel):
     assert any(e["event"] == "group_claim" for e in events), "group claim of the device's group hidden"
     assert summary["events_total"] > summary["events_shown"] == len(events)
     # duration_s includes the detach; on arm64 under TCG detaching the fentry
-    # trampolines alone took 3.7 s idle and 9 s at a load of 8 on 2 cores
-    slack = 20 if harness.arch_of(kernel) == "arm64" else 4
-    assert 7.5 <= summary["duration_s"] <= 8 + slack, summary
+    # trampolines alone took 3.7 s idle and 9 s at a load of 8 on 2 cores, and
+    # make check runs two guests at once: the bound tells "ended by itself"
+    # from "ran until the scenario's timeout killed it", not speed
+    assert 7.5 <= summary["duration_s"] <= 8 + 20, summary
 
 
 @pytest.mark.parametrize("kernel", ALL)
