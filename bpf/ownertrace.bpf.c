@@ -89,6 +89,7 @@ struct {
  * samples, hists, empty_hist): keep every reference to those behind these. */
 const volatile bool stream_events = true;	/* false: histogram-only mode */
 const volatile bool hist_enabled = false;
+const volatile bool all_stacks = false;	/* walk every point's stack, not only OT_PF_STACK ones */
 const volatile __u32 hist_by = OT_HIST_BY_DRIVER;
 const volatile __u64 hist_unit_ns = 1000;	/* usecs */
 
@@ -475,7 +476,8 @@ static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *sub
 		ot_activity_enter(frame, group);
 
 	ev->stack_id = -1;	/* userspace assigns it from the frames */
-	if (stream_events) {	/* histogram-only runs never look at stacks */
+	/* histogram-only runs never look at stacks; others only at those wanted */
+	if (stream_events && (all_stacks || ot_point_is(point, OT_PF_STACK))) {
 		long bytes = bpf_get_stack(ctx, frame->kev.ips, sizeof(frame->kev.ips), 0);
 
 		if (bytes < 0)
