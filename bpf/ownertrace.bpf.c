@@ -170,14 +170,13 @@ static __always_inline void ot_activity_enter(struct ot_frame *frame, struct iom
 }
 
 /* Exit: anyone who entered after us, or is still in flight, overlapped us. */
-static __always_inline void ot_activity_exit(struct ot_frame *frame, struct iommu_group *group)
+static __always_inline bool ot_activity_exit(const struct ot_frame *frame, struct iommu_group *group)
 {
 	struct ot_group_activity *act = ot_activity_of(group);
 
 	if (!act)
-		return;
-	if (__sync_fetch_and_add(&act->inflight, -1) > 1 || act->generation != frame->group_gen)
-		frame->kev.ev.flags |= OT_EVF_CONCURRENT;
+		return false;
+	return __sync_fetch_and_add(&act->inflight, -1) > 1 || act->generation != frame->group_gen;
 }
 
 static __always_inline struct iommu_group *ot_subject_group(enum ot_point point, void *subject)
@@ -223,16 +222,29 @@ static __always_inline void ot_read_device_names(struct ot_event *ev, struct dev
 		bpf_probe_read_kernel_str(ev->driver, sizeof(ev->driver), name);
 }
 
-static __always_inline void ot_emit(const struct ot_kevent *src)
+/* A ring record for the event in src, filled from it; NULL (counted) if the ring is full. */
+static __always_inline struct ot_kevent *ot_reserve(const struct ot_kevent *src)
 {
 	struct ot_kevent *kev = bpf_ringbuf_reserve(&events, sizeof(*kev), 0);
 
 	if (!kev) {
 		ot_count(OT_CNT_RINGBUF_DROPS);
-		return;
+		return NULL;
 	}
-	__builtin_memcpy(kev, src, sizeof(*kev));
-	bpf_ringbuf_submit(kev, 0);
+	kev->ev = src->ev;
+	kev->nframes = src->nframes;
+	kev->pad = 0;
+	if (src->nframes)	/* userspace reads nframes of them; no stack, no copy */
+		__builtin_memcpy(kev->ips, src->ips, sizeof(kev->ips));
+	return kev;
+}
+
+static __always_inline void ot_emit(const struct ot_kevent *src)
+{
+	struct ot_kevent *kev = ot_reserve(src);
+
+	if (kev)
+		bpf_ringbuf_submit(kev, 0);
 }
 
 /* bcc's log2l: index of the highest set bit, plus one; 0 for 0. */
@@ -449,7 +461,8 @@ static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *sub
 	frame = &frames->frame[depth];
 	frame->subject = (__u64)subject;
 	ev = &frame->kev.ev;
-	__builtin_memset(&frame->kev, 0, sizeof(frame->kev));
+	__builtin_memset(ev, 0, sizeof(*ev));	/* the stack's frames count only up to nframes */
+	frame->kev.nframes = 0;
 
 	ev->ts_ns = bpf_ktime_get_ns();
 	ev->entry_ns = ev->ts_ns;
@@ -520,7 +533,9 @@ static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_
 	depth = --frames->depth;
 	if (depth < OT_MAX_NESTING) {
 		frame = &frames->frame[depth];
-		struct ot_event *ev = &frame->kev.ev;
+		/* the exit record is filled in the ring, not in the frame and then copied */
+		struct ot_kevent *kev = stream_events ? ot_reserve(&frame->kev) : NULL;
+		struct ot_event *ev = kev ? &kev->ev : &frame->kev.ev;
 		bool had_group = ev->flags & OT_EVF_HAS_GROUP;
 
 		ev->ts_ns = now;
@@ -534,12 +549,12 @@ static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_
 			ev->group_id = BPF_CORE_READ(group, id);
 			ev->flags |= OT_EVF_HAS_GROUP;
 		}
-		if (had_group && group && ot_point_is(point, OT_PF_PRIMITIVE))
-			ot_activity_exit(frame, group);
+		if (had_group && group && ot_point_is(point, OT_PF_PRIMITIVE) && ot_activity_exit(frame, group))
+			ev->flags |= OT_EVF_CONCURRENT;
 		if (hist_enabled)
 			ot_hist_account(ev, point);
-		if (stream_events)
-			ot_emit(&frame->kev);
+		if (kev)
+			bpf_ringbuf_submit(kev, 0);
 	}
 	if (depth == 0)
 		bpf_map_delete_elem(&inflight, &key);
