@@ -23,7 +23,8 @@ sys.path.insert(0, str(REPO / "tests" / "vm"))
 import harness  # noqa: E402
 
 BUILD = REPO / "build"
-OUT = BUILD / "bench"
+OUT = Path(os.environ.get("BENCH_OUT", BUILD / "bench"))   # results, guest files, the VM run
+TOOLS_DIR = BUILD / "bench"                                 # benchtool, gen_recording
 TOOLS = "ot-fentry ot-kprobe bt-kfunc bt-kprobe"
 
 
@@ -64,7 +65,8 @@ def run_vm(a) -> Path:
     conf = OUT / "ot-bench.conf"
     conf.write_text(f"STORM_SECONDS={a.seconds}\nSTORM_VFIO={a.vfio}\nREPEATS={a.repeats}\n"
                     f"CYCLES={a.cycles}\nTOOLS='{a.tools}'\n")
-    needed = [BUILD / "ownertrace", BUILD / "helpers" / "vfio_group_open", OUT / "benchtool"]
+    needed = [harness.ownertrace_binary(),     # OT_BINARY: a build to compare
+              BUILD / "helpers" / "vfio_group_open", TOOLS_DIR / "benchtool"]
     for f in needed:
         if not f.is_file():
             sys.exit(f"bench: {f} missing: run `make bench` (it builds everything first)")
@@ -83,7 +85,7 @@ def run_vm(a) -> Path:
                       smp=a.smp, timeout=timeout, memory=a.memory,
                       qemu_args=icount + topology(a.shared_e1000, a.vfio, guest),
                       modules=["9p", "9pnet_virtio", "virtio_pci"],
-                      guest_files=[(OUT / "benchtool", "/bin/benchtool"),
+                      guest_files=[(TOOLS_DIR / "benchtool", "/bin/benchtool"),
                                    (BUILD / "helpers" / "vfio_group_open", "/bin/vfio_group_open"),
                                    (REPO / "bench" / "guest" / "gen-bpftrace.sh", "/lib/ot/bench/gen-bpftrace.sh"),
                                    (conf, "/etc/ot-bench.conf")],
@@ -239,7 +241,7 @@ def run_replay(a) -> dict:
     rec = OUT / f"replay-{a.replay_events}.otr"
     if not rec.exists():
         log(f"generating a {a.replay_events}-event recording ({rec})")
-        subprocess.run([str(OUT / "gen_recording"), str(a.replay_events), str(rec) + ".tmp"], check=True)
+        subprocess.run([str(TOOLS_DIR / "gen_recording"), str(a.replay_events), str(rec) + ".tmp"], check=True)
         os.replace(str(rec) + ".tmp", rec)
     result = {"events": a.replay_events, "file_bytes": rec.stat().st_size, "runs": a.replay_runs,
               "cpu": os.environ.get("BENCH_REPLAY_CPU", "0")}
