@@ -76,6 +76,8 @@ def run_vm(a) -> Path:
     # starts (bpftrace's take ~10-60 s under TCG), plus the storm
     ntools = len(a.tools.split())
     timeout = 240 + a.seconds + ntools * (a.repeats + 1) * (150 + a.cycles * 3)
+    if a.icount not in ("", "off"):
+        timeout *= 4    # one slower host thread, not several; guest seconds are instructions
     icount = [] if a.icount in ("", "off") else ["-icount", a.icount]
     log(f"VM run: kernel {a.kernel}, smp {a.smp}, icount {a.icount or 'off'}, storm {a.seconds}s with {a.shared_e1000 + 1} e1000 loops "
         f"({a.shared_e1000} in one group) + {a.vfio} VFIO loops; {a.repeats} rounds x {a.cycles} cycles "
