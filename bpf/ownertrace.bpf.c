@@ -495,10 +495,32 @@ static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *sub
 	return 0;
 }
 
+/* The exit half of an event: in the ring record, or in the frame when none is sent. */
+static __always_inline void ot_finish_exit(struct ot_event *ev, const struct ot_frame *frame, enum ot_point point,
+					   __u64 raw_ret, __u64 now)
+{
+	struct iommu_group *group = ot_subject_group(point, (void *)frame->subject);
+	bool had_group = ev->flags & OT_EVF_HAS_GROUP;
+
+	ev->ts_ns = now;
+	ev->phase = OT_PHASE_EXIT;
+	ev->cpu = bpf_get_smp_processor_id();
+	/* int results arrive in a 64-bit register with undefined upper half */
+	ev->ret = ot_point_is(point, OT_PF_RETURNS) ? (__s64)(int)raw_ret : 0;
+	ot_read_ownership(group, &ev->owner_cnt_after, &ev->owner_after);
+	if (group && !had_group) {	/* created during the call */
+		ev->group_id = BPF_CORE_READ(group, id);
+		ev->flags |= OT_EVF_HAS_GROUP;
+	}
+	if (had_group && group && ot_point_is(point, OT_PF_PRIMITIVE) && ot_activity_exit(frame, group))
+		ev->flags |= OT_EVF_CONCURRENT;
+	if (hist_enabled)
+		ot_hist_account(ev, point);
+}
+
 static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_ret)
 {
 	struct ot_calls *calls = bpf_task_storage_get(&task_calls, bpf_get_current_task_btf(), 0, 0);
-	struct iommu_group *group;
 	struct ot_frame *frame;
 	__u32 depth;
 	int top = -1;
@@ -526,31 +548,18 @@ static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_
 		return 0;
 	}
 	calls->depth = top;
-	{
-		frame = &calls->frame[top & (OT_MAX_CALLS - 1)];
+	frame = &calls->frame[top & (OT_MAX_CALLS - 1)];
+	if (stream_events) {
 		/* the exit record is filled in the ring, not in the frame and then copied */
-		struct ot_kevent *kev = stream_events ? ot_reserve(&frame->kev) : NULL;
-		struct ot_event *ev = kev ? &kev->ev : &frame->kev.ev;
-		bool had_group = ev->flags & OT_EVF_HAS_GROUP;
+		struct ot_kevent *kev = ot_reserve(&frame->kev);
 
-		ev->ts_ns = now;
-		ev->phase = OT_PHASE_EXIT;
-		ev->cpu = bpf_get_smp_processor_id();
-		/* int results arrive in a 64-bit register with undefined upper half */
-		ev->ret = ot_point_is(point, OT_PF_RETURNS) ? (__s64)(int)raw_ret : 0;
-		group = ot_subject_group(point, (void *)frame->subject);
-		ot_read_ownership(group, &ev->owner_cnt_after, &ev->owner_after);
-		if (group && !had_group) {	/* created during the call */
-			ev->group_id = BPF_CORE_READ(group, id);
-			ev->flags |= OT_EVF_HAS_GROUP;
-		}
-		if (had_group && group && ot_point_is(point, OT_PF_PRIMITIVE) && ot_activity_exit(frame, group))
-			ev->flags |= OT_EVF_CONCURRENT;
-		if (hist_enabled)
-			ot_hist_account(ev, point);
-		if (kev)
+		if (kev) {	/* its own branch: the verifier must see the reservation end on every path */
+			ot_finish_exit(&kev->ev, frame, point, raw_ret, now);
 			bpf_ringbuf_submit(kev, 0);
+			return 0;
+		}
 	}
+	ot_finish_exit(&frame->kev.ev, frame, point, raw_ret, now);	/* histograms only, or the ring was full */
 	return 0;
 }
 
