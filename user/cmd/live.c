@@ -508,6 +508,8 @@ int ot_cmd_live(const struct ot_cli *cli)
 		.ringbuf_bytes = cli->ringbuf_bytes,
 		.hist = cli->hist,
 		.hist_only = cli->hist_only,
+		/* printed or recorded: a recording replays with --stacks later */
+		.all_stacks = cli->stacks || cli->write_path,
 		.hist_by = cli->hist_by,
 		.hist_unit_ns = ot_hist_unit_ns(cli->unit),
 	};

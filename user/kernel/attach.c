@@ -83,6 +83,7 @@ static int load(struct ot_tracer *t, const struct ot_tracer_opts *opts, enum ot_
 		bpf_map__set_max_entries(t->skel->maps.events, opts->ringbuf_bytes);
 	t->skel->rodata->stream_events = !opts->hist_only;
 	t->skel->rodata->hist_enabled = opts->hist || opts->hist_only;
+	t->skel->rodata->all_stacks = opts->all_stacks;
 	t->skel->rodata->hist_by = opts->hist_by;
 	t->skel->rodata->hist_unit_ns = opts->hist_unit_ns ? opts->hist_unit_ns : 1000;
 	skip_unused_maps(t->skel);

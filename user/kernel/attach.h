@@ -16,6 +16,7 @@ struct ot_tracer_opts {
 	unsigned int maxactive;		/* kretprobe instances per CPU-less call site */
 	size_t ringbuf_bytes;		/* power of two, >= page size */
 	bool hist_only;			/* aggregate latencies, stream no events */
+	bool all_stacks;		/* every event's stack, not only those anomalies may cite */
 	bool hist;			/* in-kernel latency histograms */
 	unsigned int hist_by;		/* enum ot_hist_by */
 	uint64_t hist_unit_ns;		/* histogram slot unit: 1000 usecs, 1000000 msecs */
