@@ -342,28 +342,39 @@ static __always_inline void ot_hist_account(const struct ot_event *ev, enum ot_p
  * appeared between their entry and exit get it on the exit record
  * (owner_cnt_before stays 0: there was no group to own).
  */
-static __always_inline void ot_flush_pending(struct ot_calls *calls)
+static long ot_flush_one(__u32 i, void *data)
 {
+	struct ot_calls *calls = *(struct ot_calls **)data;
 	struct iommu_group *group;
 	struct ot_frame *frame;
 
+	if (i >= calls->depth)
+		return 1;
+	frame = &calls->frame[i & (OT_MAX_CALLS - 1)];
+	if (!frame->enter_pending)
+		return 0;
+	frame->enter_pending = 0;
+	group = ot_subject_group(OT_POINT_REALLY_PROBE, (void *)frame->subject);
+	if (group) {
+		frame->kev.ev.group_id = BPF_CORE_READ(group, id);
+		frame->kev.ev.flags |= OT_EVF_HAS_GROUP;
+	}
+	ot_emit(&frame->kev);
+	return 0;
+}
+
+/*
+ * A bpf_loop() callback, not an unrolled loop: the verifier checks its body
+ * once, where eight inlined copies (each with a ring reservation) made up
+ * most of the instructions it walked in every exit program, i.e. most of
+ * ownertrace's load time. It runs only while an entry is held back.
+ */
+static __always_inline void ot_flush_pending(struct ot_calls *calls)
+{
 	if (!calls->pending)
 		return;
 	calls->pending = 0;
-	for (int i = 0; i < OT_MAX_CALLS; i++) {
-		if (i >= calls->depth)
-			break;
-		frame = &calls->frame[i];
-		if (!frame->enter_pending)
-			continue;
-		frame->enter_pending = 0;
-		group = ot_subject_group(OT_POINT_REALLY_PROBE, (void *)frame->subject);
-		if (group) {
-			frame->kev.ev.group_id = BPF_CORE_READ(group, id);
-			frame->kev.ev.flags |= OT_EVF_HAS_GROUP;
-		}
-		ot_emit(&frame->kev);
-	}
+	bpf_loop(OT_MAX_CALLS, ot_flush_one, &calls, 0);
 }
 
 /*
@@ -565,6 +576,9 @@ static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_
 		return 0;
 	}
 	calls->depth = top;
+	/* read back: an index the verifier knows only as a bounded unknown is
+	 * one state for the rest of the program, not one per value of top */
+	top = *(volatile __u32 *)&calls->depth;
 	frame = &calls->frame[top & (OT_MAX_CALLS - 1)];
 	if (stream_events) {
 		/*
