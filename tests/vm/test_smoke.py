@@ -168,6 +168,24 @@ def test_vfio_claim_release(kernel, mode):
 
 
 @pytest.mark.parametrize("kernel", ALL)
+def test_verbose_says_where_start_up_went(kernel):
+    """--verbose prints the start-up line: each phase's time, the programs
+    loaded (two per attached point) and the verifier's work on them, which
+    stays bounded (an unrolled loop over the in-flight calls once made it
+    ~7,400 instructions per program, most of ownertrace's load time)."""
+    out = text(smoke_run(kernel), "startup")
+    m = re.search(r"start-up: BTF ([\d.]+) s, load ([\d.]+) s \((\d+) programs, (\d+) instructions verified\), "
+                  r"attach ([\d.]+) s; peak RSS (\d+) KiB after BTF, (\d+) attached", out)
+    assert m, out
+    points = re.search(r"(\d+) attach points attached", out)
+    assert points, out
+    programs, verified = int(m.group(3)), int(m.group(4))
+    assert programs == 2 * int(points.group(1)), out
+    assert 0 < verified <= 3000 * programs, out
+    assert int(m.group(7)) >= int(m.group(6)) > 0, out
+
+
+@pytest.mark.parametrize("kernel", ALL)
 def test_dry_run_reports_every_point(kernel):
     """--dry-run attaches, prints each point's status and detaches. Device-
     centric claims exist from 6.2 on; bus callbacks come from BTF discovery."""
