@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -537,6 +538,11 @@ int ot_cmd_live(const struct ot_cli *cli)
 	char status[160];
 
 	lv.cli = cli;
+	/* Big buffers (BTF, ~5 MB, parsed by us and then by libbpf; kallsyms)
+	 * live briefly one after another: keep them mmapped, so each free gives
+	 * its pages back. glibc would otherwise raise its mmap threshold past
+	 * the first one freed, and serve the next from a heap that keeps them. */
+	mallopt(M_MMAP_THRESHOLD, 256 << 10);
 	/* a baseline that cannot be read is known before anything is attached */
 	if (cli->baseline_path &&
 	    !(lv.baseline = ot_gate_load(cli->baseline_path, &lv.baseline_side, lv.baseline_kernel)))
