@@ -30,7 +30,8 @@ import harness  # noqa: E402
 import vmrun  # noqa: E402
 
 BUILD = REPO / "build"
-OUT = BUILD / "bench"
+OUT = Path(os.environ.get("BENCH_OUT", BUILD / "bench"))   # results, guest files, the VM run
+TOOLS_DIR = BUILD / "bench"                                 # benchtool, gen_recording
 TOOLS = "ot-fentry ot-kprobe bt-kfunc bt-kprobe"
 
 
@@ -71,7 +72,8 @@ def run_vm(a) -> Path:
     conf = OUT / "ot-bench.conf"
     conf.write_text(f"STORM_SECONDS={a.seconds}\nSTORM_VFIO={a.vfio}\nREPEATS={a.repeats}\n"
                     f"CYCLES={a.cycles}\nTOOLS='{a.tools}'\n")
-    needed = [BUILD / "ownertrace", BUILD / "helpers" / "vfio_group_open", OUT / "benchtool"]
+    needed = [harness.ownertrace_binary(),     # OT_BINARY: a build to compare
+              BUILD / "helpers" / "vfio_group_open", TOOLS_DIR / "benchtool"]
     for f in needed:
         if not f.is_file():
             sys.exit(f"bench: {f} missing: run `make bench` (it builds everything first)")
@@ -81,15 +83,18 @@ def run_vm(a) -> Path:
     # starts (bpftrace's take ~10-60 s under TCG), plus the storm
     ntools = len(a.tools.split())
     timeout = 240 + a.seconds + ntools * (a.repeats + 1) * (150 + a.cycles * 3)
-    log(f"VM run: kernel {a.kernel}, smp {a.smp}, storm {a.seconds}s with {a.shared_e1000 + 1} e1000 loops "
+    if a.icount not in ("", "off"):
+        timeout *= 4    # one slower host thread, not several; guest seconds are instructions
+    icount = [] if a.icount in ("", "off") else ["-icount", a.icount]
+    log(f"VM run: kernel {a.kernel}, smp {a.smp}, icount {a.icount or 'off'}, storm {a.seconds}s with {a.shared_e1000 + 1} e1000 loops "
         f"({a.shared_e1000} in one group) + {a.vfio} VFIO loops; {a.repeats} rounds x {a.cycles} cycles "
         f"of {a.tools} (guest limit {timeout}s)")
     t0 = time.monotonic()
     res = harness.run(kernel=a.kernel, scenario=str(REPO / "bench" / "guest" / "bench.sh"),
                       smp=a.smp, timeout=timeout, memory=a.memory,
-                      qemu_args=topology(a.shared_e1000, a.vfio, guest),
+                      qemu_args=icount + topology(a.shared_e1000, a.vfio, guest),
                       modules=["9p", "9pnet_virtio", "virtio_pci"],
-                      guest_files=[(OUT / "benchtool", "/bin/benchtool"),
+                      guest_files=[(TOOLS_DIR / "benchtool", "/bin/benchtool"),
                                    (BUILD / "helpers" / "vfio_group_open", "/bin/vfio_group_open"),
                                    (REPO / "bench" / "guest" / "gen-bpftrace.sh", "/lib/ot/bench/gen-bpftrace.sh"),
                                    (conf, "/etc/ot-bench.conf")],
@@ -231,7 +236,8 @@ def analyse_vm(g: Path, a) -> dict:
         "functions": attached_functions(g / "dry-run-fentry.txt"),
         "params": {"storm_seconds": a.seconds, "e1000_loops": a.shared_e1000 + 1,
                    "shared_group_e1000": a.shared_e1000, "vfio_loops": a.vfio,
-                   "repeats": a.repeats, "cycles": a.cycles, "smp": a.smp, "memory": a.memory},
+                   "repeats": a.repeats, "cycles": a.cycles, "smp": a.smp, "memory": a.memory,
+                   "icount": a.icount},
         "storm": analyse_storm(g),
         "tools": {t: analyse_tool(g, t, a.repeats) for t in a.tools.split()},
     }
@@ -244,19 +250,20 @@ PRESSURE_PHASES = "storm-untraced storm-default storm-hist-only storm-tiny storm
 
 
 def run_pressure(a) -> dict:
+    a.kernel = a.kernels.split()[0]             # the first BENCH_KERNELS one
     ko, why = vmrun.build_module(a.kernel)
     if ko is None:
         sys.exit(f"bench: {why}")
     conf = OUT / "ot-storm.conf"
     conf.write_text(f"STORM_N={a.storm_n}\nSTORM_PHASES='{PRESSURE_PHASES}'\nSTORM_TINY_KIB={a.tiny_kib}\n")
     edus = []
-    for i in range(a.smp):                      # one idle group per storm thread
+    for i in range(a.pressure_smp):             # one idle group per storm thread
         edus += ["-device", f"edu,bus=pcie.0,addr={0x10 + i:#x}"]
-    log(f"pressure VM run: kernel {a.kernel}, smp {a.smp}, {a.storm_n} claim/release pairs per vCPU, "
+    log(f"pressure VM run: kernel {a.kernel}, smp {a.pressure_smp}, {a.storm_n} claim/release pairs per vCPU, "
         f"phases {PRESSURE_PHASES}, tiny ring {a.tiny_kib} KiB")
     t0 = time.monotonic()
     res = harness.run(kernel=a.kernel, scenario=str(REPO / "tests" / "scenarios" / "mod-storm.sh"),
-                      smp=a.smp, timeout=2400, memory=a.memory, qemu_args=edus,
+                      smp=a.pressure_smp, timeout=2400, memory=a.memory, qemu_args=edus,
                       guest_files=[(ko, "/lib/ot/ot_testmod.ko"), (vmrun.MODULE_GUEST_LIB, "/lib/ot/mod-lib.sh"),
                                    (conf, "/etc/ot-storm.conf")],
                       out_dir=OUT / "pressure-run")
@@ -284,7 +291,7 @@ def run_pressure(a) -> dict:
                       "accounted": sm["events_total"] + sm["ringbuf_drops"] == counts["calls"],
                       "received_per_s": sm["events_total"] / (counts["ns"] / 1e9)})
         phases[name] = p
-    return {"kernel": res.release, "smp": a.smp, "storm_n": a.storm_n, "tiny_kib": a.tiny_kib,
+    return {"kernel": res.release, "smp": a.pressure_smp, "storm_n": a.storm_n, "tiny_kib": a.tiny_kib,
             "phases": phases}
 
 
@@ -295,7 +302,7 @@ def generated_recording(events: int) -> Path:
     rec = OUT / f"replay-{events}.otr"
     if not rec.exists():
         log(f"generating a {events}-event recording ({rec})")
-        subprocess.run([str(OUT / "gen_recording"), str(events), str(rec) + ".tmp"], check=True)
+        subprocess.run([str(TOOLS_DIR / "gen_recording"), str(events), str(rec) + ".tmp"], check=True)
         os.replace(str(rec) + ".tmp", rec)
     return rec
 
@@ -355,7 +362,8 @@ def run_replay(a) -> dict:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--kernel", default=env("KERNEL", "6.1"))
+    ap.add_argument("--kernels", default=env("KERNELS", env("KERNEL", "6.1")),
+                    help="kernels to boot one after another (tests/vm kernel names: 6.1 6.12 7.2)")
     ap.add_argument("--seconds", type=int, default=int(env("T", "30")), help="storm duration T")
     ap.add_argument("--shared-e1000", type=int, default=int(env("N", "3")),
                     help="e1000s sharing the bridge's IOMMU group (plus one alone: M = N+1 loops)")
@@ -363,8 +371,22 @@ def main():
     ap.add_argument("--repeats", type=int, default=int(env("REPEATS", "3")))
     ap.add_argument("--cycles", type=int, default=int(env("CYCLES", "10")), help="bind/unbind cycles per measurement")
     ap.add_argument("--tools", default=env("TOOLS", TOOLS))
-    ap.add_argument("--smp", type=int, default=int(env("SMP", "2")))
+    # one vCPU: under icount vCPUs take turns on one thread anyway, and this
+    # QEMU (7.2) hangs bringing up a second one with sleep=off
+    ap.add_argument("--smp", type=int, default=int(env("SMP", "1")))
+    # the pressure storm is a race of vCPUs against the reader: plain TCG, several vCPUs
+    ap.add_argument("--pressure-smp", type=int, default=int(env("PRESSURE_SMP", "2")))
     ap.add_argument("--memory", default=env("MEMORY", "2G"))
+    # Guest time counts guest instructions (a fixed shift: 2^shift ns each),
+    # not host time: a vCPU the loaded host deschedules mid-program no longer
+    # inflates bpf_stats' run_time_ns. sleep=off skips idle time instead of
+    # waiting for it; align=off never slows the guest to the host's clock.
+    # shift=4 (16 ns an instruction), not 0: busy-waits (udelay in e1000's
+    # bit-banged EEPROM reads, at every boot and bind) spin for a number of
+    # instructions proportional to 2^-shift, and at shift=0 made the boot
+    # alone take ~10 G instructions (tens of minutes on a loaded host).
+    # Costs single-threaded TCG (vCPUs take turns). "off": plain TCG.
+    ap.add_argument("--icount", default=env("ICOUNT", "shift=4,sleep=off,align=off"))
     ap.add_argument("--replay-events", type=int, default=int(env("REPLAY_EVENTS", "10000000")))
     ap.add_argument("--replay-runs", type=int, default=int(env("REPLAY_RUNS", "5")))
     ap.add_argument("--replay-callgrind-events", type=int, default=int(env("REPLAY_CALLGRIND_EVENTS", "200000")),
@@ -387,8 +409,13 @@ def main():
     if a.only in (None, "pressure"):
         results["pressure"] = run_pressure(a)
     if a.only in (None, "vm"):
-        guest = OUT / "guest" if a.reuse_guest else run_vm(a)
-        results["vm"] = analyse_vm(guest, a)
+        results.pop("vm", None)         # one kernel's results, before BENCH_KERNELS
+        vms = results.setdefault("vms", {})
+        for kernel in a.kernels.split():
+            a.kernel = kernel
+            guest = OUT / "guest" if a.reuse_guest else run_vm(a)
+            vms[kernel] = analyse_vm(guest, a)
+            results_file.write_text(json.dumps(results, indent=1) + "\n")   # a kernel done is kept
     results["host"]["load_at_end"] = os.getloadavg()[0]
     results_file.write_text(json.dumps(results, indent=1) + "\n")
     log(f"results: {results_file}")

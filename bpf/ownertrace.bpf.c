@@ -19,15 +19,17 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* really_probe() nests when a probe registers child devices; so does
- * device_release_driver_internal() through device-link consumers. */
-#define OT_MAX_NESTING 4
+/* Traced calls in flight on one task, all points together: a probe nests
+ * its dma_configure and that its use_default_domain; really_probe() nests
+ * when a probe registers child devices, device_release_driver_internal()
+ * through device-link consumers. A power of two (frame indexes are masked). */
+#define OT_MAX_CALLS 8
 
 struct ot_frame {
 	__u64 subject;		/* struct device * or struct iommu_group *; never leaves the kernel */
 	__u64 group_gen;	/* group_activity generation seen on entry */
+	__u32 point;		/* enum ot_point of the call */
 	__u32 enter_pending;	/* a probe's enter record held back: no group yet (ot_flush_pending) */
-	__u32 pad;
 	struct ot_kevent kev;	/* the record as filled on entry, with its stack */
 };
 
@@ -44,33 +46,25 @@ struct {
 	__type(value, struct ot_group_activity);
 } group_activity SEC(".maps");
 
-struct ot_frame_key {
-	__u64 pid_tgid;
-	__u32 point;
-	__u32 pad;
+/* A task's calls in flight, innermost last: entry state waiting for its exit. */
+struct ot_calls {
+	__u32 depth;		/* calls in flight; beyond OT_MAX_CALLS they have no frame */
+	__u32 pending;		/* frames with enter_pending set */
+	struct ot_frame frame[OT_MAX_CALLS];
 };
 
-struct ot_frames {
-	__u32 depth;
-	__u32 pad;
-	struct ot_frame frame[OT_MAX_NESTING];
-};
-
-/* Calls in flight, per task and attach point: entry state waiting for its exit. */
+/*
+ * Task-local storage: the kernel keeps a task's calls on the task (created
+ * zeroed on its first traced call, freed with it), so an entry and an exit
+ * cost one cached lookup each instead of creating and deleting a hash
+ * entry per call, with a copy of its whole value from a zero template.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, struct ot_frame_key);
-	__type(value, struct ot_frames);
-} inflight SEC(".maps");
-
-/* An all-zero value to create inflight entries from (too big for the BPF stack). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct ot_frames);
-} empty_frames SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ot_calls);
+} task_calls SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -89,6 +83,7 @@ struct {
  * samples, hists, empty_hist): keep every reference to those behind these. */
 const volatile bool stream_events = true;	/* false: histogram-only mode */
 const volatile bool hist_enabled = false;
+const volatile bool all_stacks = false;	/* walk every point's stack, not only OT_PF_STACK ones */
 const volatile __u32 hist_by = OT_HIST_BY_DRIVER;
 const volatile __u64 hist_unit_ns = 1000;	/* usecs */
 
@@ -180,14 +175,13 @@ static __always_inline void ot_activity_enter(struct ot_frame *frame, struct iom
 }
 
 /* Exit: anyone who entered after us, or is still in flight, overlapped us. */
-static __always_inline void ot_activity_exit(struct ot_frame *frame, struct iommu_group *group)
+static __always_inline bool ot_activity_exit(const struct ot_frame *frame, struct iommu_group *group)
 {
 	struct ot_group_activity *act = ot_activity_of(group);
 
 	if (!act)
-		return;
-	if (__sync_fetch_and_add(&act->inflight, -1) > 1 || act->generation != frame->group_gen)
-		frame->kev.ev.flags |= OT_EVF_CONCURRENT;
+		return false;
+	return __sync_fetch_and_add(&act->inflight, -1) > 1 || act->generation != frame->group_gen;
 }
 
 static __always_inline struct iommu_group *ot_subject_group(enum ot_point point, void *subject)
@@ -233,23 +227,34 @@ static __always_inline void ot_read_device_names(struct ot_event *ev, struct dev
 		bpf_probe_read_kernel_str(ev->driver, sizeof(ev->driver), name);
 }
 
-/* Fill a reserved record from the staged one, stamp it with the drops so far, send it. */
-static __always_inline void ot_submit(struct ot_kevent *kev, const struct ot_kevent *src)
+/*
+ * A ring record for the event in src, filled from it and stamped with the
+ * drops so far (ot_kevent.drops); NULL, the drop counted, if the ring is full.
+ */
+static __always_inline struct ot_kevent *ot_reserve(const struct ot_kevent *src)
 {
-	__builtin_memcpy(kev, src, sizeof(*kev));
+	struct ot_kevent *kev = bpf_ringbuf_reserve(&events, sizeof(struct ot_kevent), 0);
+
+	if (!kev) {
+		ot_count_drop();
+		return NULL;
+	}
+	kev->ev = src->ev;
+	kev->nframes = src->nframes;
 	kev->drops = ringbuf_drops_seen;
-	bpf_ringbuf_submit(kev, 0);
+	kev->drops_at_entry = src->drops_at_entry;
+	if (src->nframes)	/* userspace reads nframes of them; no stack, no copy */
+		__builtin_memcpy(kev->ips, src->ips, sizeof(kev->ips));
+	return kev;
 }
 
 /* Send a record now; a full ring is counted, never silent. */
 static __always_inline void ot_emit(const struct ot_kevent *src)
 {
-	struct ot_kevent *kev = bpf_ringbuf_reserve(&events, sizeof(struct ot_kevent), 0);
+	struct ot_kevent *kev = ot_reserve(src);
 
-	if (!kev)
-		ot_count_drop();
-	else
-		ot_submit(kev, src);
+	if (kev)
+		bpf_ringbuf_submit(kev, 0);
 }
 
 /* bcc's log2l: index of the highest set bit, plus one; 0 for 0. */
@@ -327,21 +332,6 @@ static __always_inline void ot_hist_account(const struct ot_event *ev, enum ot_p
 	bpf_ringbuf_submit(sample, 0);
 }
 
-static __always_inline struct ot_frames *ot_frames_of(struct ot_frame_key *key, bool create)
-{
-	struct ot_frames *frames = bpf_map_lookup_elem(&inflight, key);
-	__u32 zero = 0;
-	void *empty;
-
-	if (frames || !create)
-		return frames;
-	empty = bpf_map_lookup_elem(&empty_frames, &zero);
-	if (!empty)
-		return NULL;
-	bpf_map_update_elem(&inflight, key, empty, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&inflight, key);
-}
-
 /*
  * Groups can appear during a device's first probe: arm-smmu-v3 creates them
  * lazily, in the bus's dma_configure (of_dma_configure -> iommu probe). The
@@ -352,30 +342,39 @@ static __always_inline struct ot_frames *ot_frames_of(struct ot_frame_key *key, 
  * appeared between their entry and exit get it on the exit record
  * (owner_cnt_before stays 0: there was no group to own).
  */
-static __always_inline void ot_flush_pending(__u64 pid_tgid)
+static long ot_flush_one(__u32 i, void *data)
 {
-	struct ot_frame_key key = { .pid_tgid = pid_tgid, .point = OT_POINT_REALLY_PROBE };
-	struct ot_frames *frames = bpf_map_lookup_elem(&inflight, &key);
+	struct ot_calls *calls = *(struct ot_calls **)data;
 	struct iommu_group *group;
 	struct ot_frame *frame;
 
-	if (!frames)
-		return;
-#pragma unroll
-	for (int i = 0; i < OT_MAX_NESTING; i++) {
-		if (i >= frames->depth)
-			break;
-		frame = &frames->frame[i];
-		if (!frame->enter_pending)
-			continue;
-		frame->enter_pending = 0;
-		group = ot_subject_group(OT_POINT_REALLY_PROBE, (void *)frame->subject);
-		if (group) {
-			frame->kev.ev.group_id = BPF_CORE_READ(group, id);
-			frame->kev.ev.flags |= OT_EVF_HAS_GROUP;
-		}
-		ot_emit(&frame->kev);
+	if (i >= calls->depth)
+		return 1;
+	frame = &calls->frame[i & (OT_MAX_CALLS - 1)];
+	if (!frame->enter_pending)
+		return 0;
+	frame->enter_pending = 0;
+	group = ot_subject_group(OT_POINT_REALLY_PROBE, (void *)frame->subject);
+	if (group) {
+		frame->kev.ev.group_id = BPF_CORE_READ(group, id);
+		frame->kev.ev.flags |= OT_EVF_HAS_GROUP;
 	}
+	ot_emit(&frame->kev);
+	return 0;
+}
+
+/*
+ * A bpf_loop() callback, not an unrolled loop: the verifier checks its body
+ * once, where eight inlined copies (each with a ring reservation) made up
+ * most of the instructions it walked in every exit program, i.e. most of
+ * ownertrace's load time. It runs only while an entry is held back.
+ */
+static __always_inline void ot_flush_pending(struct ot_calls *calls)
+{
+	if (!calls->pending)
+		return;
+	calls->pending = 0;
+	bpf_loop(OT_MAX_CALLS, ot_flush_one, &calls, 0);
 }
 
 /*
@@ -447,31 +446,35 @@ static __always_inline void ot_insert_caller(struct ot_kevent *kev, __u64 caller
 static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *subject, void *arg1,
 				       __u64 caller)
 {
-	struct ot_frame_key key = { .pid_tgid = bpf_get_current_pid_tgid(), .point = point };
-	struct ot_frames *frames = ot_frames_of(&key, true);
+	struct ot_calls *calls = bpf_task_storage_get(&task_calls, bpf_get_current_task_btf(), 0,
+						      BPF_LOCAL_STORAGE_GET_F_CREATE);
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct iommu_group *group;
 	struct ot_frame *frame;
 	struct ot_event *ev;
 	__u32 depth;
 
-	if (!frames) {
+	if (!calls) {
 		ot_count(OT_CNT_STASH_FULL);
 		return 0;
 	}
-	depth = frames->depth++;
-	if (depth >= OT_MAX_NESTING) {
+	depth = calls->depth++;
+	if (depth >= OT_MAX_CALLS) {
 		ot_count(OT_CNT_STASH_FULL);
 		return 0;
 	}
-	frame = &frames->frame[depth];
+	frame = &calls->frame[depth];
 	frame->subject = (__u64)subject;
+	frame->point = point;
+	frame->enter_pending = 0;
 	ev = &frame->kev.ev;
-	__builtin_memset(&frame->kev, 0, sizeof(frame->kev));
+	__builtin_memset(ev, 0, sizeof(*ev));	/* the stack's frames count only up to nframes */
+	frame->kev.nframes = 0;
 
 	ev->ts_ns = bpf_ktime_get_ns();
 	ev->entry_ns = ev->ts_ns;
-	ev->pid = key.pid_tgid >> 32;
-	ev->tid = (__u32)key.pid_tgid;
+	ev->pid = pid_tgid >> 32;
+	ev->tid = (__u32)pid_tgid;
 	ev->cpu = bpf_get_smp_processor_id();
 	ev->point = point;
 	ev->phase = OT_PHASE_ENTER;
@@ -494,7 +497,8 @@ static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *sub
 	frame->kev.drops_at_entry = ringbuf_drops_seen;	/* after joining the activity count */
 
 	ev->stack_id = -1;	/* userspace assigns it from the frames */
-	if (stream_events) {	/* histogram-only runs never look at stacks */
+	/* histogram-only runs never look at stacks; others only at those wanted */
+	if (stream_events && (all_stacks || ot_point_is(point, OT_PF_STACK))) {
 		long bytes = bpf_get_stack(ctx, frame->kev.ips, sizeof(frame->kev.ips), 0);
 
 		if (bytes < 0)
@@ -510,81 +514,89 @@ static __always_inline int ot_on_enter(void *ctx, enum ot_point point, void *sub
 	if (ot_point_is(point, OT_PF_SPAN) && stream_events) {
 		if (point == OT_POINT_REALLY_PROBE && !group) {
 			frame->enter_pending = 1;	/* sent by ot_flush_pending() */
+			calls->pending++;
 			return 0;
 		}
-		ot_flush_pending(key.pid_tgid);
+		ot_flush_pending(calls);
 		ot_emit(&frame->kev);
 	}
 	return 0;
 }
 
-/* What an exit records: return value and after-values (and the group, if the
- * call created it); the group's activity count; the histogram. */
-static __always_inline void ot_finish_exit(struct ot_frame *frame, enum ot_point point, __u64 raw_ret, __u64 now)
+/* The exit half of an event: in the ring record, or in the frame when none is sent. */
+static __always_inline void ot_finish_exit(struct ot_event *ev, const struct ot_frame *frame, enum ot_point point,
+					   __u64 raw_ret, __u64 now)
 {
-	struct ot_event *ev = &frame->kev.ev;
+	struct iommu_group *group = ot_subject_group(point, (void *)frame->subject);
 	bool had_group = ev->flags & OT_EVF_HAS_GROUP;
-	struct iommu_group *group;
 
 	ev->ts_ns = now;
 	ev->phase = OT_PHASE_EXIT;
 	ev->cpu = bpf_get_smp_processor_id();
 	/* int results arrive in a 64-bit register with undefined upper half */
 	ev->ret = ot_point_is(point, OT_PF_RETURNS) ? (__s64)(int)raw_ret : 0;
-	group = ot_subject_group(point, (void *)frame->subject);
 	ot_read_ownership(group, &ev->owner_cnt_after, &ev->owner_after);
 	if (group && !had_group) {	/* created during the call */
 		ev->group_id = BPF_CORE_READ(group, id);
 		ev->flags |= OT_EVF_HAS_GROUP;
 	}
-	if (had_group && group && ot_point_is(point, OT_PF_PRIMITIVE))
-		ot_activity_exit(frame, group);
+	if (had_group && group && ot_point_is(point, OT_PF_PRIMITIVE) && ot_activity_exit(frame, group))
+		ev->flags |= OT_EVF_CONCURRENT;
 	if (hist_enabled)
 		ot_hist_account(ev, point);
 }
 
 static __always_inline int ot_on_exit(void *ctx, enum ot_point point, __u64 raw_ret)
 {
-	struct ot_frame_key key = { .pid_tgid = bpf_get_current_pid_tgid(), .point = point };
-	struct ot_frames *frames = ot_frames_of(&key, false);
-	struct ot_kevent *kev;
+	struct ot_calls *calls = bpf_task_storage_get(&task_calls, bpf_get_current_task_btf(), 0, 0);
+	struct ot_frame *frame;
 	__u32 depth;
+	int top = -1;
 
-	if (!frames || frames->depth == 0) {
+	if (!calls || calls->depth == 0) {
 		ot_count(OT_CNT_EXIT_WITHOUT_ENTRY);
 		return 0;
 	}
 	__u64 now = bpf_ktime_get_ns();	/* before sending held-back probe entries */
 
 	if (stream_events)
-		ot_flush_pending(key.pid_tgid);	/* this probe's own enter record included */
-	depth = --frames->depth;
-	if (depth < OT_MAX_NESTING) {
-		struct ot_frame *frame = &frames->frame[depth];
-
+		ot_flush_pending(calls);	/* this probe's own enter record included */
+	depth = calls->depth;
+	if (depth > OT_MAX_CALLS) {	/* calls nest: this is one of those that got no frame */
+		calls->depth--;
+		return 0;
+	}
+	/* this point's innermost call; any above it lost their exits (a missed kretprobe) */
+#pragma unroll
+	for (int i = OT_MAX_CALLS - 1; i >= 0; i--)
+		if (top < 0 && i < depth && calls->frame[i].point == point)
+			top = i;
+	if (top < 0) {
+		ot_count(OT_CNT_EXIT_WITHOUT_ENTRY);
+		return 0;
+	}
+	calls->depth = top;
+	/* read back: an index the verifier knows only as a bounded unknown is
+	 * one state for the rest of the program, not one per value of top */
+	top = *(volatile __u32 *)&calls->depth;
+	frame = &calls->frame[top & (OT_MAX_CALLS - 1)];
+	if (stream_events) {
 		/*
-		 * The record is reserved (or its drop counted) before this call
-		 * leaves its group's activity count: a later call on the group
-		 * that does not overlap this one then comes after it in the ring,
-		 * and sees this drop in its stamp (ot_kevent.drops). Each branch
-		 * finishes on its own: a verifier (6.1) that cannot tell a
-		 * reserved record is non-NULL must not see it tested twice.
+		 * The exit record is filled in the ring, not in the frame and then
+		 * copied. It is reserved (or its drop counted) before this call
+		 * leaves its group's activity count (ot_finish_exit): a later call
+		 * on the group that does not overlap this one then comes after it
+		 * in the ring, and sees this drop in its stamp (ot_kevent.drops).
 		 */
-		if (!stream_events) {
-			ot_finish_exit(frame, point, raw_ret, now);
-		} else {
-			kev = bpf_ringbuf_reserve(&events, sizeof(struct ot_kevent), 0);
-			if (!kev) {
-				ot_count_drop();
-				ot_finish_exit(frame, point, raw_ret, now);
-			} else {
-				ot_finish_exit(frame, point, raw_ret, now);
-				ot_submit(kev, &frame->kev);
-			}
+		struct ot_kevent *kev = ot_reserve(&frame->kev);
+
+		if (kev) {	/* its own branch: the verifier must see the reservation end on every path */
+			ot_finish_exit(&kev->ev, frame, point, raw_ret, now);
+			bpf_ringbuf_submit(kev, 0);
+			return 0;
 		}
 	}
-	if (depth == 0)
-		bpf_map_delete_elem(&inflight, &key);
+	ot_finish_exit(&frame->kev.ev, frame, point, raw_ret, now);	/* histograms only, or the ring was full */
 	return 0;
 }
 

@@ -51,6 +51,14 @@ enum ot_point_flags {
 	OT_PF_GROUP_SUBJECT = 1 << 3,	/* first argument is a struct iommu_group *, not a struct device * */
 	OT_PF_CLAIM = 1 << 4,		/* claims DMA ownership of a group for user space */
 	OT_PF_RELEASE = 1 << 5,		/* gives such a claim back */
+	/*
+	 * An anomaly may cite this call's kernel stack, as its own or as the
+	 * paired one (analysis/shadow.c: spans, ownership primitives, a
+	 * probe's dma_configure), so it is walked in every streaming run. The
+	 * other points' stacks are walked only when every stack is wanted
+	 * (--stacks, recordings): a stack walk is most of a program's cost.
+	 */
+	OT_PF_STACK = 1 << 6,
 };
 
 /*
@@ -91,29 +99,29 @@ enum ot_point_flags {
  */
 #define OT_POINTS(X)                                                                                              \
 	X(FIXED, REALLY_PROBE, really_probe, "probe", "really_probe",                                             \
-	  OT_PF_SPAN | OT_PF_RETURNS, OT_HIST_PROBE_OK, NULL)                                                     \
+	  OT_PF_SPAN | OT_PF_RETURNS | OT_PF_STACK, OT_HIST_PROBE_OK, NULL)                                       \
 	X(FIXED, RELEASE_DRIVER, release_driver, "remove", "device_release_driver_internal",                      \
-	  OT_PF_SPAN, OT_HIST_REMOVE, NULL)                                                                       \
+	  OT_PF_SPAN | OT_PF_STACK, OT_HIST_REMOVE, NULL)                                                         \
 	X(FIXED, UNBIND_CLEANUP, unbind_cleanup, "unbind_cleanup", "device_unbind_cleanup",                       \
 	  0, OT_HIST_NONE, "added in 5.18; may be inlined")                                                       \
 	X(FIXED, USE_DEFAULT_DOMAIN, use_default_domain, "use_default_domain", "iommu_device_use_default_domain", \
-	  OT_PF_RETURNS | OT_PF_PRIMITIVE, OT_HIST_NONE, "needs 5.19+ and CONFIG_IOMMU_API")                      \
+	  OT_PF_RETURNS | OT_PF_PRIMITIVE | OT_PF_STACK, OT_HIST_NONE, "needs 5.19+ and CONFIG_IOMMU_API")        \
 	X(FIXED, UNUSE_DEFAULT_DOMAIN, unuse_default_domain, "unuse_default_domain",                              \
 	  "iommu_device_unuse_default_domain",                                                                    \
-	  OT_PF_PRIMITIVE, OT_HIST_NONE, "needs 5.19+ and CONFIG_IOMMU_API")                                      \
+	  OT_PF_PRIMITIVE | OT_PF_STACK, OT_HIST_NONE, "needs 5.19+ and CONFIG_IOMMU_API")                        \
 	X(FIXED, GROUP_CLAIM, group_claim, "group_claim", "iommu_group_claim_dma_owner",                          \
-	  OT_PF_RETURNS | OT_PF_PRIMITIVE | OT_PF_GROUP_SUBJECT | OT_PF_CLAIM, OT_HIST_CLAIM,                     \
+	  OT_PF_RETURNS | OT_PF_PRIMITIVE | OT_PF_GROUP_SUBJECT | OT_PF_CLAIM | OT_PF_STACK, OT_HIST_CLAIM,       \
 	  "needs 5.19+ and CONFIG_IOMMU_API")                                                                     \
 	X(FIXED, GROUP_RELEASE, group_release, "group_release", "iommu_group_release_dma_owner",                  \
-	  OT_PF_PRIMITIVE | OT_PF_GROUP_SUBJECT | OT_PF_RELEASE, OT_HIST_RELEASE,                                 \
+	  OT_PF_PRIMITIVE | OT_PF_GROUP_SUBJECT | OT_PF_RELEASE | OT_PF_STACK, OT_HIST_RELEASE,                   \
 	  "needs 5.19+ and CONFIG_IOMMU_API")                                                                     \
 	X(FIXED, DEVICE_CLAIM, device_claim, "device_claim", "iommu_device_claim_dma_owner",                      \
-	  OT_PF_RETURNS | OT_PF_PRIMITIVE | OT_PF_CLAIM, OT_HIST_CLAIM,                                           \
+	  OT_PF_RETURNS | OT_PF_PRIMITIVE | OT_PF_CLAIM | OT_PF_STACK, OT_HIST_CLAIM,                             \
 	  "device-centric ownership exists since 6.2")                                                            \
 	X(FIXED, DEVICE_RELEASE, device_release, "device_release", "iommu_device_release_dma_owner",              \
-	  OT_PF_PRIMITIVE | OT_PF_RELEASE, OT_HIST_RELEASE, "device-centric ownership exists since 6.2")          \
+	  OT_PF_PRIMITIVE | OT_PF_RELEASE | OT_PF_STACK, OT_HIST_RELEASE, "device-centric ownership exists since 6.2") \
 	X(BUS, DMA_CONFIGURE, dma_configure, "dma_configure", NULL,                                               \
-	  OT_PF_RETURNS, OT_HIST_DMA_CONFIGURE, "no bus callback for this slot")                                  \
+	  OT_PF_RETURNS | OT_PF_STACK, OT_HIST_DMA_CONFIGURE, "no bus callback for this slot")                    \
 	X(BUS, DMA_CLEANUP, dma_cleanup, "dma_cleanup", NULL,                                                     \
 	  0, OT_HIST_NONE, "no bus callback for this slot")
 

@@ -60,6 +60,9 @@ fi
 ownertrace --dry-run > /tmp/dry-run.out 2>&1
 echo "exit=$?" >> /tmp/dry-run.out
 ot_artifact dry-run /tmp/dry-run.out
+# --verbose: where start-up went (a separate run: libbpf's log would mix into the table)
+ownertrace --dry-run --verbose 2>&1 | grep -E 'start-up:|attach points attached' > /tmp/startup.out
+ot_artifact startup /tmp/startup.out
 
 # filters + --duration: only the sibling e1000 (and its group's claims);
 # the edu rebind to vfio-pci and back must not show up. Ends by itself.

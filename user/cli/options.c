@@ -147,7 +147,7 @@ static const struct argp_option options[] = {
 	  "trace, record, run: default 0 = never)", 0 },
 	{ "no-census", OPT_NO_CENSUS, NULL, 0, "Do not take the census at the start of a live run: the shadow "
 	  "learns each group from its first traced call", 0 },
-	{ "verbose", 'v', NULL, 0, "Show libbpf's log", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's log, and where start-up went", 0 },
 	{ NULL, 0, NULL, 0, "Regression gate (diff, or a live run with --baseline):", 1 },
 	{ "baseline", OPT_BASELINE, "FILE", 0, "Compare this live run (trace, record, run) with the recording FILE "
 	  "and exit 3 if it regressed", 1 },

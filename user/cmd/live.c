@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,7 +27,6 @@
 #include "core/recording.h"
 #include "kernel/attach.h"
 #include "util/errnames.h"
-#include "kernel/ksyms.h"
 #include "kernel/live_stacks.h"
 #include "kernel/preflight.h"
 #include "session/gate.h"
@@ -51,7 +51,6 @@ struct live {
 	const struct ot_cli *cli;
 	struct ot_tracer tracer;
 	struct ot_session *session;
-	struct ot_ksyms *ksyms;		/* until handed to live_stacks */
 	struct ot_live_stacks *live_stacks;
 	struct ot_profile *baseline;	/* --baseline: the gate's first side; the session profiles the second */
 	struct ot_diff_side baseline_side;
@@ -416,12 +415,11 @@ static int open_outputs(struct live *lv, FILE *out, struct ot_rec_writer *writer
 		return -1;
 	lv->session->bindings = lv->tracer.bindings;
 	lv->session->run.stats.kretprobe_misses = ot_tracer_kretprobe_misses(&lv->tracer);
-	lv->live_stacks = ot_live_stacks_new(lv->session->run.stacks, lv->ksyms);
+	lv->live_stacks = ot_live_stacks_new_running(lv->session->run.stacks);
 	if (!lv->live_stacks) {
 		fprintf(stderr, "ownertrace: out of memory\n");
 		return -1;
 	}
-	lv->ksyms = NULL;	/* owned by live_stacks now */
 	if (cli->command == OT_CMD_DAEMON)
 		ot_live_stacks_set_limit(lv->live_stacks, OT_BOUND_STACKS);
 	return 0;
@@ -464,8 +462,69 @@ static double process_age_s(void)
 	return (double)now.tv_sec + now.tv_nsec / 1e9 - (double)start / (double)hz;
 }
 
+/* VmHWM, the peak resident set so far, in KiB (0 if unreadable). */
+static long peak_rss_kb(void)
+{
+	char line[128];
+	long kb = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/* Where start-up went, for --verbose: what someone chasing a slow start (or
+ * a large one) needs to know before anything else. */
+struct startup {
+	uint64_t btf_ns;
+	long rss_btf_kb;
+};
+
+static void print_startup(const struct startup *su, const struct live *lv)
+{
+	const struct ot_tracer *t = &lv->tracer;
+
+	fprintf(stderr, "ownertrace: start-up: BTF %.3f s, load %.3f s (%d programs, %llu instructions verified), "
+		"attach %.3f s; peak RSS %ld KiB after BTF, %ld attached\n",
+		su->btf_ns / 1e9, t->load_ns / 1e9, t->programs, (unsigned long long)t->verified_insns,
+		t->attach_ns / 1e9, su->rss_btf_kb, peak_rss_kb());
+}
+
+/*
+ * kallsyms is read at the first stack, not before attaching; whether it
+ * will be of use is known from its first page: unreadable, or every
+ * address zero (kptr_restrict; the first lines are per-CPU offsets, most
+ * of them nonzero when shown).
+ */
+static void warn_if_no_kallsyms(void)
+{
+	char buf[4096];
+	FILE *f = fopen("/proc/kallsyms", "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	bool shown = false;
+
+	if (!f) {
+		fprintf(stderr, "ownertrace: warning: cannot read /proc/kallsyms (%s): stacks print as addresses\n",
+			strerror(errno));
+		return;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	for (char *line = buf; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+		if (strtoull(line, NULL, 16))
+			shown = true;
+	if (!shown)
+		fprintf(stderr, "ownertrace: warning: /proc/kallsyms shows zero addresses (kptr_restrict); "
+				"stacks print as addresses\n");
+}
+
 int ot_cmd_live(const struct ot_cli *cli)
 {
+	struct startup su = { 0 };
 	static struct live lv;
 	struct ot_tracer_opts topts;
 	struct ot_rec_writer writer;
@@ -479,6 +538,11 @@ int ot_cmd_live(const struct ot_cli *cli)
 	char status[160];
 
 	lv.cli = cli;
+	/* Big buffers (BTF, ~5 MB, parsed by us and then by libbpf; kallsyms)
+	 * live briefly one after another: keep them mmapped, so each free gives
+	 * its pages back. glibc would otherwise raise its mmap threshold past
+	 * the first one freed, and serve the next from a heap that keeps them. */
+	mallopt(M_MMAP_THRESHOLD, 256 << 10);
 	/* a baseline that cannot be read is known before anything is attached */
 	if (cli->baseline_path &&
 	    !(lv.baseline = ot_gate_load(cli->baseline_path, &lv.baseline_side, lv.baseline_kernel)))
@@ -487,19 +551,22 @@ int ot_cmd_live(const struct ot_cli *cli)
 		fprintf(stderr, "ownertrace: %s\n", err);
 		goto out;
 	}
+	su.btf_ns = ot_now_ns();
 	btf = cli->btf_path ? btf__parse(cli->btf_path, NULL) : btf__load_vmlinux_btf();
+	su.btf_ns = ot_now_ns() - su.btf_ns;
+	su.rss_btf_kb = peak_rss_kb();
 	if (!btf) {
 		fprintf(stderr, "ownertrace: cannot parse BTF %s: %s\n",
 			cli->btf_path ? cli->btf_path : "/sys/kernel/btf/vmlinux", strerror(errno));
 		goto out;
 	}
-	lv.ksyms = ot_ksyms_load_running();
-	if (!lv.ksyms)
-		fprintf(stderr, "ownertrace: warning: cannot read /proc/kallsyms (%s): inlined functions are "
-				"detected from BTF only and stacks print as addresses\n", strerror(errno));
-	else if (ot_ksyms_addresses_hidden(lv.ksyms))
-		fprintf(stderr, "ownertrace: warning: /proc/kallsyms shows zero addresses (kptr_restrict); "
-				"stacks print as addresses\n");
+	if (ot_tracer_bind(&lv.tracer, btf, err, sizeof(err))) {
+		fprintf(stderr, "ownertrace: %s\n", err);
+		goto out;
+	}
+	btf__free(btf);		/* before libbpf parses its own copy */
+	btf = NULL;
+	warn_if_no_kallsyms();
 
 	topts = (struct ot_tracer_opts){
 		.force_kprobes = cli->force_kprobes,
@@ -508,15 +575,19 @@ int ot_cmd_live(const struct ot_cli *cli)
 		.ringbuf_bytes = cli->ringbuf_bytes,
 		.hist = cli->hist,
 		.hist_only = cli->hist_only,
+		/* printed or recorded: a recording replays with --stacks later */
+		.all_stacks = cli->stacks || cli->write_path,
 		.hist_by = cli->hist_by,
 		.hist_unit_ns = ot_hist_unit_ns(cli->unit),
 	};
-	if (ot_tracer_start(&lv.tracer, &topts, btf, lv.ksyms, err, sizeof(err))) {
+	if (ot_tracer_start(&lv.tracer, &topts, err, sizeof(err))) {
 		if (cli->dry_run)
 			ot_tracer_print_points(&lv.tracer, stdout);
 		fprintf(stderr, "ownertrace: %s\n", err);
 		goto out;
 	}
+	if (cli->verbose)
+		print_startup(&su, &lv);
 	if (cli->dry_run) {
 		ot_tracer_print_points(&lv.tracer, stdout);
 		printf("mode: %s; %d attach points attached; dry run, detaching\n",
@@ -609,7 +680,6 @@ out:
 		fclose(out);
 	ot_profile_free(lv.baseline);
 	ot_tracer_stop(&lv.tracer);
-	ot_ksyms_free(lv.ksyms);
 	btf__free(btf);
 	return ret;
 }

@@ -11,9 +11,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <bpf/btf.h>
+#include "util/clock.h"
 #include "util/errnames.h"
 #include "kernel/attach.h"
 #include "kernel/discovery.h"
+#include "kernel/ksyms.h"
 #include "ownertrace.skel.h"
 
 /* BPF program base name of each point, from OT_ROW_POINTS: the macro the BPF
@@ -83,6 +85,7 @@ static int load(struct ot_tracer *t, const struct ot_tracer_opts *opts, enum ot_
 		bpf_map__set_max_entries(t->skel->maps.events, opts->ringbuf_bytes);
 	t->skel->rodata->stream_events = !opts->hist_only;
 	t->skel->rodata->hist_enabled = opts->hist || opts->hist_only;
+	t->skel->rodata->all_stacks = opts->all_stacks;
 	t->skel->rodata->hist_by = opts->hist_by;
 	t->skel->rodata->hist_unit_ns = opts->hist_unit_ns ? opts->hist_unit_ns : 1000;
 	skip_unused_maps(t->skel);
@@ -283,6 +286,15 @@ static bool kprobes_supported(const struct ot_tracer *t)
 
 /* ---- attaching ---------------------------------------------------------- */
 
+/* kallsyms, read the first time a function turns out untraceable */
+static const struct ot_ksyms *explain_ksyms(struct ot_tracer *t)
+{
+	if (!t->ksyms)
+		t->ksyms = ot_ksyms_load_running();
+	return t->ksyms;
+}
+
+
 static bool is_fentry_refusal(int err)
 {
 	err = err < 0 ? -err : err;
@@ -341,7 +353,10 @@ static int attach_all(struct ot_tracer *t, const struct ot_tracer_opts *opts)
 		if (err) {
 			if (first && t->mode == OT_MODE_FENTRY && is_fentry_refusal(err))
 				return err;
-			set_refused(b, t->mode == OT_MODE_FENTRY ? "fentry/fexit attach" : "kprobe attach", err);
+			if (t->mode == OT_MODE_KPROBE && err == -ENOENT)
+				ot_explain_untraceable(b, explain_ksyms(t));	/* no symbol by that name */
+			else
+				set_refused(b, t->mode == OT_MODE_FENTRY ? "fentry/fexit attach" : "kprobe attach", err);
 			if (t->mode == OT_MODE_KPROBE && !t->kprobe_error[0])
 				snprintf(t->kprobe_error, sizeof(t->kprobe_error), "%s: %s", b->function, b->why);
 			bpf_link__destroy(t->links[p][0]);
@@ -365,6 +380,31 @@ static void unload(struct ot_tracer *t)
 	t->skel = NULL;
 }
 
+/*
+ * An fentry/fexit load fails with ENOENT when a program's target has no
+ * address ("The address of function ... cannot be found": in BTF, but
+ * inlined or only a compiler clone). libbpf loads programs in object
+ * order and stops at the first failure: the first wanted program without
+ * an fd is the one. Its point is marked missing; 0 when found.
+ */
+static int drop_unloadable_point(struct ot_tracer *t)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, t->skel->obj) {
+		if (!bpf_program__autoload(prog) || bpf_program__fd(prog) >= 0)
+			continue;
+		for (unsigned int p = 0; p < OT_POINT_COUNT; p++)
+			for (int exit = 0; exit < 2; exit++)
+				if (wanted(t, p) && ot_find_program(t->skel->obj, p, t->mode, exit) == prog) {
+					ot_explain_untraceable(&t->bindings.point[p], explain_ksyms(t));
+					return 0;
+				}
+		break;
+	}
+	return -ENOENT;
+}
+
 static void describe_errno(char *buf, size_t len, const char *what, int err)
 {
 	snprintf(buf, len, "%s failed: %s", what, ot_strerror(err));
@@ -372,10 +412,19 @@ static void describe_errno(char *buf, size_t len, const char *what, int err)
 
 static int try_mode(struct ot_tracer *t, const struct ot_tracer_opts *opts, enum ot_mode mode)
 {
+	uint64_t begin = ot_now_ns();
+	struct bpf_program *prog;
 	int err;
 
 	t->mode = mode;
-	err = load(t, opts, mode);
+	for (;;) {
+		err = load(t, opts, mode);
+		if (err != -ENOENT || mode != OT_MODE_FENTRY || !t->skel || drop_unloadable_point(t))
+			break;
+		ownertrace_bpf__destroy(t->skel);	/* again, without that point */
+		t->skel = NULL;
+	}
+	t->load_ns = ot_now_ns() - begin;
 	if (err) {
 		describe_errno(mode == OT_MODE_FENTRY ? t->fentry_error : t->kprobe_error,
 			       sizeof(t->fentry_error), mode == OT_MODE_FENTRY ? "loading fentry/fexit programs"
@@ -383,7 +432,21 @@ static int try_mode(struct ot_tracer *t, const struct ot_tracer_opts *opts, enum
 		unload(t);
 		return err;
 	}
+	t->programs = 0;
+	t->verified_insns = 0;
+	bpf_object__for_each_program(prog, t->skel->obj) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		t->programs++;
+		if (!bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+			t->verified_insns += info.verified_insns;
+	}
+	begin = ot_now_ns();
 	err = attach_all(t, opts);
+	t->attach_ns = ot_now_ns() - begin;
 	if (err) {	/* only for a refused first fentry attach */
 		describe_errno(t->fentry_error, sizeof(t->fentry_error), "attaching fentry/fexit", err);
 		unload(t);
@@ -392,14 +455,13 @@ static int try_mode(struct ot_tracer *t, const struct ot_tracer_opts *opts, enum
 	return 0;
 }
 
-int ot_tracer_start(struct ot_tracer *t, const struct ot_tracer_opts *opts, const struct btf *btf,
-		    const struct ot_ksyms *ksyms, char *err, size_t errlen)
+int ot_tracer_bind(struct ot_tracer *t, const struct btf *btf, char *err, size_t errlen)
 {
-	int found = 0, ret;
+	int found = 0;
 
 	memset(t, 0, sizeof(*t));
 	t->final_misses = -1;
-	ot_bind_points(&t->bindings, btf, ksyms);
+	ot_bind_points(&t->bindings, btf, NULL);
 	for (unsigned int p = 0; p < OT_POINT_COUNT; p++)
 		found += t->bindings.point[p].state == OT_BIND_FOUND;
 	if (!found) {
@@ -408,6 +470,12 @@ int ot_tracer_start(struct ot_tracer *t, const struct ot_tracer_opts *opts, cons
 			 "CONFIG_IOMMU_API is off); nothing to trace");
 		return -ENOENT;
 	}
+	return 0;
+}
+
+int ot_tracer_start(struct ot_tracer *t, const struct ot_tracer_opts *opts, char *err, size_t errlen)
+{
+	int ret;
 
 	find_tracefs(t);
 	if (t->tracefs[0])
@@ -458,6 +526,8 @@ void ot_tracer_detach(struct ot_tracer *t)
 
 void ot_tracer_stop(struct ot_tracer *t)
 {
+	ot_ksyms_free(t->ksyms);
+	t->ksyms = NULL;
 	if (!t->skel)
 		return;
 	t->final_misses = ot_tracer_kretprobe_misses(t);

@@ -16,6 +16,7 @@ struct ot_tracer_opts {
 	unsigned int maxactive;		/* kretprobe instances per CPU-less call site */
 	size_t ringbuf_bytes;		/* power of two, >= page size */
 	bool hist_only;			/* aggregate latencies, stream no events */
+	bool all_stacks;		/* every event's stack, not only those anomalies may cite */
 	bool hist;			/* in-kernel latency histograms */
 	unsigned int hist_by;		/* enum ot_hist_by */
 	uint64_t hist_unit_ns;		/* histogram slot unit: 1000 usecs, 1000000 msecs */
@@ -45,14 +46,26 @@ struct ot_tracer {
 	char fentry_error[256];		/* why fentry/fexit was not used */
 	char kprobe_error[256];		/* first kprobe failure */
 	int64_t final_misses;		/* kretprobe misses read at stop, -1 unknown */
+	struct ot_ksyms *ksyms;		/* read only to explain an untraceable function */
+	uint64_t load_ns, attach_ns;	/* the mode in use: open + verify, attach (--verbose) */
+	int programs;			/* programs loaded in that mode */
+	uint64_t verified_insns;	/* the verifier's work on them (kernel 5.16+; 0 unknown) */
 };
 
 /*
- * Bind points, load, attach. Returns 0 when at least one point is attached;
- * otherwise a negative errno with a sentence for the user in err.
+ * Bind every point to a function of the running kernel from its BTF (which
+ * the caller may free afterwards: libbpf parses its own copy at load, and
+ * both at once would double the peak memory). Whether the kernel can trace
+ * each one by name (kallsyms) is left to the load and attach, which say so
+ * without reading all of /proc/kallsyms first. Returns 0 when any point is
+ * found; otherwise -ENOENT with a sentence for the user in err.
  */
-int ot_tracer_start(struct ot_tracer *t, const struct ot_tracer_opts *opts, const struct btf *btf,
-		    const struct ot_ksyms *ksyms, char *err, size_t errlen);
+int ot_tracer_bind(struct ot_tracer *t, const struct btf *btf, char *err, size_t errlen);
+/*
+ * Load and attach the bound points. Returns 0 when at least one point is
+ * attached; otherwise a negative errno with a sentence for the user in err.
+ */
+int ot_tracer_start(struct ot_tracer *t, const struct ot_tracer_opts *opts, char *err, size_t errlen);
 /* The entry or exit program of a point in the object (NULL if it has none). */
 struct bpf_program *ot_find_program(struct bpf_object *obj, unsigned int point, enum ot_mode mode, bool exit);
 

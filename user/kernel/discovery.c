@@ -44,12 +44,23 @@ static bool ends_with(const char *s, const char *suffix)
 	return ls > lx && !strcmp(s + ls - lx, suffix);
 }
 
-/* Present = described by BTF and an out-of-line symbol of that exact name. */
-static void bind_function(struct ot_binding *bind, const char *name, bool in_btf,
-			  const struct ot_ksyms *ksyms, const char *absent_why)
+void ot_explain_untraceable(struct ot_binding *bind, const struct ot_ksyms *ksyms)
 {
 	char clone[OT_FUNC_NAME_LEN];
 
+	bind->state = OT_BIND_MISSING;
+	if (ksyms && ot_ksyms_find_clone(ksyms, bind->function, clone, sizeof(clone)))
+		snprintf(bind->why, sizeof(bind->why),
+			 "only a compiler clone %s is in kallsyms; not traceable by name", clone);
+	else
+		snprintf(bind->why, sizeof(bind->why), "in BTF but not in /proc/kallsyms (inlined?)");
+}
+
+/* Present = described by BTF and (when ksyms is given) an out-of-line
+ * symbol of that exact name. */
+static void bind_function(struct ot_binding *bind, const char *name, bool in_btf,
+			  const struct ot_ksyms *ksyms, const char *absent_why)
+{
 	snprintf(bind->function, sizeof(bind->function), "%s", name);
 	if (!in_btf) {
 		bind->state = OT_BIND_MISSING;
@@ -58,12 +69,7 @@ static void bind_function(struct ot_binding *bind, const char *name, bool in_btf
 		return;
 	}
 	if (ksyms && !ot_ksyms_find_exact(ksyms, name)) {
-		bind->state = OT_BIND_MISSING;
-		if (ot_ksyms_find_clone(ksyms, name, clone, sizeof(clone)))
-			snprintf(bind->why, sizeof(bind->why),
-				 "only a compiler clone %s is in kallsyms; not traceable by name", clone);
-		else
-			snprintf(bind->why, sizeof(bind->why), "in BTF but not in /proc/kallsyms (inlined?)");
+		ot_explain_untraceable(bind, ksyms);
 		return;
 	}
 	bind->state = OT_BIND_FOUND;

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "util/clock.h"
@@ -24,6 +26,7 @@ struct ot_live_stacks {
 	struct ot_stacks *cache;
 	struct ot_ksyms *ksyms;
 	uint64_t ksyms_loaded_ns;
+	bool ksyms_pending;	/* the running kernel's, read at the first stack */
 	struct ot_hashmap ids;	/* struct raw_stack * -> stack id */
 	int32_t next_id;
 	size_t limit;		/* most distinct stacks kept, 0 = no limit */
@@ -42,6 +45,28 @@ struct ot_live_stacks *ot_live_stacks_new(struct ot_stacks *cache, struct ot_ksy
 	ls->dropped_id = -1;
 	ls->ksyms_loaded_ns = ot_now_ns();
 	return ls;
+}
+
+struct ot_live_stacks *ot_live_stacks_new_running(struct ot_stacks *cache)
+{
+	struct ot_live_stacks *ls = ot_live_stacks_new(cache, NULL);
+
+	if (ls)
+		ls->ksyms_pending = true;
+	return ls;
+}
+
+/* The first stack: now kallsyms is worth its read (and its memory). */
+static void load_pending(struct ot_live_stacks *ls)
+{
+	if (!ls->ksyms_pending)
+		return;
+	ls->ksyms_pending = false;
+	ls->ksyms = ot_ksyms_load_running();
+	ls->ksyms_loaded_ns = ot_now_ns();
+	if (!ls->ksyms)
+		fprintf(stderr, "ownertrace: warning: cannot read /proc/kallsyms (%s): stacks print as addresses\n",
+			strerror(errno));
 }
 
 void ot_live_stacks_free(struct ot_live_stacks *ls)
@@ -121,6 +146,7 @@ static int symbolize(struct ot_live_stacks *ls, int32_t id, const uint64_t *ips,
 	const struct ot_ksym *prev = NULL, *sym;
 	int nf = 0;
 
+	load_pending(ls);
 	refresh_if_unknown(ls, ips, n);
 	for (uint32_t i = 0; i < n && nf < OT_STACK_MAX_FRAMES; i++) {
 		if (ls->ksyms && !ot_ksyms_is_text(ls->ksyms, ips[i]))

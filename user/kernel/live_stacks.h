@@ -14,6 +14,9 @@ struct ot_live_stacks;
 
 /* Takes ownership of ksyms (may be NULL: frames print as addresses). */
 struct ot_live_stacks *ot_live_stacks_new(struct ot_stacks *cache, struct ot_ksyms *ksyms);
+/* The running kernel's symbols, read from /proc/kallsyms at the first stack
+ * rather than before attaching: nothing needs them sooner. */
+struct ot_live_stacks *ot_live_stacks_new_running(struct ot_stacks *cache);
 void ot_live_stacks_free(struct ot_live_stacks *ls);
 
 /* The id of this stack, interning it on first sight; -1 if n == 0 or out of memory. */
