@@ -64,6 +64,21 @@ def topology(shared_e1000: int, vfio_edus: int, results_dir: Path) -> list:
     return args
 
 
+def boot(what: str, also_see, **run_args):
+    """One benchmark guest (harness.run); exits the bench, saying where to
+    look, if it failed or the kernel splatted."""
+    t0 = time.monotonic()
+    res = harness.run(**run_args)
+    log(f"{what} {'passed' if res.ok else 'FAILED'} in {time.monotonic() - t0:.0f}s: {res.reason}")
+    see = f"{res.out_dir}/console.log" + (f" and {also_see}" if also_see else "")
+    if not res.ok:
+        print(res.failure_report(), file=sys.stderr)
+        sys.exit(f"bench: the {what} failed; see {see}")
+    if res.splats:
+        sys.exit(f"bench: kernel splats in the {what}: {res.splats[:3]}; see {see}")
+    return res
+
+
 def run_vm(a) -> Path:
     guest = OUT / "guest"
     guest.mkdir(parents=True, exist_ok=True)
@@ -89,22 +104,15 @@ def run_vm(a) -> Path:
     log(f"VM run: kernel {a.kernel}, smp {a.smp}, icount {a.icount or 'off'}, storm {a.seconds}s with {a.shared_e1000 + 1} e1000 loops "
         f"({a.shared_e1000} in one group) + {a.vfio} VFIO loops; {a.repeats} rounds x {a.cycles} cycles "
         f"of {a.tools} (guest limit {timeout}s)")
-    t0 = time.monotonic()
-    res = harness.run(kernel=a.kernel, scenario=str(REPO / "bench" / "guest" / "bench.sh"),
-                      smp=a.smp, timeout=timeout, memory=a.memory,
-                      qemu_args=icount + topology(a.shared_e1000, a.vfio, guest),
-                      modules=["9p", "9pnet_virtio", "virtio_pci"],
-                      guest_files=[(TOOLS_DIR / "benchtool", "/bin/benchtool"),
-                                   (BUILD / "helpers" / "vfio_group_open", "/bin/vfio_group_open"),
-                                   (REPO / "bench" / "guest" / "gen-bpftrace.sh", "/lib/ot/bench/gen-bpftrace.sh"),
-                                   (conf, "/etc/ot-bench.conf")],
-                      out_dir=OUT / "vm-run")
-    log(f"VM run {'passed' if res.ok else 'FAILED'} in {time.monotonic() - t0:.0f}s: {res.reason}")
-    if not res.ok:
-        print(res.failure_report(), file=sys.stderr)
-        sys.exit(f"bench: the VM run failed; see {res.out_dir}/console.log and {guest}/")
-    if res.splats:
-        sys.exit(f"bench: kernel splats in the VM run: {res.splats[:3]}")
+    boot("VM run", f"{guest}/", kernel=a.kernel, scenario=str(REPO / "bench" / "guest" / "bench.sh"),
+         smp=a.smp, timeout=timeout, memory=a.memory,
+         qemu_args=icount + topology(a.shared_e1000, a.vfio, guest),
+         modules=["9p", "9pnet_virtio", "virtio_pci"],
+         guest_files=[(TOOLS_DIR / "benchtool", "/bin/benchtool"),
+                      (BUILD / "helpers" / "vfio_group_open", "/bin/vfio_group_open"),
+                      (REPO / "bench" / "guest" / "gen-bpftrace.sh", "/lib/ot/bench/gen-bpftrace.sh"),
+                      (conf, "/etc/ot-bench.conf")],
+         out_dir=OUT / "vm-run")
     return guest
 
 
@@ -261,16 +269,11 @@ def run_pressure(a) -> dict:
         edus += ["-device", f"edu,bus=pcie.0,addr={0x10 + i:#x}"]
     log(f"pressure VM run: kernel {a.kernel}, smp {a.pressure_smp}, {a.storm_n} claim/release pairs per vCPU, "
         f"phases {PRESSURE_PHASES}, tiny ring {a.tiny_kib} KiB")
-    t0 = time.monotonic()
-    res = harness.run(kernel=a.kernel, scenario=str(REPO / "tests" / "scenarios" / "mod-storm.sh"),
-                      smp=a.pressure_smp, timeout=2400, memory=a.memory, qemu_args=edus,
-                      guest_files=[(ko, "/lib/ot/ot_testmod.ko"), (vmrun.MODULE_GUEST_LIB, "/lib/ot/mod-lib.sh"),
-                                   (conf, "/etc/ot-storm.conf")],
-                      out_dir=OUT / "pressure-run")
-    log(f"pressure VM run {'passed' if res.ok else 'FAILED'} in {time.monotonic() - t0:.0f}s: {res.reason}")
-    if not res.ok:
-        print(res.failure_report(), file=sys.stderr)
-        sys.exit(f"bench: the pressure VM run failed; see {res.out_dir}/console.log")
+    res = boot("pressure VM run", None, kernel=a.kernel, scenario=str(REPO / "tests" / "scenarios" / "mod-storm.sh"),
+               smp=a.pressure_smp, timeout=2400, memory=a.memory, qemu_args=edus,
+               guest_files=[(ko, "/lib/ot/ot_testmod.ko"), (vmrun.MODULE_GUEST_LIB, "/lib/ot/mod-lib.sh"),
+                            (conf, "/etc/ot-storm.conf")],
+               out_dir=OUT / "pressure-run")
     phases = {}
     names = sorted((n[:-len(".storm")] for n in res.artifacts if n.endswith(".storm")),
                    key=lambda n: (not n.startswith("storm-default-g"), int(n.rsplit("-g", 1)[1])
