@@ -83,10 +83,20 @@ all: $(OUTPUT)/ownertrace
 $(OUTPUT) $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/ownertrace.bpf.o: bpf/ownertrace.bpf.c bpf/ownertrace.h $(VMLINUX_DIR)/vmlinux.h | $(OUTPUT)
+# A BPF object as the skeleton embeds it: compiled, DWARF stripped, and
+# passed through the BPF linker, which resolves .BTF.ext's relocations
+# (.rel.BTF.ext, a quarter of the object) so neither the binary nor libbpf
+# at open carries them.
+define bpf_object
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-	$(Q)$(LLVM_STRIP) -g $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.unlinked
+	$(Q)$(LLVM_STRIP) -g $@.unlinked
+	$(Q)$(BPFTOOL) gen object $@ $@.unlinked
+	$(Q)rm -f $@.unlinked
+endef
+
+$(OUTPUT)/ownertrace.bpf.o: bpf/ownertrace.bpf.c bpf/ownertrace.h $(VMLINUX_DIR)/vmlinux.h | $(OUTPUT)
+	$(bpf_object)
 
 $(OUTPUT)/ownertrace.skel.h: $(OUTPUT)/ownertrace.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -95,9 +105,7 @@ $(OUTPUT)/ownertrace.skel.h: $(OUTPUT)/ownertrace.bpf.o
 # The census (`ownertrace groups`, and the census at the start of a live
 # run): its own small object, loaded only while a census is taken.
 $(OUTPUT)/census.bpf.o: bpf/census.bpf.c bpf/ownertrace_census.h bpf/ownertrace.h $(VMLINUX_DIR)/vmlinux.h | $(OUTPUT)
-	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-	$(Q)$(LLVM_STRIP) -g $@
+	$(bpf_object)
 
 $(OUTPUT)/census.skel.h: $(OUTPUT)/census.bpf.o
 	$(call msg,GEN-SKEL,$@)
