@@ -29,6 +29,7 @@
 #include "util/errnames.h"
 #include "kernel/live_stacks.h"
 #include "kernel/preflight.h"
+#include "kernel/vmlinux_btf.h"
 #include "session/gate.h"
 #include "session/session.h"
 #include "util/clock.h"
@@ -488,10 +489,10 @@ static void print_startup(const struct startup *su, const struct live *lv)
 {
 	const struct ot_tracer *t = &lv->tracer;
 
-	fprintf(stderr, "ownertrace: start-up: BTF %.3f s, load %.3f s (%d programs, %llu instructions verified), "
-		"attach %.3f s; peak RSS %ld KiB after BTF, %ld attached\n",
-		su->btf_ns / 1e9, t->load_ns / 1e9, t->programs, (unsigned long long)t->verified_insns,
-		t->attach_ns / 1e9, su->rss_btf_kb, peak_rss_kb());
+	fprintf(stderr, "ownertrace: start-up: BTF %.3f s (vmlinux BTF parsed %d time%s), load %.3f s "
+		"(%d programs, %llu instructions verified), attach %.3f s; peak RSS %ld KiB after BTF, %ld attached\n",
+		su->btf_ns / 1e9, ot_vmlinux_btf_parses(), ot_vmlinux_btf_parses() == 1 ? "" : "s", t->load_ns / 1e9,
+		t->programs, (unsigned long long)t->verified_insns, t->attach_ns / 1e9, su->rss_btf_kb, peak_rss_kb());
 }
 
 /*
@@ -552,7 +553,7 @@ int ot_cmd_live(const struct ot_cli *cli)
 		goto out;
 	}
 	su.btf_ns = ot_now_ns();
-	btf = cli->btf_path ? btf__parse(cli->btf_path, NULL) : btf__load_vmlinux_btf();
+	btf = cli->btf_path ? btf__parse(cli->btf_path, NULL) : ot_vmlinux_btf_load();
 	su.btf_ns = ot_now_ns() - su.btf_ns;
 	su.rss_btf_kb = peak_rss_kb();
 	if (!btf) {
@@ -564,7 +565,10 @@ int ot_cmd_live(const struct ot_cli *cli)
 		fprintf(stderr, "ownertrace: %s\n", err);
 		goto out;
 	}
-	btf__free(btf);		/* before libbpf parses its own copy */
+	if (cli->btf_path)
+		btf__free(btf);		/* --btf is for CO-RE: libbpf attaches by the kernel's own BTF */
+	else
+		ot_vmlinux_btf_lend(btf);	/* libbpf's load takes it and frees it */
 	btf = NULL;
 	warn_if_no_kallsyms();
 
@@ -580,7 +584,9 @@ int ot_cmd_live(const struct ot_cli *cli)
 		.hist_by = cli->hist_by,
 		.hist_unit_ns = ot_hist_unit_ns(cli->unit),
 	};
-	if (ot_tracer_start(&lv.tracer, &topts, err, sizeof(err))) {
+	rc = ot_tracer_start(&lv.tracer, &topts, err, sizeof(err));
+	btf__free(ot_vmlinux_btf_reclaim());	/* a load that needed no vmlinux BTF */
+	if (rc) {
 		if (cli->dry_run)
 			ot_tracer_print_points(&lv.tracer, stdout);
 		fprintf(stderr, "ownertrace: %s\n", err);
