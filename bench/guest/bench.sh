@@ -55,7 +55,9 @@ ownertrace --dry-run --kprobes > $R/dry-run-kprobe.txt 2>&1
 FUNCS=$(awk '$3 == "attached" { print $2 }' $R/dry-run-fentry.txt)
 NFUNCS=$(echo "$FUNCS" | wc -l)
 NFUNCS_KPROBE=$(awk '$3 == "attached"' $R/dry-run-kprobe.txt | wc -l)
-echo "$FUNCS" | gen_bpftrace kfunc > $HOST/tmp/ownership-kfunc.bt
+# the bus callbacks' parameter names (not always "dev"), in one listing
+$BT -lv 'kfunc:*_dma_c*' > $W/kfunc-args.txt 2>/dev/null || ot_log "bench: bpftrace -lv failed; assuming args->dev"
+echo "$FUNCS" | ARGS_LISTING=$W/kfunc-args.txt gen_bpftrace kfunc > $HOST/tmp/ownership-kfunc.bt
 echo "$FUNCS" | gen_bpftrace kprobe > $HOST/tmp/ownership-kprobe.bt
 cp $HOST/tmp/ownership-*.bt $R/
 step "$NFUNCS functions, e1000s: $(echo $E1000S), vfio groups: $(echo $VFIO_GROUPS)"
@@ -69,7 +71,8 @@ launch() {
     bt-kfunc)  set -- $BT /tmp/ownership-kfunc.bt ;;
     bt-kprobe) set -- $BT /tmp/ownership-kprobe.bt ;;
   esac
-  out=$(benchtool launch --out "$prefix" --links $links --timeout 300 -- "$@") || return 1
+  # bpftrace's kprobe attach took 262 s of icount guest time on 6.1
+  out=$(benchtool launch --out "$prefix" --links $links --timeout 900 -- "$@") || return 1
   echo "$out" > "$prefix.launch"
   TRACER_PID=$(echo "$out" | sed -n 's/^pid=\([0-9]*\).*/\1/p')
 }
@@ -78,8 +81,9 @@ launch() {
 stop() {
   grep -E '^Vm(HWM|RSS)' /proc/$TRACER_PID/status > "$1.rss"
   kill -INT $TRACER_PID
-  i=0; while kill -0 $TRACER_PID 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-  kill -0 $TRACER_PID 2>/dev/null && { ot_fail stop "$1: tracer ignored SIGINT for 60 s"; kill -KILL $TRACER_PID; }
+  # detaching 22 kretprobes takes bpftrace over a minute of icount guest time on 6.12
+  i=0; while kill -0 $TRACER_PID 2>/dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
+  kill -0 $TRACER_PID 2>/dev/null && { ot_fail stop "$1: tracer ignored SIGINT for 300 s"; kill -KILL $TRACER_PID; }
 }
 
 # ---- storm ---------------------------------------------------------------

@@ -8,6 +8,18 @@
 # group again and print one line with device, bus, driver, group, before ->
 # after, the return value and the kernel stack. Same functions, same entry
 # and exit hooks, comparable work: the numbers compare tools, not features.
+#
+# kfunc probes name their arguments: the subject is args->dev or
+# args->group, unless ARGS_LISTING (bpftrace -lv output) names a function's
+# first parameter otherwise (7.2's vmbus_dma_configure(child_device)).
+first_arg() {
+  local fn=$1 fallback=$2 name=""
+  [ -n "$ARGS_LISTING" ] && [ -f "$ARGS_LISTING" ] &&
+    name=$(awk -v fn="$fn" 'found { n = $NF; sub(/^\*+/, "", n); print n; exit }
+                            $0 == "kfunc:" fn || $0 ~ (":" fn "$") { found = 1 }' "$ARGS_LISTING")
+  echo "${name:-$fallback}"
+}
+
 gen_bpftrace() {
   local mode=$1 fn subject type entry exit ret span
   if [ "$mode" = kfunc ]; then entry=kfunc exit=kretfunc; else entry=kprobe exit=kretprobe; fi
@@ -23,7 +35,7 @@ gen_bpftrace() {
     case $fn in really_probe|device_release_driver_internal) span=1 ;; *) span=0 ;; esac
     echo "$entry:$fn {"
     if [ "$mode" = kfunc ]; then
-      case $type in *group) echo "  \$s = args->group;" ;; *) echo "  \$s = args->dev;" ;; esac
+      case $type in *group) echo "  \$s = args->$(first_arg "$fn" group);" ;; *) echo "  \$s = args->$(first_arg "$fn" dev);" ;; esac
     else
       echo "  \$s = ($type *)arg0;"
     fi
