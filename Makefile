@@ -39,9 +39,9 @@ CFLAGS      ?= -O2 -g
 WARNINGS    := -Wall -Wextra -Werror=implicit-function-declaration
 USER_CFLAGS := $(CFLAGS) $(WARNINGS) -std=gnu11 -I$(OUTPUT) -Ibpf -Iuser
 BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -I$(VMLINUX_DIR) -Ibpf
-# --wrap: libbpf's load takes the vmlinux BTF discovery already parsed
-# instead of parsing its own (user/kernel/vmlinux_btf.h)
-LDLIBS      := -Wl,--wrap=btf__load_vmlinux_btf -lbpf -lelf -lz -lzstd
+# --wrap: libbpf's loads share the vmlinux BTF discovery already parsed
+# instead of parsing their own (user/kernel/vmlinux_btf.h)
+LDLIBS      := -Wl,--wrap=btf__load_vmlinux_btf -Wl,--wrap=btf__free -lbpf -lelf -lz -lzstd
 LDFLAGS     ?= -static
 
 ifeq ($(V),1)

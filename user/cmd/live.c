@@ -568,7 +568,7 @@ int ot_cmd_live(const struct ot_cli *cli)
 	if (cli->btf_path)
 		btf__free(btf);		/* --btf is for CO-RE: libbpf attaches by the kernel's own BTF */
 	else
-		ot_vmlinux_btf_lend(btf);	/* libbpf's load takes it and frees it */
+		ot_vmlinux_btf_share(btf);	/* the loads of the tracer and the census read it */
 	btf = NULL;
 	warn_if_no_kallsyms();
 
@@ -585,7 +585,6 @@ int ot_cmd_live(const struct ot_cli *cli)
 		.hist_unit_ns = ot_hist_unit_ns(cli->unit),
 	};
 	rc = ot_tracer_start(&lv.tracer, &topts, err, sizeof(err));
-	btf__free(ot_vmlinux_btf_reclaim());	/* a load that needed no vmlinux BTF */
 	if (rc) {
 		if (cli->dry_run)
 			ot_tracer_print_points(&lv.tracer, stdout);
@@ -615,6 +614,7 @@ int ot_cmd_live(const struct ot_cli *cli)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	start_census(&lv);
+	ot_vmlinux_btf_unshare();	/* no more loads (audits reuse the census's) */
 	snprintf(status, sizeof(status), "tracing %d attach points with %s (attached in %.1f s; process started "
 		 "%.1f s ago)", lv.tracer.attached, lv.tracer.mode == OT_MODE_FENTRY ? "fentry/fexit" : "kprobe/kretprobe",
 		 (double)(start - begin) / 1e9, process_age_s());
@@ -676,6 +676,7 @@ detach:
 	if (cli->command == OT_CMD_RUN && child > 0)
 		ret = command_verdict(ret, child_status);
 out:
+	ot_vmlinux_btf_unshare();
 	ot_census_taker_close(lv.taker);
 	lv.taker = NULL;
 	ot_census_free(&lv.census);

@@ -286,12 +286,27 @@ static bool kprobes_supported(const struct ot_tracer *t)
 
 /* ---- attaching ---------------------------------------------------------- */
 
-/* kallsyms, read the first time a function turns out untraceable */
+/* kallsyms, read the first time a function may be untraceable */
 static const struct ot_ksyms *explain_ksyms(struct ot_tracer *t)
 {
 	if (!t->ksyms)
 		t->ksyms = ot_ksyms_load_running();
 	return t->ksyms;
+}
+
+/*
+ * The kernel said ENOENT for this point's function. It means "no symbol by
+ * that name" only if kallsyms agrees (ENOENT also comes from a missing
+ * kprobe facility): then the point is marked missing, and true.
+ */
+static bool mark_if_untraceable(struct ot_tracer *t, struct ot_binding *b)
+{
+	const struct ot_ksyms *ks = explain_ksyms(t);
+
+	if (!ks || ot_ksyms_find_exact(ks, b->function))
+		return false;
+	ot_explain_untraceable(b, ks);
+	return true;
 }
 
 
@@ -353,9 +368,8 @@ static int attach_all(struct ot_tracer *t, const struct ot_tracer_opts *opts)
 		if (err) {
 			if (first && t->mode == OT_MODE_FENTRY && is_fentry_refusal(err))
 				return err;
-			if (t->mode == OT_MODE_KPROBE && err == -ENOENT)
-				ot_explain_untraceable(b, explain_ksyms(t));	/* no symbol by that name */
-			else
+			if (!(t->mode == OT_MODE_KPROBE && err == -ENOENT && kprobes_supported(t) &&
+			      mark_if_untraceable(t, b)))
 				set_refused(b, t->mode == OT_MODE_FENTRY ? "fentry/fexit attach" : "kprobe attach", err);
 			if (t->mode == OT_MODE_KPROBE && !t->kprobe_error[0])
 				snprintf(t->kprobe_error, sizeof(t->kprobe_error), "%s: %s", b->function, b->why);
@@ -385,7 +399,8 @@ static void unload(struct ot_tracer *t)
  * address ("The address of function ... cannot be found": in BTF, but
  * inlined or only a compiler clone). libbpf loads programs in object
  * order and stops at the first failure: the first wanted program without
- * an fd is the one. Its point is marked missing; 0 when found.
+ * an fd is the one. Its point is marked missing (if kallsyms agrees that
+ * its function has no symbol); 0 when one was.
  */
 static int drop_unloadable_point(struct ot_tracer *t)
 {
@@ -396,10 +411,8 @@ static int drop_unloadable_point(struct ot_tracer *t)
 			continue;
 		for (unsigned int p = 0; p < OT_POINT_COUNT; p++)
 			for (int exit = 0; exit < 2; exit++)
-				if (wanted(t, p) && ot_find_program(t->skel->obj, p, t->mode, exit) == prog) {
-					ot_explain_untraceable(&t->bindings.point[p], explain_ksyms(t));
-					return 0;
-				}
+				if (wanted(t, p) && ot_find_program(t->skel->obj, p, t->mode, exit) == prog)
+					return mark_if_untraceable(t, &t->bindings.point[p]) ? 0 : -ENOENT;
 		break;
 	}
 	return -ENOENT;

@@ -2,23 +2,28 @@
 #include <bpf/btf.h>
 #include "kernel/vmlinux_btf.h"
 
-static struct btf *lent;
+static struct btf *shared;
 static int parses;
 
-/* libbpf's real function, as --wrap=btf__load_vmlinux_btf names it. */
+/* libbpf's own functions, as -Wl,--wrap names them. */
 struct btf *__real_btf__load_vmlinux_btf(void);
+void __real_btf__free(struct btf *btf);
 struct btf *__wrap_btf__load_vmlinux_btf(void);
+void __wrap_btf__free(struct btf *btf);
 
 struct btf *__wrap_btf__load_vmlinux_btf(void)
 {
-	struct btf *btf = lent;
-
-	if (btf) {
-		lent = NULL;
-		return btf;
-	}
+	if (shared)
+		return shared;
 	parses++;
 	return __real_btf__load_vmlinux_btf();
+}
+
+void __wrap_btf__free(struct btf *btf)
+{
+	if (btf && btf == shared)
+		return;		/* a load is done with it; the next one reads it again */
+	__real_btf__free(btf);
 }
 
 struct btf *ot_vmlinux_btf_load(void)
@@ -27,18 +32,18 @@ struct btf *ot_vmlinux_btf_load(void)
 	return __real_btf__load_vmlinux_btf();
 }
 
-void ot_vmlinux_btf_lend(struct btf *btf)
+void ot_vmlinux_btf_share(struct btf *btf)
 {
-	btf__free(lent);
-	lent = btf;
+	ot_vmlinux_btf_unshare();
+	shared = btf;
 }
 
-struct btf *ot_vmlinux_btf_reclaim(void)
+void ot_vmlinux_btf_unshare(void)
 {
-	struct btf *btf = lent;
+	struct btf *btf = shared;
 
-	lent = NULL;
-	return btf;
+	shared = NULL;
+	__real_btf__free(btf);
 }
 
 int ot_vmlinux_btf_parses(void)
