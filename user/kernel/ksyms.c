@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include "util/grow.h"
 #include "kernel/ksyms.h"
 
@@ -114,60 +115,80 @@ static struct ot_ksyms *finish(struct ot_ksyms *ks)
 	return ks;
 }
 
+/* The complete lines of text[0..len) into ks; returns how many bytes they took. */
+static ssize_t parse_lines(struct ot_ksyms *ks, const char *text, size_t len, bool last)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < len || (last && i == len); i++) {
+		if (i == len || text[i] == '\n') {
+			if (i > start && parse_line(ks, text + start, i - start))
+				return -1;
+			start = i + 1;
+		}
+	}
+	return (ssize_t)(start < len ? start : len);
+}
+
 struct ot_ksyms *ot_ksyms_parse(const char *text, size_t len)
 {
 	struct ot_ksyms *ks = calloc(1, sizeof(*ks));
-	size_t start = 0;
 
 	if (!ks)
 		return NULL;
 	ks->all_zero = true;
-	for (size_t i = 0; i <= len; i++) {
-		if (i == len || text[i] == '\n') {
-			if (i > start && parse_line(ks, text + start, i - start)) {
-				ot_ksyms_free(ks);
-				errno = ENOMEM;
-				return NULL;
-			}
-			start = i + 1;
-		}
+	if (parse_lines(ks, text, len, true) < 0) {
+		ot_ksyms_free(ks);
+		errno = ENOMEM;
+		return NULL;
 	}
 	return finish(ks);
 }
 
+/*
+ * Read in chunks, parsing each chunk's complete lines: kallsyms is several
+ * MB of text (three times the table made of it), and holding it whole,
+ * read after attaching, was most of a trace's memory after start-up.
+ */
 struct ot_ksyms *ot_ksyms_load(const char *path)
 {
+	static char chunk[1 << 16];
 	struct ot_ksyms *ks;
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	FILE *f = fopen(path, "r");
-	int saved;
+	size_t have = 0, n;
+	ssize_t used;
+	FILE *f = fopen(path, "re");
 
 	if (!f)
 		return NULL;
-	for (;;) {
-		/* room to read at least 64 KiB more */
-		if (ot_grow(&buf, &cap, len + 65536, 1, 1 << 22)) {
-			free(buf);
+	ks = calloc(1, sizeof(*ks));
+	if (!ks) {
+		fclose(f);
+		return NULL;
+	}
+	ks->all_zero = true;
+	do {
+		n = fread(chunk + have, 1, sizeof(chunk) - have, f);
+		have += n;
+		used = parse_lines(ks, chunk, have, n == 0);
+		if (used == 0 && have == sizeof(chunk))
+			used = (ssize_t)have;	/* a line longer than the chunk is no kallsyms line */
+		if (used < 0) {
 			fclose(f);
+			ot_ksyms_free(ks);
 			errno = ENOMEM;
 			return NULL;
 		}
-		size_t n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	saved = ferror(f) ? EIO : 0;
-	fclose(f);
-	if (saved) {
-		free(buf);
-		errno = saved;
+		memmove(chunk, chunk + used, have - used);
+		have -= used;
+	} while (n);
+	if (ferror(f)) {
+		fclose(f);
+		ot_ksyms_free(ks);
+		errno = EIO;
 		return NULL;
 	}
-	ks = ot_ksyms_parse(buf, len);
-	free(buf);
-	return ks;
+	fclose(f);
+	return finish(ks);
 }
 
 struct ot_ksyms *ot_ksyms_load_running(void)

@@ -1,5 +1,7 @@
 /* kallsyms parsing and symbolization. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include "unit.h"
 #include "kernel/ksyms.h"
 
@@ -94,10 +96,41 @@ static void test_text_ranges_arm64(void)
 	ot_ksyms_free(ks);
 }
 
+/* A file read in chunks gives the table parsing it whole does: lines cut
+ * at every chunk boundary, a last line without its newline. */
+static void test_load_in_chunks(void)
+{
+	char path[] = "/tmp/ot-test-ksyms-XXXXXX", buf[128], name[64];
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	struct ot_ksyms *ks;
+	const int n = 6000;	/* ~250 KB: several 64 KiB chunks */
+
+	CHECK(f != NULL);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "ffffffff8%07x t func_%d%s\n", i * 16, i, i % 7 == 5 ? "\t[mod]" : "");
+	fprintf(f, "ffffffff8%07x T last_without_newline", n * 16);
+	fclose(f);
+	ks = ot_ksyms_load(path);
+	unlink(path);
+	CHECK(ks != NULL);
+	CHECK(ot_ksyms_count(ks) == (size_t)n + 1);
+	for (int i = 0; i < n; i += 997) {
+		if (i % 7 == 5)
+			continue;	/* a module's: "func_i [mod]" */
+		snprintf(name, sizeof(name), "func_%d", i);
+		CHECK(ot_ksyms_find_exact(ks, name) != NULL);
+	}
+	CHECK(ot_ksyms_find_exact(ks, "last_without_newline") != NULL);
+	CHECK_STR(ot_ksyms_format(ks, 0xffffffff80000000ULL + 4321 * 16 + 3, buf, sizeof(buf)), "func_4321+0x3");
+	ot_ksyms_free(ks);
+}
+
 int main(void)
 {
 	test_ksyms();
 	test_text_ranges();
 	test_text_ranges_arm64();
+	test_load_in_chunks();
 	return unit_report("test_ksyms");
 }
