@@ -69,6 +69,11 @@ static void load_pending(struct ot_live_stacks *ls)
 			strerror(errno));
 }
 
+void ot_live_stacks_load(struct ot_live_stacks *ls)
+{
+	load_pending(ls);
+}
+
 void ot_live_stacks_free(struct ot_live_stacks *ls)
 {
 	if (!ls)

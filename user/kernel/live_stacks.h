@@ -17,6 +17,9 @@ struct ot_live_stacks *ot_live_stacks_new(struct ot_stacks *cache, struct ot_ksy
 /* The running kernel's symbols, read from /proc/kallsyms at the first stack
  * rather than before attaching: nothing needs them sooner. */
 struct ot_live_stacks *ot_live_stacks_new_running(struct ot_stacks *cache);
+/* Read them now (after attaching, before the first record): a read at the
+ * first stack stalls the consumer for as long as a burst needs to fill the ring. */
+void ot_live_stacks_load(struct ot_live_stacks *ls);
 void ot_live_stacks_free(struct ot_live_stacks *ls);
 
 /* The id of this stack, interning it on first sight; -1 if n == 0 or out of memory. */
