@@ -496,7 +496,7 @@ static void print_startup(const struct startup *su, const struct live *lv)
 }
 
 /*
- * kallsyms is read at the first stack, not before attaching; whether it
+ * kallsyms is read once attached, not before; whether it
  * will be of use is known from its first page: unreadable, or every
  * address zero (kptr_restrict; the first lines are per-CPU offsets, most
  * of them nonzero when shown).

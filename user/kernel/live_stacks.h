@@ -14,8 +14,9 @@ struct ot_live_stacks;
 
 /* Takes ownership of ksyms (may be NULL: frames print as addresses). */
 struct ot_live_stacks *ot_live_stacks_new(struct ot_stacks *cache, struct ot_ksyms *ksyms);
-/* The running kernel's symbols, read from /proc/kallsyms at the first stack
- * rather than before attaching: nothing needs them sooner. */
+/* The running kernel's symbols from /proc/kallsyms, read by
+ * ot_live_stacks_load() after attaching (or, if it was not called, at the
+ * first stack), not before: attaching does not need them. */
 struct ot_live_stacks *ot_live_stacks_new_running(struct ot_stacks *cache);
 /* Read them now (after attaching, before the first record): a read at the
  * first stack stalls the consumer for as long as a burst needs to fill the ring. */
