@@ -152,7 +152,7 @@ def render_pressure(r):
          "(`iommu_group_claim_dma_owner` + `iommu_group_release_dma_owner`) back to back on its own idle",
          "IOMMU group (an edu alone on pcie.0). The module counts its calls (each one traced exit event);",
          "ownertrace `--json` reports what it received and the ring-buffer drops it counted. The same storm",
-         f"untraced, traced at the default ring (4 MiB), with `--hist-only`, and at a {pr['tiny_kib']} KiB ring;",
+         f"untraced, traced at the default ring (2 MiB), with `--hist-only`, and at a {pr['tiny_kib']} KiB ring;",
          "if the default ring dropped at full speed, again with a sleep of N µs between pairs",
          "(`storm_gap_us`, phases default-gN) until a pace had no drops.",
          "Rates are guest wall-clock over the whole storm, under TCG (absolute values are slow; compare",

@@ -7,7 +7,7 @@ Exact counts, no timing: the module counts the ownership calls it made, each
 one traced exit event; ownertrace must account for every one, as an event it
 received or as a counted ring-buffer drop, and the shadow must resync after
 the drops instead of reporting the calls it missed as anomalies. The default
-phase's 2 x 2 x 500 events fit in the default 4 MiB ring (9,039 records of
+phase's 2 x 2 x 500 events fit in the default 2 MiB ring (4,519 records of
 464 bytes), so zero drops there
 does not depend on how fast the guest is.
 
