@@ -615,8 +615,8 @@ int ot_cmd_live(const struct ot_cli *cli)
 	signal(SIGTERM, on_signal);
 	start_census(&lv);
 	ot_vmlinux_btf_unshare();	/* no more loads (audits reuse the census's) */
-	if (!cli->hist_only)
-		ot_live_stacks_load(lv.live_stacks);	/* attached, not yet reading: see live_stacks.h */
+	if (!cli->hist_only)	/* attached, not yet reading: see live_stacks.h */
+		ot_live_stacks_load(lv.live_stacks, ot_tracer_take_ksyms(&lv.tracer));
 	snprintf(status, sizeof(status), "tracing %d attach points with %s (attached in %.1f s; process started "
 		 "%.1f s ago)", lv.tracer.attached, lv.tracer.mode == OT_MODE_FENTRY ? "fentry/fexit" : "kprobe/kretprobe",
 		 (double)(start - begin) / 1e9, process_age_s());

@@ -532,6 +532,14 @@ int ot_tracer_start(struct ot_tracer *t, const struct ot_tracer_opts *opts, char
 	return ret ? ret : -EPERM;
 }
 
+struct ot_ksyms *ot_tracer_take_ksyms(struct ot_tracer *t)
+{
+	struct ot_ksyms *ks = t->ksyms;
+
+	t->ksyms = NULL;
+	return ks;
+}
+
 void ot_tracer_detach(struct ot_tracer *t)
 {
 	destroy_links(t);

@@ -66,6 +66,9 @@ int ot_tracer_bind(struct ot_tracer *t, const struct btf *btf, char *err, size_t
  * attached; otherwise a negative errno with a sentence for the user in err.
  */
 int ot_tracer_start(struct ot_tracer *t, const struct ot_tracer_opts *opts, char *err, size_t errlen);
+/* The kallsyms table attaching read to explain an untraceable function, if
+ * it read one (NULL otherwise); the caller owns it: a run reads it once. */
+struct ot_ksyms *ot_tracer_take_ksyms(struct ot_tracer *t);
 /* The entry or exit program of a point in the object (NULL if it has none). */
 struct bpf_program *ot_find_program(struct bpf_object *obj, unsigned int point, enum ot_mode mode, bool exit);
 

@@ -8,10 +8,35 @@
 #include "util/grow.h"
 #include "kernel/ksyms.h"
 
+/*
+ * The table is kept small, since a live trace holds it for as long as it
+ * runs: ~120k text symbols. kallsyms lists the core kernel's in address
+ * order, and so does most of each module, so most entries arrive already
+ * sorted and take 8 bytes each (an offset from the first symbol's address,
+ * which the kernel and its modules sit within 4 GiB of, and the name's
+ * offset); the rest (a module listed below the previous one, an address
+ * outside that window) are kept whole and sorted apart. No sort of the big
+ * run, so no sort buffer the size of the table either.
+ */
+struct sorted_sym {
+	uint32_t off;		/* addr - ks->base */
+	uint32_t name;		/* into strings */
+};
+
+struct other_sym {
+	uint64_t addr;
+	uint32_t name;
+};
+
+#define WINDOW_BELOW (1ULL << 31)	/* the window starts this far below the first symbol */
+
 struct ot_ksyms {
-	struct ot_ksym *syms;	/* sorted by address */
-	size_t count;
-	size_t cap;
+	struct sorted_sym *sorted;	/* ascending, in the order read */
+	size_t nsorted, sorted_cap;
+	struct other_sym *others;	/* sorted by address in finish() */
+	size_t nothers, others_cap;
+	uint64_t base;		/* set by the first symbol */
+	bool have_base;
 	char *strings;		/* one arena for every name */
 	size_t strings_len;
 	size_t strings_cap;
@@ -34,10 +59,37 @@ static int push_string(struct ot_ksyms *ks, const char *s, size_t n, size_t *off
 
 static int cmp_addr(const void *a, const void *b)
 {
-	const struct ot_ksym *x = a, *y = b;
+	const struct other_sym *x = a, *y = b;
 
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
+	return x->name < y->name ? -1 : x->name > y->name;	/* read order among equals: stable */
+}
+
+static uint64_t sorted_addr(const struct ot_ksyms *ks, size_t i)
+{
+	return ks->base + ks->sorted[i].off;
+}
+
+/* Keep one symbol: in the sorted run if it extends it, else with the others. */
+static int add_symbol(struct ot_ksyms *ks, uint64_t addr, uint32_t name)
+{
+	if (!ks->have_base) {
+		ks->base = addr > WINDOW_BELOW ? addr - WINDOW_BELOW : 0;
+		ks->have_base = true;
+	}
+	if (addr >= ks->base && addr - ks->base <= UINT32_MAX &&
+	    (!ks->nsorted || addr >= sorted_addr(ks, ks->nsorted - 1))) {
+		if (ot_grow(&ks->sorted, &ks->sorted_cap, ks->nsorted + 1, sizeof(*ks->sorted), 16384))
+			return -ENOMEM;
+		ks->sorted[ks->nsorted].off = (uint32_t)(addr - ks->base);
+		ks->sorted[ks->nsorted++].name = name;
+		return 0;
+	}
+	if (ot_grow(&ks->others, &ks->others_cap, ks->nothers + 1, sizeof(*ks->others), 256))
+		return -ENOMEM;
+	ks->others[ks->nothers].addr = addr;
+	ks->others[ks->nothers++].name = name;
 	return 0;
 }
 
@@ -86,8 +138,8 @@ static int parse_line(struct ot_ksyms *ks, const char *line, size_t len)
 	}
 	if (!name_len || name_len > 255 || *p == ' ' || *p == '\t')
 		return 0;
-	if (ot_grow(&ks->syms, &ks->cap, ks->count + 1, sizeof(*ks->syms), 16384))
-		return -ENOMEM;
+	if (ks->strings_len > UINT32_MAX - 256)
+		return -ENOMEM;	/* 4 GiB of names: no kallsyms */
 	if (push_string(ks, p, name_len, &off))
 		return -ENOMEM;
 	name = ks->strings + off;
@@ -99,9 +151,8 @@ static int parse_line(struct ot_ksyms *ks, const char *line, size_t len)
 		ks->stext = addr;
 	else if (!strcmp(name, "_etext"))
 		ks->etext = addr;
-	ks->syms[ks->count].addr = addr;
-	ks->syms[ks->count].name = (const char *)(uintptr_t)off;	/* fixed up later */
-	ks->count++;
+	if (add_symbol(ks, addr, (uint32_t)off))
+		return -ENOMEM;
 	if (addr)
 		ks->all_zero = false;
 	return 0;
@@ -109,9 +160,8 @@ static int parse_line(struct ot_ksyms *ks, const char *line, size_t len)
 
 static struct ot_ksyms *finish(struct ot_ksyms *ks)
 {
-	for (size_t i = 0; i < ks->count; i++)
-		ks->syms[i].name = ks->strings + (uintptr_t)ks->syms[i].name;
-	qsort(ks->syms, ks->count, sizeof(ks->syms[0]), cmp_addr);
+	if (ks->nothers > 1)
+		qsort(ks->others, ks->nothers, sizeof(ks->others[0]), cmp_addr);
 	return ks;
 }
 
@@ -204,7 +254,8 @@ void ot_ksyms_free(struct ot_ksyms *ks)
 {
 	if (!ks)
 		return;
-	free(ks->syms);
+	free(ks->sorted);
+	free(ks->others);
 	free(ks->strings);
 	free(ks->modules);
 	free(ks);
@@ -212,76 +263,98 @@ void ot_ksyms_free(struct ot_ksyms *ks)
 
 size_t ot_ksyms_count(const struct ot_ksyms *ks)
 {
-	return ks ? ks->count : 0;
+	return ks ? ks->nsorted + ks->nothers : 0;
 }
 
 bool ot_ksyms_addresses_hidden(const struct ot_ksyms *ks)
 {
-	return ks && ks->count && ks->all_zero;
+	return ks && ot_ksyms_count(ks) && ks->all_zero;
 }
 
-const struct ot_ksym *ot_ksyms_find_exact(const struct ot_ksyms *ks, const char *name)
+/* The first name in the arena (every symbol's, in read order) that starts
+ * with name and continues with next ('\0': exactly it; '.': a clone). */
+static const char *find_name(const struct ot_ksyms *ks, const char *name, char next)
 {
 	size_t n = strlen(name);
 
-	for (size_t i = 0; i < ks->count; i++) {
-		const char *s = ks->syms[i].name;
-
-		if (!strncmp(s, name, n) && s[n] == '\0')
-			return &ks->syms[i];
-	}
+	for (const char *s = ks->strings, *end = ks->strings + ks->strings_len; s < end; s += strlen(s) + 1)
+		if (!strncmp(s, name, n) && s[n] == next)
+			return s;
 	return NULL;
+}
+
+bool ot_ksyms_find_exact(const struct ot_ksyms *ks, const char *name)
+{
+	return ks->strings && find_name(ks, name, '\0');
 }
 
 bool ot_ksyms_find_clone(const struct ot_ksyms *ks, const char *name, char *out, size_t outlen)
 {
-	size_t n = strlen(name);
+	const char *s = ks->strings ? find_name(ks, name, '.') : NULL;
 
-	for (size_t i = 0; i < ks->count; i++) {
-		const char *s = ks->syms[i].name;
-
-		if (!strncmp(s, name, n) && s[n] == '.') {
-			snprintf(out, outlen, "%s", s);
-			return true;
-		}
-	}
-	return false;
+	if (s)
+		snprintf(out, outlen, "%s", s);
+	return s != NULL;
 }
 
-const struct ot_ksym *ot_ksyms_resolve(const struct ot_ksyms *ks, uint64_t addr)
+static uint64_t other_addr(const struct ot_ksyms *ks, size_t i)
 {
-	size_t lo = 0, hi;
+	return ks->others[i].addr;
+}
 
-	if (!ks || !ks->count || addr < ks->syms[0].addr)
-		return NULL;
-	hi = ks->count;
+/* Index of the last of n ascending addresses at or below addr, or -1. */
+static ssize_t last_at_or_below(const struct ot_ksyms *ks, size_t n,
+				uint64_t (*addr_of)(const struct ot_ksyms *, size_t), uint64_t addr)
+{
+	ssize_t lo = -1, hi = (ssize_t)n;
+
 	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
+		ssize_t mid = lo + (hi - lo) / 2;
 
-		if (ks->syms[mid].addr <= addr)
+		if (addr_of(ks, (size_t)mid) <= addr)
 			lo = mid;
 		else
 			hi = mid;
 	}
-	return &ks->syms[lo];
+	return lo;
+}
+
+bool ot_ksyms_resolve(const struct ot_ksyms *ks, uint64_t addr, struct ot_ksym *out)
+{
+	ssize_t i, j;
+
+	if (!ks)
+		return false;
+	i = last_at_or_below(ks, ks->nsorted, sorted_addr, addr);
+	j = last_at_or_below(ks, ks->nothers, other_addr, addr);
+	if (j >= 0 && (i < 0 || ks->others[j].addr > sorted_addr(ks, (size_t)i))) {
+		out->addr = ks->others[j].addr;
+		out->name = ks->strings + ks->others[j].name;
+		return true;
+	}
+	if (i < 0)
+		return false;
+	out->addr = sorted_addr(ks, (size_t)i);
+	out->name = ks->strings + ks->sorted[i].name;
+	return true;
 }
 
 const char *ot_ksyms_format(const struct ot_ksyms *ks, uint64_t addr, char *buf, size_t len)
 {
-	const struct ot_ksym *sym = ot_ksyms_addresses_hidden(ks) ? NULL : ot_ksyms_resolve(ks, addr);
+	struct ot_ksym sym;
 	const char *module;
 
-	if (!sym) {
+	if (ot_ksyms_addresses_hidden(ks) || !ot_ksyms_resolve(ks, addr, &sym)) {
 		snprintf(buf, len, "0x%" PRIx64, addr);
 		return buf;
 	}
 	/* "func [mod]" prints as "func+0x10 [mod]" */
-	module = strchr(sym->name, ' ');
+	module = strchr(sym.name, ' ');
 	if (module)
-		snprintf(buf, len, "%.*s+0x%" PRIx64 "%s", (int)(module - sym->name), sym->name,
-			 addr - sym->addr, module);
+		snprintf(buf, len, "%.*s+0x%" PRIx64 "%s", (int)(module - sym.name), sym.name,
+			 addr - sym.addr, module);
 	else
-		snprintf(buf, len, "%s+0x%" PRIx64, sym->name, addr - sym->addr);
+		snprintf(buf, len, "%s+0x%" PRIx64, sym.name, addr - sym.addr);
 	return buf;
 }
 

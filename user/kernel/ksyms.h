@@ -8,9 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A symbol as ot_ksyms_resolve() gives it (the table keeps it smaller). */
 struct ot_ksym {
 	uint64_t addr;
-	const char *name;	/* "func" or "func [module]" */
+	const char *name;	/* "func" or "func [module]", valid while the table is */
 };
 
 struct ot_ksyms;
@@ -28,8 +29,8 @@ size_t ot_ksyms_count(const struct ot_ksyms *ks);
 /* True when every address is zero: kptr_restrict hides them from us. */
 bool ot_ksyms_addresses_hidden(const struct ot_ksyms *ks);
 
-/* Text symbol with exactly this name (no module suffix). */
-const struct ot_ksym *ot_ksyms_find_exact(const struct ot_ksyms *ks, const char *name);
+/* A text symbol with exactly this name (no module suffix)? */
+bool ot_ksyms_find_exact(const struct ot_ksyms *ks, const char *name);
 /* A compiler clone such as name.isra.0 / name.constprop.0; copies its name. */
 bool ot_ksyms_find_clone(const struct ot_ksyms *ks, const char *name, char *out, size_t outlen);
 
@@ -43,8 +44,8 @@ int ot_ksyms_add_modules(struct ot_ksyms *ks, const char *proc_modules_text, siz
 int ot_ksyms_load_modules(struct ot_ksyms *ks, const char *path);
 bool ot_ksyms_is_text(const struct ot_ksyms *ks, uint64_t addr);
 
-/* Symbol containing addr (the closest one at or below it), or NULL. */
-const struct ot_ksym *ot_ksyms_resolve(const struct ot_ksyms *ks, uint64_t addr);
+/* The symbol containing addr (the closest one at or below it) into out; false if none. */
+bool ot_ksyms_resolve(const struct ot_ksyms *ks, uint64_t addr, struct ot_ksym *out);
 /* "func+0x1a/0x3c" style, or "0x..." when unknown; returns buf. */
 const char *ot_ksyms_format(const struct ot_ksyms *ks, uint64_t addr, char *buf, size_t len);
 

@@ -69,8 +69,15 @@ static void load_pending(struct ot_live_stacks *ls)
 			strerror(errno));
 }
 
-void ot_live_stacks_load(struct ot_live_stacks *ls)
+void ot_live_stacks_load(struct ot_live_stacks *ls, struct ot_ksyms *read)
 {
+	if (read && ls->ksyms_pending) {
+		ls->ksyms_pending = false;
+		ls->ksyms = read;
+		ls->ksyms_loaded_ns = ot_now_ns();
+		return;
+	}
+	ot_ksyms_free(read);
 	load_pending(ls);
 }
 
@@ -132,23 +139,24 @@ static void refresh_if_unknown(struct ot_live_stacks *ls, const uint64_t *ips, u
  */
 #define FENTRY_RET_MAX 16
 
-static bool trampoline_return(const struct ot_ksyms *ks, const struct ot_ksym *prev, uint64_t ip,
-			      const struct ot_ksym **sym)
+/* kept: the start of the symbol of the frame kept last (0: none), set to ip's */
+static bool trampoline_return(const struct ot_ksyms *ks, uint64_t ip, uint64_t *kept)
 {
-	uint64_t off;
+	uint64_t before = *kept;
+	struct ot_ksym sym;
 
-	*sym = ks && !ot_ksyms_addresses_hidden(ks) ? ot_ksyms_resolve(ks, ip) : NULL;
-	if (!*sym || *sym != prev)
+	*kept = 0;
+	if (!ks || ot_ksyms_addresses_hidden(ks) || !ot_ksyms_resolve(ks, ip, &sym))
 		return false;
-	off = ip - (*sym)->addr;
-	return off > 0 && off <= FENTRY_RET_MAX;
+	*kept = sym.addr;
+	return sym.addr == before && ip - sym.addr > 0 && ip - sym.addr <= FENTRY_RET_MAX;
 }
 
 static int symbolize(struct ot_live_stacks *ls, int32_t id, const uint64_t *ips, uint32_t n)
 {
 	static char frames[OT_STACK_MAX_FRAMES][OT_FRAME_LEN];
 	const char *ptrs[OT_STACK_MAX_FRAMES];
-	const struct ot_ksym *prev = NULL, *sym;
+	uint64_t kept = 0;
 	int nf = 0;
 
 	load_pending(ls);
@@ -156,9 +164,8 @@ static int symbolize(struct ot_live_stacks *ls, int32_t id, const uint64_t *ips,
 	for (uint32_t i = 0; i < n && nf < OT_STACK_MAX_FRAMES; i++) {
 		if (ls->ksyms && !ot_ksyms_is_text(ls->ksyms, ips[i]))
 			continue;	/* BPF programs and trampolines */
-		if (trampoline_return(ls->ksyms, prev, ips[i], &sym))
+		if (trampoline_return(ls->ksyms, ips[i], &kept))
 			continue;
-		prev = sym;
 		ot_ksyms_format(ls->ksyms, ips[i], frames[nf], OT_FRAME_LEN);
 		ptrs[nf] = frames[nf];
 		nf++;

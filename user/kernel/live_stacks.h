@@ -19,8 +19,10 @@ struct ot_live_stacks *ot_live_stacks_new(struct ot_stacks *cache, struct ot_ksy
  * first stack), not before: attaching does not need them. */
 struct ot_live_stacks *ot_live_stacks_new_running(struct ot_stacks *cache);
 /* Read them now (after attaching, before the first record): a read at the
- * first stack stalls the consumer for as long as a burst needs to fill the ring. */
-void ot_live_stacks_load(struct ot_live_stacks *ls);
+ * first stack stalls the consumer for as long as a burst needs to fill the ring.
+ * read: the running kernel's symbols if attaching already read them (taken
+ * over, so that a run holds one table), else NULL. */
+void ot_live_stacks_load(struct ot_live_stacks *ls, struct ot_ksyms *read);
 void ot_live_stacks_free(struct ot_live_stacks *ls);
 
 /* The id of this stack, interning it on first sight; -1 if n == 0 or out of memory. */

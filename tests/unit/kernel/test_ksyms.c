@@ -21,9 +21,9 @@ static void test_ksyms(void)
 
 	CHECK(ks != NULL);
 	CHECK(ot_ksyms_count(ks) == 6);	/* data symbol skipped */
-	CHECK(ot_ksyms_find_exact(ks, "really_probe") != NULL);
-	CHECK(ot_ksyms_find_exact(ks, "really") == NULL);
-	CHECK(ot_ksyms_find_exact(ks, "vfio_device_remove_group") == NULL);
+	CHECK(ot_ksyms_find_exact(ks, "really_probe"));
+	CHECK(!ot_ksyms_find_exact(ks, "really"));
+	CHECK(!ot_ksyms_find_exact(ks, "vfio_device_remove_group"));
 	CHECK(ot_ksyms_find_clone(ks, "vfio_device_remove_group", buf, sizeof(buf)));
 	CHECK_CONTAINS(buf, "vfio_device_remove_group.isra.0");
 	CHECK_STR(ot_ksyms_format(ks, 0xffffffff81100010ULL, buf, sizeof(buf)), "really_probe+0x10");
@@ -119,10 +119,39 @@ static void test_load_in_chunks(void)
 		if (i % 7 == 5)
 			continue;	/* a module's: "func_i [mod]" */
 		snprintf(name, sizeof(name), "func_%d", i);
-		CHECK(ot_ksyms_find_exact(ks, name) != NULL);
+		CHECK(ot_ksyms_find_exact(ks, name));
 	}
-	CHECK(ot_ksyms_find_exact(ks, "last_without_newline") != NULL);
+	CHECK(ot_ksyms_find_exact(ks, "last_without_newline"));
 	CHECK_STR(ot_ksyms_format(ks, 0xffffffff80000000ULL + 4321 * 16 + 3, buf, sizeof(buf)), "func_4321+0x3");
+	ot_ksyms_free(ks);
+}
+
+/* Symbols out of address order (a module listed below the one before it)
+ * and far from the others (outside the 4 GiB the compact entries reach)
+ * resolve as in-order ones do, whichever list holds the closest. */
+static void test_unsorted_and_far(void)
+{
+	static const char syms[] =
+		"ffffffff81000000 T _stext\n"
+		"ffffffff81100000 t really_probe\n"
+		"ffffffffc0b00000 t vfio_pci_probe\t[vfio_pci]\n"
+		"ffffffffc0a00000 t e1000_probe\t[e1000]\n"		/* below the line before */
+		"ffffffffc0a00100 t e1000_remove\t[e1000]\n"
+		"ffffffff00000000 t far_below\n"			/* more than 2 GiB below _stext */
+		"ffffffff81100000 t really_probe_alias\n";		/* same address, read later */
+	struct ot_ksyms *ks = ot_ksyms_parse(syms, sizeof(syms) - 1);
+	struct ot_ksym sym;
+	char buf[128];
+
+	CHECK(ks && ot_ksyms_count(ks) == 7);
+	CHECK_STR(ot_ksyms_format(ks, 0xffffffffc0a00010ULL, buf, sizeof(buf)), "e1000_probe+0x10 [e1000]");
+	CHECK_STR(ot_ksyms_format(ks, 0xffffffffc0a00104ULL, buf, sizeof(buf)), "e1000_remove+0x4 [e1000]");
+	CHECK_STR(ot_ksyms_format(ks, 0xffffffffc0b00008ULL, buf, sizeof(buf)), "vfio_pci_probe+0x8 [vfio_pci]");
+	CHECK_STR(ot_ksyms_format(ks, 0xffffffff00000040ULL, buf, sizeof(buf)), "far_below+0x40");
+	CHECK_STR(ot_ksyms_format(ks, 0xffffffff81000010ULL, buf, sizeof(buf)), "_stext+0x10");
+	CHECK(ot_ksyms_resolve(ks, 0xffffffff81100004ULL, &sym) && sym.addr == 0xffffffff81100000ULL);
+	CHECK(!ot_ksyms_resolve(ks, 0xfffffffe00000000ULL, &sym));	/* below every symbol */
+	CHECK(ot_ksyms_find_exact(ks, "far_below") && ot_ksyms_find_exact(ks, "e1000_remove [e1000]"));
 	ot_ksyms_free(ks);
 }
 
@@ -132,5 +161,6 @@ int main(void)
 	test_text_ranges();
 	test_text_ranges_arm64();
 	test_load_in_chunks();
+	test_unsorted_and_far();
 	return unit_report("test_ksyms");
 }
