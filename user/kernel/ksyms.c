@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <zlib.h>
 #include "util/grow.h"
 #include "kernel/ksyms.h"
 
@@ -17,15 +18,40 @@
  * offset); the rest (a module listed below the previous one, an address
  * outside that window) are kept whole and sorted apart. No sort of the big
  * run, so no sort buffer the size of the table either.
+ *
+ * The names (3 MB of text) are kept deflated in blocks of NAMES_PER_BLOCK, in
+ * the order read: neighbours in address order come from one source file and
+ * share most of their letters, so a block shrinks about 5x. Names are looked
+ * up rarely (a new stack's frames, an untraceable function's explanation):
+ * one block is inflated for a lookup, and the last one is kept.
  */
 struct sorted_sym {
 	uint32_t off;		/* addr - ks->base */
-	uint32_t name;		/* into strings */
+	uint32_t name;		/* the name's index in read order */
 };
 
 struct other_sym {
 	uint64_t addr;
 	uint32_t name;
+};
+
+#define NAMES_PER_BLOCK 256
+#define NAME_MAX_LEN 255	/* longer lines are no kallsyms symbol */
+#define BLOCK_RAW_MAX (NAMES_PER_BLOCK * (NAME_MAX_LEN + 1))
+
+struct name_blocks {
+	unsigned char *z;	/* the deflated blocks, one after another */
+	size_t zlen, zcap;
+	uint32_t *starts;	/* block i is z[starts[i] .. starts[i + 1]) */
+	size_t nstarts, starts_cap;
+	uint32_t count;		/* names so far */
+	char *pending;		/* the block being filled, NUL-separated */
+	size_t pending_len;
+	z_stream deflater;	/* while reading only */
+	bool deflating;
+	char *inflated;		/* the block last looked up */
+	size_t inflated_len;
+	ssize_t inflated_block;	/* -1: none */
 };
 
 #define WINDOW_BELOW (1ULL << 31)	/* the window starts this far below the first symbol */
@@ -37,24 +63,121 @@ struct ot_ksyms {
 	size_t nothers, others_cap;
 	uint64_t base;		/* set by the first symbol */
 	bool have_base;
-	char *strings;		/* one arena for every name */
-	size_t strings_len;
-	size_t strings_cap;
+	struct name_blocks names;
 	bool all_zero;
 	uint64_t stext, etext;	/* core kernel text, 0 if unknown */
 	struct range { uint64_t start, end; } *modules;
 	size_t nmodules, modules_cap;
 };
 
-static int push_string(struct ot_ksyms *ks, const char *s, size_t n, size_t *off)
+/* Deflate the pending names as one block (raw deflate: no header, no checksum). */
+static int flush_names(struct name_blocks *nb)
 {
-	if (ot_grow(&ks->strings, &ks->strings_cap, ks->strings_len + n + 1, 1, 1 << 20))
+	size_t bound;
+
+	if (!nb->pending_len)
+		return 0;
+	if (!nb->deflating) {
+		/* blocks are a few KB: a small window and state, ~64 KB while reading */
+		if (deflateInit2(&nb->deflater, 6, Z_DEFLATED, -13, 6, Z_DEFAULT_STRATEGY) != Z_OK)
+			return -ENOMEM;
+		nb->deflating = true;
+	}
+	bound = deflateBound(&nb->deflater, (uLong)nb->pending_len);
+	if (ot_grow(&nb->z, &nb->zcap, nb->zlen + bound, 1, 1 << 16) ||
+	    ot_grow(&nb->starts, &nb->starts_cap, nb->nstarts + 2, sizeof(*nb->starts), 512))
 		return -ENOMEM;
-	memcpy(ks->strings + ks->strings_len, s, n);
-	ks->strings[ks->strings_len + n] = '\0';
-	*off = ks->strings_len;
-	ks->strings_len += n + 1;
+	if (nb->zlen + bound > UINT32_MAX)
+		return -ENOMEM;
+	if (!nb->nstarts)
+		nb->starts[nb->nstarts++] = 0;
+	nb->deflater.next_in = (Bytef *)nb->pending;
+	nb->deflater.avail_in = (uInt)nb->pending_len;
+	nb->deflater.next_out = nb->z + nb->zlen;
+	nb->deflater.avail_out = (uInt)bound;
+	if (deflate(&nb->deflater, Z_FINISH) != Z_STREAM_END)
+		return -EIO;
+	nb->zlen = (size_t)(nb->deflater.next_out - nb->z);
+	nb->starts[nb->nstarts++] = (uint32_t)nb->zlen;
+	deflateReset(&nb->deflater);
+	nb->pending_len = 0;
 	return 0;
+}
+
+/* Append a name; its index (in read order) into *index. */
+static int push_name(struct name_blocks *nb, const char *s, size_t n, uint32_t *index)
+{
+	if (!nb->pending && !(nb->pending = malloc(BLOCK_RAW_MAX)))
+		return -ENOMEM;
+	memcpy(nb->pending + nb->pending_len, s, n);
+	nb->pending[nb->pending_len + n] = '\0';
+	nb->pending_len += n + 1;
+	*index = nb->count++;
+	if (nb->count % NAMES_PER_BLOCK == 0)
+		return flush_names(nb);
+	return 0;
+}
+
+/* Done reading: the last block out, the reading buffers freed. */
+static int seal_names(struct name_blocks *nb)
+{
+	int err = flush_names(nb);
+
+	if (nb->deflating)
+		deflateEnd(&nb->deflater);
+	nb->deflating = false;
+	free(nb->pending);
+	nb->pending = NULL;
+	if (nb->zcap > nb->zlen && nb->zlen) {	/* the growth slack back */
+		unsigned char *fit = realloc(nb->z, nb->zlen);
+
+		if (fit) {
+			nb->z = fit;
+			nb->zcap = nb->zlen;
+		}
+	}
+	return err;
+}
+
+/* Block b inflated into nb->inflated (kept for the next lookup); false if corrupt. */
+static bool inflate_block(struct name_blocks *nb, size_t b)
+{
+	z_stream in = { 0 };
+	int ret;
+
+	if ((ssize_t)b == nb->inflated_block)
+		return true;
+	nb->inflated_block = -1;
+	if (b + 1 >= nb->nstarts)
+		return false;
+	if (!nb->inflated && !(nb->inflated = malloc(BLOCK_RAW_MAX)))
+		return false;
+	if (inflateInit2(&in, -13) != Z_OK)
+		return false;
+	in.next_in = nb->z + nb->starts[b];
+	in.avail_in = nb->starts[b + 1] - nb->starts[b];
+	in.next_out = (Bytef *)nb->inflated;
+	in.avail_out = BLOCK_RAW_MAX;
+	ret = inflate(&in, Z_FINISH);
+	nb->inflated_len = BLOCK_RAW_MAX - in.avail_out;
+	inflateEnd(&in);
+	if (ret != Z_STREAM_END)
+		return false;
+	nb->inflated_block = (ssize_t)b;
+	return true;
+}
+
+/* Name number index; valid until the next lookup in the table. */
+static const char *name_at(struct name_blocks *nb, uint32_t index)
+{
+	const char *p;
+
+	if (index >= nb->count || !inflate_block(nb, index / NAMES_PER_BLOCK))
+		return "?";
+	p = nb->inflated;
+	for (uint32_t k = index % NAMES_PER_BLOCK; k; k--)
+		p += strlen(p) + 1;
+	return p;
 }
 
 static int cmp_addr(const void *a, const void *b)
@@ -114,8 +237,9 @@ static int parse_line(struct ot_ksyms *ks, const char *line, size_t len)
 	const char *p = line, *end = line + len;
 	unsigned long long addr = 0;
 	int digits = 0, d;
-	size_t name_len, off;
-	char type, *name;
+	char type, name[NAME_MAX_LEN + 1];
+	size_t name_len;
+	uint32_t index;
 
 	while (p < end && (d = hex_digit(*p)) >= 0) {
 		addr = addr << 4 | (unsigned int)d;
@@ -136,14 +260,13 @@ static int parse_line(struct ot_ksyms *ks, const char *line, size_t len)
 			ks->stext = addr;
 		return 0;
 	}
-	if (!name_len || name_len > 255 || *p == ' ' || *p == '\t')
+	if (!name_len || name_len > NAME_MAX_LEN || *p == ' ' || *p == '\t')
 		return 0;
-	if (ks->strings_len > UINT32_MAX - 256)
-		return -ENOMEM;	/* 4 GiB of names: no kallsyms */
-	if (push_string(ks, p, name_len, &off))
+	if (ks->names.count == UINT32_MAX)
 		return -ENOMEM;
-	name = ks->strings + off;
 	/* "name\t[module]" -> "name [module]" */
+	memcpy(name, p, name_len);
+	name[name_len] = '\0';
 	for (char *c = name; *c; c++)
 		if (*c == '\t')
 			*c = ' ';
@@ -151,17 +274,34 @@ static int parse_line(struct ot_ksyms *ks, const char *line, size_t len)
 		ks->stext = addr;
 	else if (!strcmp(name, "_etext"))
 		ks->etext = addr;
-	if (add_symbol(ks, addr, (uint32_t)off))
+	if (push_name(&ks->names, name, name_len, &index) || add_symbol(ks, addr, index))
 		return -ENOMEM;
 	if (addr)
 		ks->all_zero = false;
 	return 0;
 }
 
+/* Reading is over: NULL with errno set (ks freed) if the last block could not be kept. */
 static struct ot_ksyms *finish(struct ot_ksyms *ks)
 {
+	if (seal_names(&ks->names)) {
+		ot_ksyms_free(ks);
+		errno = ENOMEM;
+		return NULL;
+	}
 	if (ks->nothers > 1)
 		qsort(ks->others, ks->nothers, sizeof(ks->others[0]), cmp_addr);
+	return ks;
+}
+
+static struct ot_ksyms *new_table(void)
+{
+	struct ot_ksyms *ks = calloc(1, sizeof(*ks));
+
+	if (ks) {
+		ks->all_zero = true;
+		ks->names.inflated_block = -1;
+	}
 	return ks;
 }
 
@@ -182,11 +322,10 @@ static ssize_t parse_lines(struct ot_ksyms *ks, const char *text, size_t len, bo
 
 struct ot_ksyms *ot_ksyms_parse(const char *text, size_t len)
 {
-	struct ot_ksyms *ks = calloc(1, sizeof(*ks));
+	struct ot_ksyms *ks = new_table();
 
 	if (!ks)
 		return NULL;
-	ks->all_zero = true;
 	if (parse_lines(ks, text, len, true) < 0) {
 		ot_ksyms_free(ks);
 		errno = ENOMEM;
@@ -210,12 +349,11 @@ struct ot_ksyms *ot_ksyms_load(const char *path)
 
 	if (!f)
 		return NULL;
-	ks = calloc(1, sizeof(*ks));
+	ks = new_table();
 	if (!ks) {
 		fclose(f);
 		return NULL;
 	}
-	ks->all_zero = true;
 	do {
 		n = fread(chunk + have, 1, sizeof(chunk) - have, f);
 		have += n;
@@ -256,7 +394,12 @@ void ot_ksyms_free(struct ot_ksyms *ks)
 		return;
 	free(ks->sorted);
 	free(ks->others);
-	free(ks->strings);
+	if (ks->names.deflating)
+		deflateEnd(&ks->names.deflater);
+	free(ks->names.pending);
+	free(ks->names.z);
+	free(ks->names.starts);
+	free(ks->names.inflated);
 	free(ks->modules);
 	free(ks);
 }
@@ -271,30 +414,37 @@ bool ot_ksyms_addresses_hidden(const struct ot_ksyms *ks)
 	return ks && ot_ksyms_count(ks) && ks->all_zero;
 }
 
-/* The first name in the arena (every symbol's, in read order) that starts
- * with name and continues with next ('\0': exactly it; '.': a clone). */
-static const char *find_name(const struct ot_ksyms *ks, const char *name, char next)
+/*
+ * The first name (in read order) that starts with name and continues with
+ * next ('\0': exactly it; '.': a clone), copied into out; every block is
+ * inflated in turn, which is fine for the few explanations that ask.
+ */
+static bool find_name(const struct ot_ksyms *ks, const char *name, char next, char *out, size_t outlen)
 {
+	struct name_blocks *nb = (struct name_blocks *)&ks->names;	/* its lookup cache only */
 	size_t n = strlen(name);
 
-	for (const char *s = ks->strings, *end = ks->strings + ks->strings_len; s < end; s += strlen(s) + 1)
-		if (!strncmp(s, name, n) && s[n] == next)
-			return s;
-	return NULL;
+	for (size_t b = 0; b + 1 < nb->nstarts; b++) {
+		if (!inflate_block(nb, b))
+			return false;
+		for (const char *s = nb->inflated, *end = s + nb->inflated_len; s < end; s += strlen(s) + 1)
+			if (!strncmp(s, name, n) && s[n] == next) {
+				if (out)
+					snprintf(out, outlen, "%s", s);
+				return true;
+			}
+	}
+	return false;
 }
 
 bool ot_ksyms_find_exact(const struct ot_ksyms *ks, const char *name)
 {
-	return ks->strings && find_name(ks, name, '\0');
+	return find_name(ks, name, '\0', NULL, 0);
 }
 
 bool ot_ksyms_find_clone(const struct ot_ksyms *ks, const char *name, char *out, size_t outlen)
 {
-	const char *s = ks->strings ? find_name(ks, name, '.') : NULL;
-
-	if (s)
-		snprintf(out, outlen, "%s", s);
-	return s != NULL;
+	return find_name(ks, name, '.', out, outlen);
 }
 
 static uint64_t other_addr(const struct ot_ksyms *ks, size_t i)
@@ -321,21 +471,23 @@ static ssize_t last_at_or_below(const struct ot_ksyms *ks, size_t n,
 
 bool ot_ksyms_resolve(const struct ot_ksyms *ks, uint64_t addr, struct ot_ksym *out)
 {
+	struct name_blocks *names;
 	ssize_t i, j;
 
 	if (!ks)
 		return false;
+	names = (struct name_blocks *)&ks->names;	/* its lookup cache only */
 	i = last_at_or_below(ks, ks->nsorted, sorted_addr, addr);
 	j = last_at_or_below(ks, ks->nothers, other_addr, addr);
 	if (j >= 0 && (i < 0 || ks->others[j].addr > sorted_addr(ks, (size_t)i))) {
 		out->addr = ks->others[j].addr;
-		out->name = ks->strings + ks->others[j].name;
+		out->name = name_at(names, ks->others[j].name);
 		return true;
 	}
 	if (i < 0)
 		return false;
 	out->addr = sorted_addr(ks, (size_t)i);
-	out->name = ks->strings + ks->sorted[i].name;
+	out->name = name_at(names, ks->sorted[i].name);
 	return true;
 }
 

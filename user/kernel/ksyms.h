@@ -11,7 +11,7 @@
 /* A symbol as ot_ksyms_resolve() gives it (the table keeps it smaller). */
 struct ot_ksym {
 	uint64_t addr;
-	const char *name;	/* "func" or "func [module]", valid while the table is */
+	const char *name;	/* "func" or "func [module]", valid until the next lookup in the table */
 };
 
 struct ot_ksyms;
