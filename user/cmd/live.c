@@ -489,9 +489,10 @@ static void print_startup(const struct startup *su, const struct live *lv)
 {
 	const struct ot_tracer *t = &lv->tracer;
 
-	fprintf(stderr, "ownertrace: start-up: BTF %.3f s (vmlinux BTF parsed %d time%s), load %.3f s "
+	fprintf(stderr, "ownertrace: start-up: BTF %.3f s (vmlinux BTF parsed %d time%s%s), load %.3f s "
 		"(%d programs, %llu instructions verified), attach %.3f s; peak RSS %ld KiB after BTF, %ld attached\n",
-		su->btf_ns / 1e9, ot_vmlinux_btf_parses(), ot_vmlinux_btf_parses() == 1 ? "" : "s", t->load_ns / 1e9,
+		su->btf_ns / 1e9, ot_vmlinux_btf_parses(), ot_vmlinux_btf_parses() == 1 ? "" : "s",
+		ot_vmlinux_btf_mapped() ? ", copied from its mapping" : "", t->load_ns / 1e9,
 		t->programs, (unsigned long long)t->verified_insns, t->attach_ns / 1e9, su->rss_btf_kb, peak_rss_kb());
 }
 

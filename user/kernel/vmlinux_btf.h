@@ -4,8 +4,10 @@
  * of a live run (the tracer, a kprobe retry, the census).
  *
  * vmlinux BTF is ~5-7 MB, and parsing it holds two copies for a moment
- * (libbpf reads the file, then copies it into the struct btf): each parse
- * was the peak of ownertrace's memory, and a good part of its start-up.
+ * (libbpf reads the file, then copies it into the struct btf; where the
+ * kernel lets the file be mapped, 6.16+, the one copy is made from the
+ * mapping): each parse was the peak of ownertrace's memory, and a good
+ * part of its start-up.
  * libbpf parses its own copy at each object's load (CO-RE, fentry attach
  * targets) and frees it when the load ends; there is no API to give it
  * one. The link wraps btf__load_vmlinux_btf() and btf__free() (-Wl,--wrap,
@@ -26,5 +28,7 @@ void ot_vmlinux_btf_share(struct btf *btf);
 void ot_vmlinux_btf_unshare(void);
 /* Parses of vmlinux BTF this process made so far (shared copies not counted). */
 int ot_vmlinux_btf_parses(void);
+/* How many of them copied from a mapping of the file (one copy held, not two). */
+int ot_vmlinux_btf_mapped(void);
 
 #endif
