@@ -53,6 +53,32 @@ static char *put_int_or_null(char *p, bool have, int64_t v)
 	return have ? ot_put_i64(p, v) : ot_put_lit(p, "null");
 }
 
+/* The members from "cpu" to "group": the who_cache's one segment (output/who_cache.h). */
+#define JSON_WHO_MAX                                                                                       \
+	(65 /* keys */ + 41 /* four numbers */ + OT_JSON_STRING_MAX(OT_COMM_LEN) +                        \
+	 OT_JSON_STRING_MAX(OT_DEV_NAME_LEN) + OT_JSON_STRING_MAX(OT_BUS_NAME_LEN) +                       \
+	 OT_JSON_STRING_MAX(OT_DRV_NAME_LEN))
+_Static_assert(JSON_WHO_MAX <= OT_WHO_TEXT_MAX, "the who_cache's segment is too small for JSON");
+
+static char *put_who(char *p, struct ot_who_cache *c, const struct ot_event *ev)
+{
+	char *start = p;
+
+	if (ot_who_cache_hit(c, ev))
+		return ot_who_cache_put(p, c, 0);
+	p = ot_put_u64(ot_put_lit(p, ",\"cpu\":"), ev->cpu);
+	p = ot_put_u64(ot_put_lit(p, ",\"pid\":"), ev->pid);
+	p = ot_put_u64(ot_put_lit(p, ",\"tid\":"), ev->tid);
+	p = ot_json_put_field(ot_put_lit(p, ",\"comm\":"), ev->comm, OT_COMM_LEN);
+	p = put_name(ot_put_lit(p, ",\"device\":"), ev->device, OT_DEV_NAME_LEN);
+	p = put_name(ot_put_lit(p, ",\"bus\":"), ev->bus, OT_BUS_NAME_LEN);
+	p = put_name(ot_put_lit(p, ",\"driver\":"), ev->driver, OT_DRV_NAME_LEN);
+	p = put_int_or_null(ot_put_lit(p, ",\"group\":"), ev->group_id >= 0, ev->group_id);
+	ot_who_cache_key(c, ev);
+	ot_who_cache_save(c, 0, start, p);
+	return p;
+}
+
 static char *put_owner(char *p, const struct ot_run *run, uint64_t owner)
 {
 	char buf[32];
@@ -87,14 +113,7 @@ static void jsonl_event(struct ot_writer *w, const struct ot_event_record *r)
 	p = exit ? ot_put_lit(p, "\",\"phase\":\"exit\",\"function\":")
 		 : ot_put_lit(p, "\",\"phase\":\"enter\",\"function\":");
 	p = bound ? put_name(p, bound->function, sizeof(bound->function)) : ot_put_lit(p, "null");
-	p = ot_put_u64(ot_put_lit(p, ",\"cpu\":"), ev->cpu);
-	p = ot_put_u64(ot_put_lit(p, ",\"pid\":"), ev->pid);
-	p = ot_put_u64(ot_put_lit(p, ",\"tid\":"), ev->tid);
-	p = ot_json_put_field(ot_put_lit(p, ",\"comm\":"), ev->comm, OT_COMM_LEN);
-	p = put_name(ot_put_lit(p, ",\"device\":"), ev->device, OT_DEV_NAME_LEN);
-	p = put_name(ot_put_lit(p, ",\"bus\":"), ev->bus, OT_BUS_NAME_LEN);
-	p = put_name(ot_put_lit(p, ",\"driver\":"), ev->driver, OT_DRV_NAME_LEN);
-	p = put_int_or_null(ot_put_lit(p, ",\"group\":"), ev->group_id >= 0, ev->group_id);
+	p = put_who(p, &w->who, ev);
 	p = ot_put_u64(ot_put_lit(p, ",\"owner_cnt_before\":"), ev->owner_cnt_before);
 	p = ot_put_u64(ot_put_lit(p, ",\"owner_cnt_after\":"), ev->owner_cnt_after);
 	p = put_owner(ot_put_lit(p, ",\"owner_before\":"), w->run, ev->owner_before);

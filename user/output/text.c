@@ -138,12 +138,49 @@ static char *put_duration(char *p, uint64_t ns)
 	return ot_put_lit(ot_put_fixed(p, (int64_t)(ns > INT64_MAX ? INT64_MAX : ns), 6, 1, 0), "ms");
 }
 
+/* CPU, TID and COMM, and the space after them: the who_cache's segment 0 */
+static char *task_cols(char *p, const struct ot_event *ev)
+{
+	p = ot_put_u64_right(p, ev->cpu, 3);
+	*p++ = ' ';
+	p = ot_put_u64_right(p, ev->tid, 7);
+	*p++ = ' ';
+	p = ot_put_pad_to(ot_put_name(p, ev->comm, OT_COMM_LEN), p + 15);
+	*p++ = ' ';
+	return p;
+}
+
+static char *event_col(char *p, const struct ot_event *ev)
+{
+	size_t name_len;
+	const char *name = ot_event_name_len(ev->point, ev->phase, &name_len);
+
+	p = col_left(p, name, name_len, 20);
+	*p++ = ' ';
+	return p;
+}
+
+/* DEVICE, BUS, DRIVER and GROUP, and the space after them: the who_cache's segment 1 */
+static char *device_cols(char *p, const struct ot_event *ev)
+{
+	p = name_col(p, ev->device, OT_DEV_NAME_LEN, 14);
+	p = name_col(p, ev->bus, OT_BUS_NAME_LEN, 8);
+	p = name_col(p, ev->driver, OT_DRV_NAME_LEN, 14);
+	if (ev->group_id >= 0)
+		p = ot_put_u64_right(p, (uint64_t)ev->group_id, 5);
+	else
+		p = ot_put_lit(p, "    -");
+	*p++ = ' ';
+	return p;
+}
+_Static_assert(3 + 1 + 20 + 1 + OT_COMM_LEN + 1 <= OT_WHO_TEXT_MAX &&
+		       OT_DEV_NAME_LEN + OT_BUS_NAME_LEN + OT_DRV_NAME_LEN + 3 + 20 + 1 <= OT_WHO_TEXT_MAX,
+	       "the who_cache's segments are too small for the text columns");
+
 static void text_event(struct ot_writer *w, const struct ot_event_record *r)
 {
 	const struct ot_event *ev = r->ev;
 	struct ot_buf *b = &w->buf;
-	const char *name;
-	size_t name_len;
 	char *p;
 
 	if (!w->header_done)
@@ -153,23 +190,20 @@ static void text_event(struct ot_writer *w, const struct ot_event_record *r)
 		return;
 	p = ot_put_fixed(p, ot_run_rel_ns(w->run, ev->ts_ns), 9, 6, 12);
 	*p++ = ' ';
-	p = ot_put_u64_right(p, ev->cpu, 3);
-	*p++ = ' ';
-	p = ot_put_u64_right(p, ev->tid, 7);
-	*p++ = ' ';
-	p = ot_put_pad_to(ot_put_name(p, ev->comm, OT_COMM_LEN), p + 15);
-	*p++ = ' ';
-	name = ot_event_name_len(ev->point, ev->phase, &name_len);
-	p = col_left(p, name, name_len, 20);
-	*p++ = ' ';
-	p = name_col(p, ev->device, OT_DEV_NAME_LEN, 14);
-	p = name_col(p, ev->bus, OT_BUS_NAME_LEN, 8);
-	p = name_col(p, ev->driver, OT_DRV_NAME_LEN, 14);
-	if (ev->group_id >= 0)
-		p = ot_put_u64_right(p, (uint64_t)ev->group_id, 5);
-	else
-		p = ot_put_lit(p, "    -");
-	*p++ = ' ';
+	if (ot_who_cache_hit(&w->who, ev)) {
+		p = ot_who_cache_put(p, &w->who, 0);
+		p = event_col(p, ev);
+		p = ot_who_cache_put(p, &w->who, 1);
+	} else {
+		char *task = p, *task_end, *device;
+
+		task_end = p = task_cols(p, ev);
+		device = p = event_col(p, ev);
+		p = device_cols(p, ev);
+		ot_who_cache_key(&w->who, ev);
+		ot_who_cache_save(&w->who, 0, task, task_end);
+		ot_who_cache_save(&w->who, 1, device, p);
+	}
 	p = count_col(p, ev);
 	p = owner_col(p, w->run, ev);
 	p = ret_col(p, ev);

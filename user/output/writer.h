@@ -20,6 +20,7 @@
 #include "core/anomaly.h"
 #include "core/census.h"
 #include "core/run.h"
+#include "output/who_cache.h"
 #include "util/outbuf.h"
 
 struct ot_writer;
@@ -89,6 +90,7 @@ struct ot_writer {
 	const struct ot_run *run;	/* time origin, tokens, bindings, stacks, counts */
 	bool stacks;			/* print kernel stacks of events */
 	bool header_done;		/* text: the column header was printed */
+	struct ot_who_cache who;	/* the last event's task and device fields, as rendered */
 };
 
 /* A writer of this format into f (not owned); run may be NULL for a diff report. */
