@@ -53,6 +53,33 @@ static char *put_int_or_null(char *p, bool have, int64_t v)
 	return have ? ot_put_i64(p, v) : ot_put_lit(p, "null");
 }
 
+/* "event", "phase" and "function": the call_cache's text (output/call_cache.h) */
+static char *render_call(char *p, const struct ot_event *ev, const struct ot_binding *bound)
+{
+	size_t name_len;
+	const char *name = ot_event_name_len(ev->point, ev->phase, &name_len);
+
+	p = ot_put(ot_put_lit(p, ",\"event\":\""), name, name_len);	/* ours: nothing to escape */
+	p = ev->phase == OT_PHASE_EXIT ? ot_put_lit(p, "\",\"phase\":\"exit\",\"function\":")
+				       : ot_put_lit(p, "\",\"phase\":\"enter\",\"function\":");
+	return bound ? put_name(p, bound->function, sizeof(bound->function)) : ot_put_lit(p, "null");
+}
+
+static char *put_call(char *p, struct ot_call_cache *c, const struct ot_event *ev, const struct ot_binding *bound)
+{
+	struct ot_call_text *t;
+	char *start = p;
+
+	if (!bound)	/* no bindings (or no such point): nothing to key the text on */
+		return render_call(p, ev, NULL);
+	t = ot_call_slot(c, ev->point, ev->phase);
+	if (ot_call_text_valid(t, bound->function))
+		return ot_call_text_put(p, t);
+	p = render_call(p, ev, bound);
+	ot_call_text_save(t, bound->function, start, p);
+	return p;
+}
+
 /* The members from "cpu" to "group": the who_cache's one segment (output/who_cache.h). */
 #define JSON_WHO_MAX                                                                                       \
 	(65 /* keys */ + 41 /* four numbers */ + OT_JSON_STRING_MAX(OT_COMM_LEN) +                        \
@@ -94,9 +121,8 @@ static void jsonl_event(struct ot_writer *w, const struct ot_event_record *r)
 	const struct ot_binding *bound = w->run->bindings && ev->point < OT_POINT_COUNT
 						 ? &w->run->bindings->point[ev->point] : NULL;
 	bool has_ret = ot_event_has_return(ev), exit = ev->phase == OT_PHASE_EXIT;
-	const char *name, *errno_name;
+	const char *errno_name;
 	struct ot_json j = { .b = &w->buf, .first = false };
-	size_t name_len;
 	char *p;
 
 	_Static_assert(OT_JSONL_SCHEMA_VERSION == 2, "the event record below is schema 2's");
@@ -104,15 +130,10 @@ static void jsonl_event(struct ot_writer *w, const struct ot_event_record *r)
 	if (!p)
 		return;
 	p = ot_put_lit(p, "{\"type\":\"event\",\"schema\":2,\"ts_ns\":");
-	p = ot_put_u64(p, ev->ts_ns);
+	p = ot_put_u64_high_cached(p, ev->ts_ns, &w->ts_high);
 	p = ot_put_lit(p, ",\"time\":");
 	p = ot_put_fixed(p, ot_run_rel_ns(w->run, ev->ts_ns), 9, 9, 0);
-	p = ot_put_lit(p, ",\"event\":\"");
-	name = ot_event_name_len(ev->point, ev->phase, &name_len);
-	p = ot_put(p, name, name_len);	/* ours: nothing to escape */
-	p = exit ? ot_put_lit(p, "\",\"phase\":\"exit\",\"function\":")
-		 : ot_put_lit(p, "\",\"phase\":\"enter\",\"function\":");
-	p = bound ? put_name(p, bound->function, sizeof(bound->function)) : ot_put_lit(p, "null");
+	p = put_call(p, &w->calls, ev, bound);
 	p = put_who(p, &w->who, ev);
 	p = ot_put_u64(ot_put_lit(p, ",\"owner_cnt_before\":"), ev->owner_cnt_before);
 	p = ot_put_u64(ot_put_lit(p, ",\"owner_cnt_after\":"), ev->owner_cnt_after);

@@ -18,9 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "ownertrace.h"
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
+#include "util/bytes.h"
 
 /* The who-fields lie in two runs of struct ot_event: pid..group_id and comm..driver. */
 #define OT_WHO_IDS_OFF offsetof(struct ot_event, pid)
@@ -47,28 +45,13 @@ struct ot_who_cache {
 	char text[OT_WHO_SEGMENTS][OT_WHO_TEXT_MAX];
 };
 
-/* Whether n bytes (a multiple of 16) at a and b are equal; a fixed n unrolls. */
-static inline bool ot_who_equal(const unsigned char *a, const unsigned char *b, size_t n)
-{
-#ifdef __SSE2__
-	__m128i same = _mm_set1_epi8(-1);
-
-	for (size_t i = 0; i < n; i += 16)
-		same = _mm_and_si128(same, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(a + i)),
-							  _mm_loadu_si128((const __m128i *)(b + i))));
-	return _mm_movemask_epi8(same) == 0xffff;
-#else
-	return memcmp(a, b, n) == 0;
-#endif
-}
-
 /* Does the cache hold ev's who-fields as rendered? */
 static inline bool ot_who_cache_hit(const struct ot_who_cache *c, const struct ot_event *ev)
 {
 	const unsigned char *e = (const unsigned char *)ev;
 
-	return c->valid && ot_who_equal(c->ids, e + OT_WHO_IDS_OFF, OT_WHO_IDS_LEN) &&
-	       ot_who_equal(c->names, e + OT_WHO_NAMES_OFF, OT_WHO_NAMES_LEN);
+	return c->valid && ot_bytes_equal16n(c->ids, e + OT_WHO_IDS_OFF, OT_WHO_IDS_LEN) &&
+	       ot_bytes_equal16n(c->names, e + OT_WHO_NAMES_OFF, OT_WHO_NAMES_LEN);
 }
 
 /* After a miss: the segments about to be saved are ev's. */

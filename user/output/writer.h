@@ -20,6 +20,7 @@
 #include "core/anomaly.h"
 #include "core/census.h"
 #include "core/run.h"
+#include "output/call_cache.h"
 #include "output/who_cache.h"
 #include "util/outbuf.h"
 
@@ -91,6 +92,8 @@ struct ot_writer {
 	bool stacks;			/* print kernel stacks of events */
 	bool header_done;		/* text: the column header was printed */
 	struct ot_who_cache who;	/* the last event's task and device fields, as rendered */
+	struct ot_high_digits ts_high;	/* JSON: the last ts_ns's digits above its last eight */
+	struct ot_call_cache calls;	/* JSON: each point and phase's event, phase and function, as rendered */
 };
 
 /* A writer of this format into f (not owned); run may be NULL for a diff report. */

@@ -293,6 +293,36 @@ static inline char *ot_put_fixed(char *p, int64_t v, int scale, int decimals, in
 	return ot_put_rounded(p, q + (r * 2 > drop), decimals, width);
 }
 
+/*
+ * A number's digits above its last eight, as last written: consecutive
+ * timestamps share them, so a writer keeping one per field renders only
+ * the last eight digits of most. Zeroed: nothing kept.
+ */
+struct ot_high_digits {
+	uint64_t high;		/* v / 10^8 */
+	uint8_t len;		/* 0: nothing kept */
+	char text[16];		/* its digits (at most 12), copied whole */
+};
+
+/* ot_put_u64(), with the digits above the last eight from c when they are unchanged. */
+static inline char *ot_put_u64_high_cached(char *p, uint64_t v, struct ot_high_digits *c)
+{
+	uint64_t high = v / 100000000;
+	uint32_t low = (uint32_t)(v % 100000000);
+
+	if (!high)
+		return ot_put_u64(p, v);
+	if (high != c->high || !c->len) {
+		c->high = high;
+		c->len = (uint8_t)(ot_put_u64(c->text, high) - c->text);
+	}
+	memcpy(p, c->text, 16);	/* whole: high has at most 12 digits; the rest is slack */
+	p += c->len;
+	ot_put_4digits(p, low / 10000);
+	ot_put_4digits(p + 4, low % 10000);
+	return p + 8;
+}
+
 /* Bytes formatted so far and not flushed (for tests and callers that capture). */
 static inline size_t ot_buf_pending(const struct ot_buf *b)
 {
