@@ -150,14 +150,41 @@ static char *task_cols(char *p, const struct ot_event *ev)
 	return p;
 }
 
-static char *event_col(char *p, const struct ot_event *ev)
+/* The EVENT column and its space, as it comes. */
+static char *render_event_col(char *p, unsigned int point, unsigned int phase)
 {
 	size_t name_len;
-	const char *name = ot_event_name_len(ev->point, ev->phase, &name_len);
+	const char *name = ot_event_name_len(point, phase, &name_len);
 
 	p = col_left(p, name, name_len, 20);
 	*p++ = ' ';
 	return p;
+}
+
+static void build_event_cols(struct ot_event_cols *c)
+{
+	char tmp[OT_EVENT_COL_MAX + OT_PUT_SLACK + OT_PUT_PAD_MAX];
+
+	for (unsigned int point = 0; point < OT_POINT_COUNT; point++)
+		for (unsigned int exit = 0; exit < 2; exit++) {
+			size_t n = (size_t)(render_event_col(tmp, point, exit ? OT_PHASE_EXIT : OT_PHASE_ENTER) - tmp);
+
+			memset(c->col[point][exit], ' ', OT_EVENT_COL_MAX);
+			c->len[point][exit] = n <= OT_EVENT_COL_MAX ? (uint8_t)n : 0;
+			if (c->len[point][exit])
+				memcpy(c->col[point][exit], tmp, n);
+		}
+	c->built = true;
+}
+
+static char *event_col(char *p, const struct ot_event_cols *c, const struct ot_event *ev)
+{
+	size_t n = ev->point < OT_POINT_COUNT ? c->len[ev->point][ev->phase == OT_PHASE_EXIT] : 0;
+
+	if (!n)
+		return render_event_col(p, ev->point, ev->phase);
+	memcpy(p, c->col[ev->point][ev->phase == OT_PHASE_EXIT], OT_EVENT_COL_MAX);	/* whole: the rest is slack */
+	return p + n;
 }
 
 /* DEVICE, BUS, DRIVER and GROUP, and the space after them: the who_cache's segment 1 */
@@ -185,6 +212,8 @@ static void text_event(struct ot_writer *w, const struct ot_event_record *r)
 
 	if (!w->header_done)
 		print_header(w);
+	if (!w->event_cols.built)
+		build_event_cols(&w->event_cols);
 	p = ot_buf_begin(b, TEXT_EVENT_LINE_MAX);
 	if (!p)
 		return;
@@ -192,13 +221,13 @@ static void text_event(struct ot_writer *w, const struct ot_event_record *r)
 	*p++ = ' ';
 	if (ot_who_cache_hit(&w->who, ev)) {
 		p = ot_who_cache_put(p, &w->who, 0);
-		p = event_col(p, ev);
+		p = event_col(p, &w->event_cols, ev);
 		p = ot_who_cache_put(p, &w->who, 1);
 	} else {
 		char *task = p, *task_end, *device;
 
 		task_end = p = task_cols(p, ev);
-		device = p = event_col(p, ev);
+		device = p = event_col(p, &w->event_cols, ev);
 		p = device_cols(p, ev);
 		ot_who_cache_key(&w->who, ev);
 		ot_who_cache_save(&w->who, 0, task, task_end);
