@@ -14,10 +14,13 @@
 #include "ownertrace.h"
 #include "core/points.h"
 #include "util/bytes.h"
+#include "util/outbuf.h"
 
 /* Room for plain names; a rendering that needs more (escapes) is not kept, only slower. */
 #define OT_CALL_TEXT_MAX 160
 _Static_assert(OT_FUNC_NAME_LEN % 16 == 0, "function names are compared 16 bytes at a time");
+
+_Static_assert(OT_CALL_TEXT_MAX >= OT_PUT_RUN_MAX, "a text is copied by ot_put_run()");
 
 struct ot_call_text {
 	char function[OT_FUNC_NAME_LEN];	/* the binding text was rendered for */
@@ -57,8 +60,7 @@ static inline void ot_call_text_save(struct ot_call_text *t, const char function
 
 static inline char *ot_call_text_put(char *p, const struct ot_call_text *t)
 {
-	memcpy(p, t->text, t->len);
-	return p + t->len;
+	return ot_put_run(p, t->text, t->len);
 }
 
 #endif

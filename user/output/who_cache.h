@@ -19,6 +19,7 @@
 #include <string.h>
 #include "ownertrace.h"
 #include "util/bytes.h"
+#include "util/outbuf.h"
 
 /* The who-fields lie in two runs of struct ot_event: pid..group_id and comm..driver. */
 #define OT_WHO_IDS_OFF offsetof(struct ot_event, pid)
@@ -37,6 +38,8 @@ _Static_assert(OT_WHO_NAMES_LEN % 16 == 0, "the names are compared 16 bytes at a
 
 #define OT_WHO_SEGMENTS 2	/* pieces of rendered text per event (JSON: one; text: two, the event name between) */
 #define OT_WHO_TEXT_MAX 1024	/* room for a segment: every name byte escaped at 6 fits (the writers assert it) */
+
+_Static_assert(OT_WHO_TEXT_MAX >= OT_PUT_RUN_MAX, "a segment is copied by ot_put_run()");
 
 struct ot_who_cache {
 	bool valid;
@@ -74,8 +77,7 @@ static inline void ot_who_cache_save(struct ot_who_cache *c, int i, const char *
 /* Segment i at p, as it was rendered. */
 static inline char *ot_who_cache_put(char *p, const struct ot_who_cache *c, int i)
 {
-	memcpy(p, c->text[i], c->len[i]);
-	return p + c->len[i];
+	return ot_put_run(p, c->text[i], c->len[i]);
 }
 
 #endif

@@ -122,6 +122,25 @@ static inline char *ot_put(char *p, const void *s, size_t n)
 	return p + n;
 }
 
+/*
+ * n bytes of s at p, for the runs of kept text the writers copy: up to
+ * 128 bytes as one fixed-size copy of 64 or 128 (a few stores, cheaper
+ * than a memcpy call), which writes past n by less than OT_PUT_SLACK and
+ * reads as far: s must be an array of at least OT_PUT_RUN_MAX bytes.
+ */
+#define OT_PUT_RUN_MAX 128
+static inline char *ot_put_run(char *p, const char *s, size_t n)
+{
+	_Static_assert(OT_PUT_RUN_MAX - OT_PUT_RUN_MAX / 2 <= OT_PUT_SLACK, "a run's overshoot is past the slack");
+	if (n <= OT_PUT_RUN_MAX / 2)
+		memcpy(p, s, OT_PUT_RUN_MAX / 2);
+	else if (n <= OT_PUT_RUN_MAX)
+		memcpy(p, s, OT_PUT_RUN_MAX);
+	else
+		memcpy(p, s, n);
+	return p + n;
+}
+
 /* A string literal: its length is known at compile time, so this is a few stores. */
 #define ot_put_lit(p, lit) ot_put((p), (lit), sizeof(lit) - 1)
 
