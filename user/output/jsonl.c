@@ -132,7 +132,7 @@ static void jsonl_event(struct ot_writer *w, const struct ot_event_record *r)
 	p = ot_put_lit(p, "{\"type\":\"event\",\"schema\":2,\"ts_ns\":");
 	p = ot_put_u64_high_cached(p, ev->ts_ns, &w->ts_high);
 	p = ot_put_lit(p, ",\"time\":");
-	p = ot_put_fixed(p, ot_run_rel_ns(w->run, ev->ts_ns), 9, 9, 0);
+	p = ot_put_ns_as_seconds_high_cached(p, ot_run_rel_ns(w->run, ev->ts_ns), &w->time_high);
 	p = put_call(p, &w->calls, ev, bound);
 	p = put_who(p, &w->who, ev);
 	p = ot_put_u64(ot_put_lit(p, ",\"owner_cnt_before\":"), ev->owner_cnt_before);

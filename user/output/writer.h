@@ -105,6 +105,7 @@ struct ot_writer {
 	struct ot_event_cols event_cols;	/* text: the EVENT column of each point and phase */
 	struct ot_who_cache who;	/* the last event's task and device fields, as rendered */
 	struct ot_high_digits ts_high;	/* JSON: the last ts_ns's digits above its last eight */
+	struct ot_high_digits time_high;	/* JSON: the same of the last "time" */
 	struct ot_call_cache calls;	/* JSON: each point and phase's event, phase and function, as rendered */
 };
 

@@ -320,7 +320,7 @@ static inline char *ot_put_fixed(char *p, int64_t v, int scale, int decimals, in
 struct ot_high_digits {
 	uint64_t high;		/* v / 10^8 */
 	uint8_t len;		/* 0: nothing kept */
-	char text[16];		/* its digits (at most 12), copied whole */
+	char text[16 + OT_PUT_SLACK];	/* its digits (at most 12), copied whole; room for a put's slack */
 };
 
 /* ot_put_u64(), with the digits above the last eight from c when they are unchanged. */
@@ -336,6 +336,31 @@ static inline char *ot_put_u64_high_cached(char *p, uint64_t v, struct ot_high_d
 		c->len = (uint8_t)(ot_put_u64(c->text, high) - c->text);
 	}
 	memcpy(p, c->text, 16);	/* whole: high has at most 12 digits; the rest is slack */
+	p += c->len;
+	ot_put_4digits(p, low / 10000);
+	ot_put_4digits(p + 4, low % 10000);
+	return p + 8;
+}
+
+/*
+ * v ns as seconds with nine decimals, as ot_put_fixed(p, v, 9, 9, 0)
+ * writes it ("12.000001200"), with the digits above the last eight (the
+ * seconds and the first decimal) from c when they are unchanged.
+ */
+static inline char *ot_put_ns_as_seconds_high_cached(char *p, int64_t v, struct ot_high_digits *c)
+{
+	uint64_t high;
+	uint32_t low;
+
+	if (v < 0 || v >= OT_FIXED_EXACT_LIMIT)	/* what printf must print */
+		return ot_put_fixed(p, v, 9, 9, 0);
+	high = (uint64_t)v / 100000000;
+	low = (uint32_t)((uint64_t)v % 100000000);
+	if (high != c->high || !c->len) {
+		c->high = high;
+		c->len = (uint8_t)(ot_put_fixed(c->text, (int64_t)high, 1, 1, 0) - c->text);
+	}
+	memcpy(p, c->text, 16);	/* whole: below the limit, high is at most 9 bytes as "S.d"; the rest is slack */
 	p += c->len;
 	ot_put_4digits(p, low / 10000);
 	ot_put_4digits(p + 4, low % 10000);
