@@ -163,6 +163,31 @@ static void test_put_name(void)
 	CHECK(bad == 0);
 }
 
+/* Name fields compare as strncmp compares them, whatever follows a NUL. */
+static void test_name_equal(void)
+{
+	char a[48], b[48];
+	uint64_t x = 0x243f6a8885a308d3ULL;
+	int bad = 0;
+
+	for (int i = 0; i < 200000; i++) {
+		uint64_t r = (x ^= x << 13, x ^= x >> 7, x ^= x << 17);
+		size_t len = r % 49, cut = (r >> 8) % 49;
+
+		for (size_t k = 0; k < sizeof(a); k++)
+			a[k] = b[k] = (char)('a' + (r >> (k % 40)) % 3);
+		if (len < sizeof(a))
+			a[len] = '\0';
+		if ((r >> 20) & 1 && len < sizeof(b))
+			b[len] = '\0';
+		if ((r >> 21) & 1)	/* a difference before, at or after the end */
+			b[cut] = (char)(b[cut] ^ 1);
+		bad += ot_name_equal(a, b, sizeof(a)) != (strncmp(a, b, sizeof(a)) == 0);
+		bad += ot_name_equal(a, b, 20) != (strncmp(a, b, 20) == 0);
+	}
+	CHECK(bad == 0);
+}
+
 /* Columns through the cursor: padded as printf's %-*s pads, never cut. */
 static void test_pad_to(void)
 {
@@ -182,6 +207,7 @@ int main(void)
 	test_integers_like_printf();
 	test_high_cached_like_plain();
 	test_put_name();
+	test_name_equal();
 	test_pad_to();
 	return unit_report("test_outbuf");
 }

@@ -13,9 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
+#include "util/bytes.h"
 
 /* Past this many bytes a write hands the buffer to the FILE. */
 #define OT_BUF_FLUSH_AT (64 * 1024)
@@ -250,21 +248,7 @@ static inline char *ot_put_u64_right(char *p, uint64_t v, int width)
  */
 static inline char *ot_put_name(char *p, const char *s, size_t max)
 {
-	size_t i = 0;
-
-#ifdef __SSE2__
-	for (; i + 16 <= max; i += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-		unsigned int nul = (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
-
-		_mm_storeu_si128((__m128i *)(p + i), v);
-		if (nul)
-			return p + i + __builtin_ctz(nul);
-	}
-#endif
-	for (; i < max && s[i]; i++)
-		p[i] = s[i];
-	return p + i;
+	return p + ot_name_copy(p, s, max);
 }
 
 /*
