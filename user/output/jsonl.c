@@ -115,13 +115,25 @@ static char *put_owner(char *p, const struct ot_run *run, uint64_t owner)
 	return ot_json_put_cstr(p, ot_owner_format(run->tokens, owner, run->raw_pointers, buf, sizeof(buf)));
 }
 
+/* "ret" and "errno": both null for a call without a return value (most), as one literal */
+static char *put_ret(char *p, const struct ot_event *ev)
+{
+	const char *errno_name;
+
+	if (!ot_event_has_return(ev))
+		return ot_put_lit(p, ",\"ret\":null,\"errno\":null");
+	errno_name = ot_event_errno(ev);
+	p = ot_put_i64(ot_put_lit(p, ",\"ret\":"), ev->ret);
+	p = ot_put_lit(p, ",\"errno\":");
+	return errno_name ? ot_json_put_cstr(p, errno_name) : ot_put_lit(p, "null");
+}
+
 static void jsonl_event(struct ot_writer *w, const struct ot_event_record *r)
 {
 	const struct ot_event *ev = r->ev;
 	const struct ot_binding *bound = w->run->bindings && ev->point < OT_POINT_COUNT
 						 ? &w->run->bindings->point[ev->point] : NULL;
-	bool has_ret = ot_event_has_return(ev), exit = ev->phase == OT_PHASE_EXIT;
-	const char *errno_name;
+	bool exit = ev->phase == OT_PHASE_EXIT;
 	struct ot_json j = { .b = &w->buf, .first = false };
 	char *p;
 
@@ -137,21 +149,22 @@ static void jsonl_event(struct ot_writer *w, const struct ot_event_record *r)
 	p = put_who(p, &w->who, ev);
 	p = ot_put_u64(ot_put_lit(p, ",\"owner_cnt_before\":"), ev->owner_cnt_before);
 	p = ot_put_u64(ot_put_lit(p, ",\"owner_cnt_after\":"), ev->owner_cnt_after);
-	p = put_owner(ot_put_lit(p, ",\"owner_before\":"), w->run, ev->owner_before);
-	p = put_owner(ot_put_lit(p, ",\"owner_after\":"), w->run, ev->owner_after);
-	p = put_int_or_null(ot_put_lit(p, ",\"ret\":"), has_ret, ev->ret);
-	errno_name = has_ret ? ot_event_errno(ev) : NULL;
-	p = ot_put_lit(p, ",\"errno\":");
-	p = errno_name ? ot_json_put_cstr(p, errno_name) : ot_put_lit(p, "null");
+	if (!ev->owner_before && !ev->owner_after) {	/* most calls: no owner, one literal */
+		p = ot_put_lit(p, ",\"owner_before\":null,\"owner_after\":null");
+	} else {
+		p = put_owner(ot_put_lit(p, ",\"owner_before\":"), w->run, ev->owner_before);
+		p = put_owner(ot_put_lit(p, ",\"owner_after\":"), w->run, ev->owner_after);
+	}
+	p = put_ret(p, ev);
 	p = ot_put_lit(p, ",\"duration_ns\":");
 	p = exit ? ot_put_u64(p, ev->ts_ns - ev->entry_ns) : ot_put_lit(p, "null");
 	p = put_int_or_null(ot_put_lit(p, ",\"stack_id\":"), ev->stack_id >= 0, ev->stack_id);
-	p = ev->flags & OT_EVF_CONCURRENT ? ot_put_lit(p, ",\"concurrent\":true")
-					  : ot_put_lit(p, ",\"concurrent\":false");
-	if (!r->note && !w->stacks) {	/* the common end */
-		ot_buf_commit(&w->buf, ot_put_lit(p, ",\"note\":null}\n"));
+	if (!(ev->flags & OT_EVF_CONCURRENT) && !r->note && !w->stacks) {	/* the common end, one literal */
+		ot_buf_commit(&w->buf, ot_put_lit(p, ",\"concurrent\":false,\"note\":null}\n"));
 		return;
 	}
+	p = ev->flags & OT_EVF_CONCURRENT ? ot_put_lit(p, ",\"concurrent\":true")
+					  : ot_put_lit(p, ",\"concurrent\":false");
 	ot_buf_commit(&w->buf, p);
 	ot_json_str(&j, "note", r->note);
 	if (w->stacks)
