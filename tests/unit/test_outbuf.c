@@ -113,6 +113,36 @@ static void test_integers_like_printf(void)
 	CHECK(ot_u64_digits(9999) == 4 && ot_u64_digits(10000) == 5 && ot_u64_digits(UINT64_MAX) == 20);
 }
 
+/*
+ * The high-digit caches write what the plain writers write, whether the
+ * kept digits are reused (nearby values, as consecutive timestamps are),
+ * replaced, or passed by (negative and printf-only times).
+ */
+static void test_high_cached_like_plain(void)
+{
+	struct ot_high_digits ts = { 0 }, secs = { 0 };
+	uint64_t x = 0x9e3779b97f4a7c15ULL, v = 0;
+	char got[64 + OT_PUT_SLACK], want[64 + OT_PUT_SLACK];
+	int bad = 0;
+
+	for (int i = 0; i < 300000; i++) {
+		uint64_t r = (x ^= x << 13, x ^= x >> 7, x ^= x << 17);
+		int64_t t;
+
+		/* mostly a step forward, sometimes a jump anywhere */
+		v = i % 97 ? v + (r >> (40 + i % 24)) : r >> (i % 64);
+		*ot_put_u64_high_cached(got, v, &ts) = '\0';
+		*ot_put_u64(want, v) = '\0';
+		bad += !!strcmp(got, want);
+		t = i % 89 == 1 ? -(int64_t)(v >> 8) : (int64_t)(v >> (i % 13));
+		*ot_put_ns_as_seconds_high_cached(got, t, &secs) = '\0';
+		*ot_put_fixed(want, t, 9, 9, 0) = '\0';
+		if (strcmp(got, want) && bad++ < 5)
+			fprintf(stderr, "seconds of %" PRId64 ": \"%s\", not \"%s\"\n", t, got, want);
+	}
+	CHECK(bad == 0);
+}
+
 /* Names up to their NUL or the field's end, whatever follows the NUL. */
 static void test_put_name(void)
 {
@@ -129,6 +159,31 @@ static void test_put_name(void)
 		bad += memcmp(out, field, len) != 0;
 		/* a shorter bound cuts it */
 		bad += ot_put_name(out, field, 5) - out != (long)(len < 5 ? len : 5);
+	}
+	CHECK(bad == 0);
+}
+
+/* Name fields compare as strncmp compares them, whatever follows a NUL. */
+static void test_name_equal(void)
+{
+	char a[48], b[48];
+	uint64_t x = 0x243f6a8885a308d3ULL;
+	int bad = 0;
+
+	for (int i = 0; i < 200000; i++) {
+		uint64_t r = (x ^= x << 13, x ^= x >> 7, x ^= x << 17);
+		size_t len = r % 49, cut = (r >> 8) % 49;
+
+		for (size_t k = 0; k < sizeof(a); k++)
+			a[k] = b[k] = (char)('a' + (r >> (k % 40)) % 3);
+		if (len < sizeof(a))
+			a[len] = '\0';
+		if ((r >> 20) & 1 && len < sizeof(b))
+			b[len] = '\0';
+		if ((r >> 21) & 1)	/* a difference before, at or after the end */
+			b[cut] = (char)(b[cut] ^ 1);
+		bad += ot_name_equal(a, b, sizeof(a)) != (strncmp(a, b, sizeof(a)) == 0);
+		bad += ot_name_equal(a, b, 20) != (strncmp(a, b, 20) == 0);
 	}
 	CHECK(bad == 0);
 }
@@ -150,7 +205,9 @@ int main(void)
 {
 	test_fixed_like_printf();
 	test_integers_like_printf();
+	test_high_cached_like_plain();
 	test_put_name();
+	test_name_equal();
 	test_pad_to();
 	return unit_report("test_outbuf");
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analysis/shadow.h"
+#include "util/bytes.h"
 #include "util/errnames.h"
 #include "util/grow.h"
 #include "core/points.h"
@@ -134,17 +135,14 @@ void ot_analysis_free(struct ot_analysis *a)
 
 static void copy_name(char *dst, size_t len, const char *src, size_t srclen)
 {
-	size_t n = strnlen(src, srclen < len ? srclen : len - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
+	dst[ot_name_copy(dst, src, srclen < len ? srclen : len - 1)] = '\0';
 }
 
 #define COPY(dst, src) copy_name(dst, sizeof(dst), src, sizeof(src))
 
 static bool same_name(const char *a, const char *b, size_t len)
 {
-	return strncmp(a, b, len) == 0;
+	return ot_name_equal(a, b, len);
 }
 
 static bool group_idle(const struct group *g)

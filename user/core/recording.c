@@ -244,15 +244,6 @@ void ot_rec_reader_close(struct ot_rec_reader *r)
 	r->census_cap = 0;
 }
 
-/* Fixed-size name fields from a file need not be terminated: make them so. */
-static void terminate_strings(struct ot_event *ev)
-{
-	ev->comm[sizeof(ev->comm) - 1] = '\0';
-	ev->device[sizeof(ev->device) - 1] = '\0';
-	ev->bus[sizeof(ev->bus) - 1] = '\0';
-	ev->driver[sizeof(ev->driver) - 1] = '\0';
-}
-
 static int parse_stack(struct ot_rec_item *it, const uint8_t *p, uint32_t len, char *err, size_t errlen,
 		       size_t at)
 {
@@ -351,7 +342,7 @@ static int parse_census(struct ot_rec_reader *r, struct ot_rec_item *it, const u
 	return 0;
 }
 
-int ot_rec_next(struct ot_rec_reader *r, struct ot_rec_item *it, char *err, size_t errlen)
+int ot_rec_next_record(struct ot_rec_reader *r, struct ot_rec_item *it, char *err, size_t errlen)
 {
 	uint32_t hdr[2], type, len;
 	const uint8_t *p;
@@ -397,11 +388,10 @@ int ot_rec_next(struct ot_rec_reader *r, struct ot_rec_item *it, char *err, size
 			return fail(err, errlen, "corrupt recording: %u-byte event at offset %zu (expected %u)", len,
 				    at, r->header.event_size);
 		memcpy(&it->event, p, sizeof(it->event));	/* newer writers only append fields */
-		if (it->event.point >= OT_POINT_COUNT ||
-		    (it->event.phase != OT_PHASE_ENTER && it->event.phase != OT_PHASE_EXIT))
+		if (!ot_rec_event_valid(&it->event))
 			return fail(err, errlen, "corrupt recording: event %llu at offset %zu has point %u phase %u",
 				    (unsigned long long)r->events, at, it->event.point, it->event.phase);
-		terminate_strings(&it->event);
+		ot_rec_terminate_strings(&it->event);
 		r->events++;
 		break;
 	case OT_REC_STACK:

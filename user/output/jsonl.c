@@ -53,6 +53,59 @@ static char *put_int_or_null(char *p, bool have, int64_t v)
 	return have ? ot_put_i64(p, v) : ot_put_lit(p, "null");
 }
 
+/* "event", "phase" and "function": the call_cache's text (output/call_cache.h) */
+static char *render_call(char *p, const struct ot_event *ev, const struct ot_binding *bound)
+{
+	size_t name_len;
+	const char *name = ot_event_name_len(ev->point, ev->phase, &name_len);
+
+	p = ot_put(ot_put_lit(p, ",\"event\":\""), name, name_len);	/* ours: nothing to escape */
+	p = ev->phase == OT_PHASE_EXIT ? ot_put_lit(p, "\",\"phase\":\"exit\",\"function\":")
+				       : ot_put_lit(p, "\",\"phase\":\"enter\",\"function\":");
+	return bound ? put_name(p, bound->function, sizeof(bound->function)) : ot_put_lit(p, "null");
+}
+
+static char *put_call(char *p, struct ot_call_cache *c, const struct ot_event *ev, const struct ot_binding *bound)
+{
+	struct ot_call_text *t;
+	char *start = p;
+
+	if (!bound)	/* no bindings (or no such point): nothing to key the text on */
+		return render_call(p, ev, NULL);
+	t = ot_call_slot(c, ev->point, ev->phase);
+	if (ot_call_text_valid(t, bound->function))
+		return ot_call_text_put(p, t);
+	p = render_call(p, ev, bound);
+	ot_call_text_save(t, bound->function, start, p);
+	return p;
+}
+
+/* The members from "cpu" to "group": the who_cache's one segment (output/who_cache.h). */
+#define JSON_WHO_MAX                                                                                       \
+	(65 /* keys */ + 41 /* four numbers */ + OT_JSON_STRING_MAX(OT_COMM_LEN) +                        \
+	 OT_JSON_STRING_MAX(OT_DEV_NAME_LEN) + OT_JSON_STRING_MAX(OT_BUS_NAME_LEN) +                       \
+	 OT_JSON_STRING_MAX(OT_DRV_NAME_LEN))
+_Static_assert(JSON_WHO_MAX <= OT_WHO_TEXT_MAX, "the who_cache's segment is too small for JSON");
+
+static char *put_who(char *p, struct ot_who_cache *c, const struct ot_event *ev)
+{
+	char *start = p;
+
+	if (ot_who_cache_hit(c, ev))
+		return ot_who_cache_put(p, c, 0);
+	p = ot_put_u64(ot_put_lit(p, ",\"cpu\":"), ev->cpu);
+	p = ot_put_u64(ot_put_lit(p, ",\"pid\":"), ev->pid);
+	p = ot_put_u64(ot_put_lit(p, ",\"tid\":"), ev->tid);
+	p = ot_json_put_field(ot_put_lit(p, ",\"comm\":"), ev->comm, OT_COMM_LEN);
+	p = put_name(ot_put_lit(p, ",\"device\":"), ev->device, OT_DEV_NAME_LEN);
+	p = put_name(ot_put_lit(p, ",\"bus\":"), ev->bus, OT_BUS_NAME_LEN);
+	p = put_name(ot_put_lit(p, ",\"driver\":"), ev->driver, OT_DRV_NAME_LEN);
+	p = put_int_or_null(ot_put_lit(p, ",\"group\":"), ev->group_id >= 0, ev->group_id);
+	ot_who_cache_key(c, ev);
+	ot_who_cache_save(c, 0, start, p);
+	return p;
+}
+
 static char *put_owner(char *p, const struct ot_run *run, uint64_t owner)
 {
 	char buf[32];
@@ -62,15 +115,26 @@ static char *put_owner(char *p, const struct ot_run *run, uint64_t owner)
 	return ot_json_put_cstr(p, ot_owner_format(run->tokens, owner, run->raw_pointers, buf, sizeof(buf)));
 }
 
+/* "ret" and "errno": both null for a call without a return value (most), as one literal */
+static char *put_ret(char *p, const struct ot_event *ev)
+{
+	const char *errno_name;
+
+	if (!ot_event_has_return(ev))
+		return ot_put_lit(p, ",\"ret\":null,\"errno\":null");
+	errno_name = ot_event_errno(ev);
+	p = ot_put_i64(ot_put_lit(p, ",\"ret\":"), ev->ret);
+	p = ot_put_lit(p, ",\"errno\":");
+	return errno_name ? ot_json_put_cstr(p, errno_name) : ot_put_lit(p, "null");
+}
+
 static void jsonl_event(struct ot_writer *w, const struct ot_event_record *r)
 {
 	const struct ot_event *ev = r->ev;
 	const struct ot_binding *bound = w->run->bindings && ev->point < OT_POINT_COUNT
 						 ? &w->run->bindings->point[ev->point] : NULL;
-	bool has_ret = ot_event_has_return(ev), exit = ev->phase == OT_PHASE_EXIT;
-	const char *name, *errno_name;
+	bool exit = ev->phase == OT_PHASE_EXIT;
 	struct ot_json j = { .b = &w->buf, .first = false };
-	size_t name_len;
 	char *p;
 
 	_Static_assert(OT_JSONL_SCHEMA_VERSION == 2, "the event record below is schema 2's");
@@ -78,40 +142,29 @@ static void jsonl_event(struct ot_writer *w, const struct ot_event_record *r)
 	if (!p)
 		return;
 	p = ot_put_lit(p, "{\"type\":\"event\",\"schema\":2,\"ts_ns\":");
-	p = ot_put_u64(p, ev->ts_ns);
+	p = ot_put_u64_high_cached(p, ev->ts_ns, &w->ts_high);
 	p = ot_put_lit(p, ",\"time\":");
-	p = ot_put_fixed(p, ot_run_rel_ns(w->run, ev->ts_ns), 9, 9, 0);
-	p = ot_put_lit(p, ",\"event\":\"");
-	name = ot_event_name_len(ev->point, ev->phase, &name_len);
-	p = ot_put(p, name, name_len);	/* ours: nothing to escape */
-	p = exit ? ot_put_lit(p, "\",\"phase\":\"exit\",\"function\":")
-		 : ot_put_lit(p, "\",\"phase\":\"enter\",\"function\":");
-	p = bound ? put_name(p, bound->function, sizeof(bound->function)) : ot_put_lit(p, "null");
-	p = ot_put_u64(ot_put_lit(p, ",\"cpu\":"), ev->cpu);
-	p = ot_put_u64(ot_put_lit(p, ",\"pid\":"), ev->pid);
-	p = ot_put_u64(ot_put_lit(p, ",\"tid\":"), ev->tid);
-	p = ot_json_put_field(ot_put_lit(p, ",\"comm\":"), ev->comm, OT_COMM_LEN);
-	p = put_name(ot_put_lit(p, ",\"device\":"), ev->device, OT_DEV_NAME_LEN);
-	p = put_name(ot_put_lit(p, ",\"bus\":"), ev->bus, OT_BUS_NAME_LEN);
-	p = put_name(ot_put_lit(p, ",\"driver\":"), ev->driver, OT_DRV_NAME_LEN);
-	p = put_int_or_null(ot_put_lit(p, ",\"group\":"), ev->group_id >= 0, ev->group_id);
+	p = ot_put_ns_as_seconds_high_cached(p, ot_run_rel_ns(w->run, ev->ts_ns), &w->time_high);
+	p = put_call(p, &w->calls, ev, bound);
+	p = put_who(p, &w->who, ev);
 	p = ot_put_u64(ot_put_lit(p, ",\"owner_cnt_before\":"), ev->owner_cnt_before);
 	p = ot_put_u64(ot_put_lit(p, ",\"owner_cnt_after\":"), ev->owner_cnt_after);
-	p = put_owner(ot_put_lit(p, ",\"owner_before\":"), w->run, ev->owner_before);
-	p = put_owner(ot_put_lit(p, ",\"owner_after\":"), w->run, ev->owner_after);
-	p = put_int_or_null(ot_put_lit(p, ",\"ret\":"), has_ret, ev->ret);
-	errno_name = has_ret ? ot_event_errno(ev) : NULL;
-	p = ot_put_lit(p, ",\"errno\":");
-	p = errno_name ? ot_json_put_cstr(p, errno_name) : ot_put_lit(p, "null");
+	if (!ev->owner_before && !ev->owner_after) {	/* most calls: no owner, one literal */
+		p = ot_put_lit(p, ",\"owner_before\":null,\"owner_after\":null");
+	} else {
+		p = put_owner(ot_put_lit(p, ",\"owner_before\":"), w->run, ev->owner_before);
+		p = put_owner(ot_put_lit(p, ",\"owner_after\":"), w->run, ev->owner_after);
+	}
+	p = put_ret(p, ev);
 	p = ot_put_lit(p, ",\"duration_ns\":");
 	p = exit ? ot_put_u64(p, ev->ts_ns - ev->entry_ns) : ot_put_lit(p, "null");
 	p = put_int_or_null(ot_put_lit(p, ",\"stack_id\":"), ev->stack_id >= 0, ev->stack_id);
-	p = ev->flags & OT_EVF_CONCURRENT ? ot_put_lit(p, ",\"concurrent\":true")
-					  : ot_put_lit(p, ",\"concurrent\":false");
-	if (!r->note && !w->stacks) {	/* the common end */
-		ot_buf_commit(&w->buf, ot_put_lit(p, ",\"note\":null}\n"));
+	if (!(ev->flags & OT_EVF_CONCURRENT) && !r->note && !w->stacks) {	/* the common end, one literal */
+		ot_buf_commit(&w->buf, ot_put_lit(p, ",\"concurrent\":false,\"note\":null}\n"));
 		return;
 	}
+	p = ev->flags & OT_EVF_CONCURRENT ? ot_put_lit(p, ",\"concurrent\":true")
+					  : ot_put_lit(p, ",\"concurrent\":false");
 	ot_buf_commit(&w->buf, p);
 	ot_json_str(&j, "note", r->note);
 	if (w->stacks)

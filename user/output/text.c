@@ -138,30 +138,58 @@ static char *put_duration(char *p, uint64_t ns)
 	return ot_put_lit(ot_put_fixed(p, (int64_t)(ns > INT64_MAX ? INT64_MAX : ns), 6, 1, 0), "ms");
 }
 
-static void text_event(struct ot_writer *w, const struct ot_event_record *r)
+/* CPU, TID and COMM, and the space after them: the who_cache's segment 0 */
+static char *task_cols(char *p, const struct ot_event *ev)
 {
-	const struct ot_event *ev = r->ev;
-	struct ot_buf *b = &w->buf;
-	const char *name;
-	size_t name_len;
-	char *p;
-
-	if (!w->header_done)
-		print_header(w);
-	p = ot_buf_begin(b, TEXT_EVENT_LINE_MAX);
-	if (!p)
-		return;
-	p = ot_put_fixed(p, ot_run_rel_ns(w->run, ev->ts_ns), 9, 6, 12);
-	*p++ = ' ';
 	p = ot_put_u64_right(p, ev->cpu, 3);
 	*p++ = ' ';
 	p = ot_put_u64_right(p, ev->tid, 7);
 	*p++ = ' ';
 	p = ot_put_pad_to(ot_put_name(p, ev->comm, OT_COMM_LEN), p + 15);
 	*p++ = ' ';
-	name = ot_event_name_len(ev->point, ev->phase, &name_len);
+	return p;
+}
+
+/* The EVENT column and its space, as it comes. */
+static char *render_event_col(char *p, unsigned int point, unsigned int phase)
+{
+	size_t name_len;
+	const char *name = ot_event_name_len(point, phase, &name_len);
+
 	p = col_left(p, name, name_len, 20);
 	*p++ = ' ';
+	return p;
+}
+
+static void build_event_cols(struct ot_event_cols *c)
+{
+	char tmp[OT_EVENT_COL_MAX + OT_PUT_SLACK + OT_PUT_PAD_MAX];
+
+	for (unsigned int point = 0; point < OT_POINT_COUNT; point++)
+		for (unsigned int exit = 0; exit < 2; exit++) {
+			size_t n = (size_t)(render_event_col(tmp, point, exit ? OT_PHASE_EXIT : OT_PHASE_ENTER) - tmp);
+
+			memset(c->col[point][exit], ' ', OT_EVENT_COL_MAX);
+			c->len[point][exit] = n <= OT_EVENT_COL_MAX ? (uint8_t)n : 0;
+			if (c->len[point][exit])
+				memcpy(c->col[point][exit], tmp, n);
+		}
+	c->built = true;
+}
+
+static char *event_col(char *p, const struct ot_event_cols *c, const struct ot_event *ev)
+{
+	size_t n = ev->point < OT_POINT_COUNT ? c->len[ev->point][ev->phase == OT_PHASE_EXIT] : 0;
+
+	if (!n)
+		return render_event_col(p, ev->point, ev->phase);
+	memcpy(p, c->col[ev->point][ev->phase == OT_PHASE_EXIT], OT_EVENT_COL_MAX);	/* whole: the rest is slack */
+	return p + n;
+}
+
+/* DEVICE, BUS, DRIVER and GROUP, and the space after them: the who_cache's segment 1 */
+static char *device_cols(char *p, const struct ot_event *ev)
+{
 	p = name_col(p, ev->device, OT_DEV_NAME_LEN, 14);
 	p = name_col(p, ev->bus, OT_BUS_NAME_LEN, 8);
 	p = name_col(p, ev->driver, OT_DRV_NAME_LEN, 14);
@@ -170,6 +198,41 @@ static void text_event(struct ot_writer *w, const struct ot_event_record *r)
 	else
 		p = ot_put_lit(p, "    -");
 	*p++ = ' ';
+	return p;
+}
+_Static_assert(3 + 1 + 20 + 1 + OT_COMM_LEN + 1 <= OT_WHO_TEXT_MAX &&
+		       OT_DEV_NAME_LEN + OT_BUS_NAME_LEN + OT_DRV_NAME_LEN + 3 + 20 + 1 <= OT_WHO_TEXT_MAX,
+	       "the who_cache's segments are too small for the text columns");
+
+static void text_event(struct ot_writer *w, const struct ot_event_record *r)
+{
+	const struct ot_event *ev = r->ev;
+	struct ot_buf *b = &w->buf;
+	char *p;
+
+	if (!w->header_done)
+		print_header(w);
+	if (!w->event_cols.built)
+		build_event_cols(&w->event_cols);
+	p = ot_buf_begin(b, TEXT_EVENT_LINE_MAX);
+	if (!p)
+		return;
+	p = ot_put_fixed(p, ot_run_rel_ns(w->run, ev->ts_ns), 9, 6, 12);
+	*p++ = ' ';
+	if (ot_who_cache_hit(&w->who, ev)) {
+		p = ot_who_cache_put(p, &w->who, 0);
+		p = event_col(p, &w->event_cols, ev);
+		p = ot_who_cache_put(p, &w->who, 1);
+	} else {
+		char *task = p, *task_end, *device;
+
+		task_end = p = task_cols(p, ev);
+		device = p = event_col(p, &w->event_cols, ev);
+		p = device_cols(p, ev);
+		ot_who_cache_key(&w->who, ev);
+		ot_who_cache_save(&w->who, 0, task, task_end);
+		ot_who_cache_save(&w->who, 1, device, p);
+	}
 	p = count_col(p, ev);
 	p = owner_col(p, w->run, ev);
 	p = ret_col(p, ev);

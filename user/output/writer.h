@@ -20,6 +20,8 @@
 #include "core/anomaly.h"
 #include "core/census.h"
 #include "core/run.h"
+#include "output/call_cache.h"
+#include "output/who_cache.h"
 #include "util/outbuf.h"
 
 struct ot_writer;
@@ -83,12 +85,28 @@ struct ot_writer_ops {
 extern const struct ot_writer_ops ot_text_writer;
 extern const struct ot_writer_ops ot_jsonl_writer;
 
+/*
+ * Text: the EVENT column of each point and phase, padded, with the space
+ * after it: built at the first event, then copied as one fixed-size run.
+ */
+#define OT_EVENT_COL_MAX 48
+struct ot_event_cols {
+	bool built;
+	uint8_t len[OT_POINT_COUNT][2];		/* [point][phase == EXIT]; 0: too long, written as it comes */
+	char col[OT_POINT_COUNT][2][OT_EVENT_COL_MAX];
+};
+
 struct ot_writer {
 	const struct ot_writer_ops *ops;
 	struct ot_buf buf;
 	const struct ot_run *run;	/* time origin, tokens, bindings, stacks, counts */
 	bool stacks;			/* print kernel stacks of events */
 	bool header_done;		/* text: the column header was printed */
+	struct ot_event_cols event_cols;	/* text: the EVENT column of each point and phase */
+	struct ot_who_cache who;	/* the last event's task and device fields, as rendered */
+	struct ot_high_digits ts_high;	/* JSON: the last ts_ns's digits above its last eight */
+	struct ot_high_digits time_high;	/* JSON: the same of the last "time" */
+	struct ot_call_cache calls;	/* JSON: each point and phase's event, phase and function, as rendered */
 };
 
 /* A writer of this format into f (not owned); run may be NULL for a diff report. */

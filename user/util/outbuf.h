@@ -13,9 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
+#include "util/bytes.h"
 
 /* Past this many bytes a write hands the buffer to the FILE. */
 #define OT_BUF_FLUSH_AT (64 * 1024)
@@ -119,6 +117,25 @@ static inline void ot_buf_commit(struct ot_buf *b, char *end)
 static inline char *ot_put(char *p, const void *s, size_t n)
 {
 	memcpy(p, s, n);
+	return p + n;
+}
+
+/*
+ * n bytes of s at p, for the runs of kept text the writers copy: up to
+ * 128 bytes as one fixed-size copy of 64 or 128 (a few stores, cheaper
+ * than a memcpy call), which writes past n by less than OT_PUT_SLACK and
+ * reads as far: s must be an array of at least OT_PUT_RUN_MAX bytes.
+ */
+#define OT_PUT_RUN_MAX 128
+static inline char *ot_put_run(char *p, const char *s, size_t n)
+{
+	_Static_assert(OT_PUT_RUN_MAX - OT_PUT_RUN_MAX / 2 <= OT_PUT_SLACK, "a run's overshoot is past the slack");
+	if (n <= OT_PUT_RUN_MAX / 2)
+		memcpy(p, s, OT_PUT_RUN_MAX / 2);
+	else if (n <= OT_PUT_RUN_MAX)
+		memcpy(p, s, OT_PUT_RUN_MAX);
+	else
+		memcpy(p, s, n);
 	return p + n;
 }
 
@@ -231,21 +248,7 @@ static inline char *ot_put_u64_right(char *p, uint64_t v, int width)
  */
 static inline char *ot_put_name(char *p, const char *s, size_t max)
 {
-	size_t i = 0;
-
-#ifdef __SSE2__
-	for (; i + 16 <= max; i += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-		unsigned int nul = (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
-
-		_mm_storeu_si128((__m128i *)(p + i), v);
-		if (nul)
-			return p + i + __builtin_ctz(nul);
-	}
-#endif
-	for (; i < max && s[i]; i++)
-		p[i] = s[i];
-	return p + i;
+	return p + ot_name_copy(p, s, max);
 }
 
 /*
@@ -291,6 +294,61 @@ static inline char *ot_put_fixed(char *p, int64_t v, int scale, int decimals, in
 	if (drop > 1 && r * 2 == drop)
 		return ot_put_fixed_slow(p, v, scale, decimals, width);
 	return ot_put_rounded(p, q + (r * 2 > drop), decimals, width);
+}
+
+/*
+ * A number's digits above its last eight, as last written: consecutive
+ * timestamps share them, so a writer keeping one per field renders only
+ * the last eight digits of most. Zeroed: nothing kept.
+ */
+struct ot_high_digits {
+	uint64_t high;		/* v / 10^8 */
+	uint8_t len;		/* 0: nothing kept */
+	char text[16 + OT_PUT_SLACK];	/* its digits (at most 12), copied whole; room for a put's slack */
+};
+
+/* ot_put_u64(), with the digits above the last eight from c when they are unchanged. */
+static inline char *ot_put_u64_high_cached(char *p, uint64_t v, struct ot_high_digits *c)
+{
+	uint64_t high = v / 100000000;
+	uint32_t low = (uint32_t)(v % 100000000);
+
+	if (!high)
+		return ot_put_u64(p, v);
+	if (high != c->high || !c->len) {
+		c->high = high;
+		c->len = (uint8_t)(ot_put_u64(c->text, high) - c->text);
+	}
+	memcpy(p, c->text, 16);	/* whole: high has at most 12 digits; the rest is slack */
+	p += c->len;
+	ot_put_4digits(p, low / 10000);
+	ot_put_4digits(p + 4, low % 10000);
+	return p + 8;
+}
+
+/*
+ * v ns as seconds with nine decimals, as ot_put_fixed(p, v, 9, 9, 0)
+ * writes it ("12.000001200"), with the digits above the last eight (the
+ * seconds and the first decimal) from c when they are unchanged.
+ */
+static inline char *ot_put_ns_as_seconds_high_cached(char *p, int64_t v, struct ot_high_digits *c)
+{
+	uint64_t high;
+	uint32_t low;
+
+	if (v < 0 || v >= OT_FIXED_EXACT_LIMIT)	/* what printf must print */
+		return ot_put_fixed(p, v, 9, 9, 0);
+	high = (uint64_t)v / 100000000;
+	low = (uint32_t)((uint64_t)v % 100000000);
+	if (high != c->high || !c->len) {
+		c->high = high;
+		c->len = (uint8_t)(ot_put_fixed(c->text, (int64_t)high, 1, 1, 0) - c->text);
+	}
+	memcpy(p, c->text, 16);	/* whole: below the limit, high is at most 9 bytes as "S.d"; the rest is slack */
+	p += c->len;
+	ot_put_4digits(p, low / 10000);
+	ot_put_4digits(p + 4, low % 10000);
+	return p + 8;
 }
 
 /* Bytes formatted so far and not flushed (for tests and callers that capture). */
