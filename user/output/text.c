@@ -95,6 +95,8 @@ static char *owner_col(char *p, const struct ot_run *run, const struct ot_event 
 	if (ev->phase == OT_PHASE_EXIT && ev->owner_before != ev->owner_after) {
 		p = put_owner(p, run, ev->owner_before, "none");
 		p = put_owner(ot_put_lit(p, "->"), run, ev->owner_after, "none");
+	} else if (!ev->owner_before) {	/* most calls: a literal, not a copy of its length */
+		p = ot_put_lit(p, "-");
 	} else {
 		p = put_owner(p, run, ev->owner_before, "-");
 	}
