@@ -77,13 +77,23 @@ launch() {
   TRACER_PID=$(echo "$out" | sed -n 's/^pid=\([0-9]*\).*/\1/p')
 }
 
-# stop PREFIX: record peak RSS, SIGINT, wait until the tracer is gone
+# stop PREFIX [warm-up]: record peak RSS, SIGINT, wait until the tracer is gone.
+# A measured round's tracer that will not exit fails the run; a warm-up's is
+# only logged and killed (nothing of it is measured, and bpftrace's kfunc
+# detach has taken more than 300 s of icount guest time on 6.12 and 7.2).
 stop() {
   grep -E '^Vm(HWM|RSS)' /proc/$TRACER_PID/status > "$1.rss"
   kill -INT $TRACER_PID
   # detaching 22 kretprobes takes bpftrace over a minute of icount guest time on 6.12
   i=0; while kill -0 $TRACER_PID 2>/dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
-  kill -0 $TRACER_PID 2>/dev/null && { ot_fail stop "$1: tracer ignored SIGINT for 300 s"; kill -KILL $TRACER_PID; }
+  kill -0 $TRACER_PID 2>/dev/null || return 0
+  if [ "$2" = warm-up ]; then
+    ot_log "bench: $1: the warm-up tracer ignored SIGINT for 300 s; killed (not measured)"
+  else
+    ot_fail stop "$1: tracer ignored SIGINT for 300 s"
+  fi
+  kill -KILL $TRACER_PID
+  i=0; while kill -0 $TRACER_PID 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 }
 
 # ---- storm ---------------------------------------------------------------
@@ -117,7 +127,7 @@ ot_ok storm
 for tool in $TOOLS; do
   step "warm-up $tool"
   launch $tool $W/warmup-$tool || ot_die "$tool did not attach: $(tail -n 5 $W/warmup-$tool.err)"
-  stop $W/warmup-$tool
+  stop $W/warmup-$tool warm-up
 done
 rep=1
 while [ $rep -le "$REPEATS" ]; do
