@@ -56,13 +56,16 @@ struct ot_live_stacks *ot_live_stacks_new_running(struct ot_stacks *cache)
 	return ls;
 }
 
-/* The first stack: now kallsyms is worth its read (and its memory). */
-static void load_pending(struct ot_live_stacks *ls)
+/* The running kernel's symbols, once: read (already read, taken over) or
+ * read now, at the load after attaching or at the first stack. */
+static void load_pending(struct ot_live_stacks *ls, struct ot_ksyms *read)
 {
-	if (!ls->ksyms_pending)
+	if (!ls->ksyms_pending) {
+		ot_ksyms_free(read);
 		return;
+	}
 	ls->ksyms_pending = false;
-	ls->ksyms = ot_ksyms_load_running();
+	ls->ksyms = read ? read : ot_ksyms_load_running();
 	ls->ksyms_loaded_ns = ot_now_ns();
 	if (!ls->ksyms)
 		fprintf(stderr, "ownertrace: warning: cannot read /proc/kallsyms (%s): stacks print as addresses\n",
@@ -71,14 +74,7 @@ static void load_pending(struct ot_live_stacks *ls)
 
 void ot_live_stacks_load(struct ot_live_stacks *ls, struct ot_ksyms *read)
 {
-	if (read && ls->ksyms_pending) {
-		ls->ksyms_pending = false;
-		ls->ksyms = read;
-		ls->ksyms_loaded_ns = ot_now_ns();
-		return;
-	}
-	ot_ksyms_free(read);
-	load_pending(ls);
+	load_pending(ls, read);
 }
 
 void ot_live_stacks_free(struct ot_live_stacks *ls)
@@ -159,7 +155,7 @@ static int symbolize(struct ot_live_stacks *ls, int32_t id, const uint64_t *ips,
 	uint64_t kept = 0;
 	int nf = 0;
 
-	load_pending(ls);
+	load_pending(ls, NULL);
 	refresh_if_unknown(ls, ips, n);
 	for (uint32_t i = 0; i < n && nf < OT_STACK_MAX_FRAMES; i++) {
 		if (ls->ksyms && !ot_ksyms_is_text(ls->ksyms, ips[i]))
