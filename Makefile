@@ -240,7 +240,7 @@ trace: deps
 # RSS and bind/unbind overhead in the TCG VM side by side with bpftrace,
 # replay throughput on the host; writes BENCHMARKS.md. Parameters:
 # BENCH_T BENCH_N BENCH_VFIO BENCH_REPEATS BENCH_CYCLES BENCH_TOOLS BENCH_KERNELS
-# BENCH_ICOUNT BENCH_SMP BENCH_STORM_N BENCH_TINY_KIB
+# BENCH_ICOUNT BENCH_SMP BENCH_STORM_N BENCH_TINY_KIB BENCH_DAEMON_ROUNDS
 # BENCH_REPLAY_EVENTS BENCH_REPLAY_RUNS BENCH_REPLAY_CALLGRIND_EVENTS
 # BENCH_ONLY=vm|pressure|replay (bench/run.py).
 $(OUTPUT)/bench/benchtool: bench/benchtool.c | $(OUTPUT)

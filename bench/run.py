@@ -254,7 +254,7 @@ def analyse_vm(g: Path, a) -> dict:
 # --------------------------------------------------------------------------
 # pressure part
 
-PRESSURE_PHASES = "storm-untraced storm-default storm-hist-only storm-tiny storm-ladder"
+PRESSURE_PHASES = "storm-untraced storm-default storm-hist-only storm-tiny storm-ladder storm-daemon"
 
 
 def run_pressure(a) -> dict:
@@ -263,12 +263,13 @@ def run_pressure(a) -> dict:
     if ko is None:
         sys.exit(f"bench: {why}")
     conf = OUT / "ot-storm.conf"
-    conf.write_text(f"STORM_N={a.storm_n}\nSTORM_PHASES='{PRESSURE_PHASES}'\nSTORM_TINY_KIB={a.tiny_kib}\n")
+    conf.write_text(f"STORM_N={a.storm_n}\nSTORM_PHASES='{PRESSURE_PHASES}'\nSTORM_TINY_KIB={a.tiny_kib}\n"
+                    f"STORM_DAEMON_ROUNDS={a.daemon_rounds}\n")
     edus = []
     for i in range(a.pressure_smp):             # one idle group per storm thread
         edus += ["-device", f"edu,bus=pcie.0,addr={0x10 + i:#x}"]
     log(f"pressure VM run: kernel {a.kernel}, smp {a.pressure_smp}, {a.storm_n} claim/release pairs per vCPU, "
-        f"phases {PRESSURE_PHASES}, tiny ring {a.tiny_kib} KiB")
+        f"phases {PRESSURE_PHASES}, tiny ring {a.tiny_kib} KiB, {a.daemon_rounds} storms under the daemon")
     res = boot("pressure VM run", None, kernel=a.kernel, scenario=str(REPO / "tests" / "scenarios" / "mod-storm.sh"),
                smp=a.pressure_smp, timeout=2400, memory=a.memory, qemu_args=edus,
                guest_files=[(ko, "/lib/ot/ot_testmod.ko"), (vmrun.MODULE_GUEST_LIB, "/lib/ot/mod-lib.sh"),
@@ -295,7 +296,28 @@ def run_pressure(a) -> dict:
                       "received_per_s": sm["events_total"] / (counts["ns"] / 1e9)})
         phases[name] = p
     return {"kernel": res.release, "smp": a.pressure_smp, "storm_n": a.storm_n, "tiny_kib": a.tiny_kib,
-            "phases": phases}
+            "phases": phases, "daemon": analyse_daemon(res.artifacts)}
+
+
+def analyse_daemon(artifacts) -> dict:
+    """storm-daemon: the daemon's memory after each storm (drained), and what its metrics accounted for."""
+    if "storm-daemon.rss" not in artifacts:
+        return None
+    rounds = [{k: int(v) for k, v in (kv.split("=", 1) for kv in line.split())}
+              for line in Path(artifacts["storm-daemon.rss"]).read_text().splitlines()]
+    prom = {}
+    for line in Path(artifacts["storm-daemon.prom"]).read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            prom[name] = float(value)
+    calls = int(dict(l.split("=", 1) for l in Path(artifacts["storm-daemon.storm"]).read_text().split())["calls"])
+    events = int(sum(v for k, v in prom.items() if k.startswith("ownertrace_events_total{")))
+    drops = int(prom["ownertrace_ringbuf_drops_total"])
+    return {"rounds": rounds, "calls": calls, "events": events, "ringbuf_drops": drops,
+            "accounted": events + drops == calls,
+            "anomalies": int(sum(v for k, v in prom.items() if k.startswith("ownertrace_anomalies_total{"))),
+            "printed": Path(artifacts["storm-daemon.out"]).read_text().count("\n"),
+            "rss_kib": [r["vmrss_kib"] for r in rounds], "hwm_kib": rounds[-1]["vmhwm_kib"] if rounds else None}
 
 
 # --------------------------------------------------------------------------
@@ -394,6 +416,8 @@ def main():
     ap.add_argument("--replay-runs", type=int, default=int(env("REPLAY_RUNS", "5")))
     ap.add_argument("--replay-callgrind-events", type=int, default=int(env("REPLAY_CALLGRIND_EVENTS", "200000")),
                     help="events of the recording callgrind counts instructions on (0: skip)")
+    ap.add_argument("--daemon-rounds", type=int, default=int(env("DAEMON_ROUNDS", "10")),
+                    help="pressure: storms in a row under `ownertrace daemon`, its memory read after each")
     ap.add_argument("--storm-n", type=int, default=int(env("STORM_N", "5000")),
                     help="pressure: claim/release pairs per vCPU (default 5000: 2x the default ring on 2 vCPUs)")
     ap.add_argument("--tiny-kib", type=int, default=int(env("TINY_KIB", "4")), help="pressure: the tiny ring, KiB")

@@ -11,6 +11,12 @@
 #   storm-ladder     the default phase again with storm_gap_us = each of
 #                    STORM_LADDER in turn (storm-default-gN), until one has
 #                    no drops: the fastest pace the default ring kept up with
+#   storm-daemon     `ownertrace daemon --prometheus` through STORM_DAEMON_ROUNDS
+#                    storms in a row: after each, once its metrics account for
+#                    every call so far, the daemon's VmRSS/VmHWM from /proc and
+#                    its own memory gauge (storm-daemon.rss, a line per round);
+#                    the totals (storm-daemon.storm), the metrics file it leaves
+#                    (storm-daemon.prom) and what it printed (storm-daemon.out)
 # Per phase: NAME.storm (calls=, refused=, ns=, threads=, event_lines=),
 # NAME.summary.jsonl (every record but the events: anomalies + summary; the
 # events stay in the guest, counted in event_lines) and NAME.err.
@@ -19,10 +25,11 @@
 # Assertions: tests/vm/test_storm_vm.py; figures: bench/run.py.
 . /lib/ot/mod-lib.sh || ot_die "/lib/ot/mod-lib.sh missing"
 STORM_N=500
-STORM_PHASES="storm-default storm-tiny"
+STORM_PHASES="storm-default storm-tiny storm-daemon"
 STORM_TINY_KIB=4
 STORM_GAP_US=0
 STORM_LADDER="20 100 500 2000"
+STORM_DAEMON_ROUNDS=3
 [ -r /etc/ot-storm.conf ] && . /etc/ot-storm.conf
 
 mod_setup
@@ -62,6 +69,36 @@ traced() {
   ot_artifact "$name.storm" "/tmp/$name.storm"
 }
 
+# prom_sum FILE REGEX: the sum of the samples of the series matching REGEX
+prom_sum() { awk -v re="$2" '$1 ~ re { s += $NF } END { printf "%d\n", s }' "$1"; }
+
+# the daemon through STORM_DAEMON_ROUNDS storms: its memory after each
+daemon_storms() {
+  local name=storm-daemon prom=/tmp/storm-daemon.prom round calls=0 refused=0 ns=0 seen i
+  ot_trace_start "$name" daemon --prometheus "$prom" --metrics-interval 1
+  : > "/tmp/$name.rss"
+  for round in $(seq 1 "$STORM_DAEMON_ROUNDS"); do
+    storm "$name-r$round"
+    calls=$((calls + $(cat $P/storm_calls))); refused=$((refused + $(cat $P/storm_refused)))
+    ns=$((ns + $(cat $P/storm_ns)))
+    # drained: events + counted drops in its metrics account for every call so far
+    i=0; seen=-1
+    while [ $i -lt 600 ]; do
+      seen=$(($(prom_sum "$prom" '^ownertrace_events_total[{]') + $(prom_sum "$prom" '^ownertrace_ringbuf_drops_total$')))
+      [ "$seen" -ge "$calls" ] && break
+      sleep 0.1; i=$((i + 1))
+    done
+    printf 'round=%s calls=%s seen=%s %s prom_rss_bytes=%s\n' "$round" "$calls" "$seen" \
+      "$(awk '/^VmRSS:|^VmHWM:/ { sub(":", "", $1); printf "%s_kib=%s ", tolower($1), $2 }' "/proc/$OT_TRACE_PID/status")" \
+      "$(prom_sum "$prom" '^ownertrace_resident_memory_bytes$')" >> "/tmp/$name.rss"
+  done
+  ot_trace_end "$name"
+  printf 'calls=%s\nrefused=%s\nns=%s\nthreads=%s\n' "$calls" "$refused" "$ns" "$(cat $P/storm_threads)" \
+    > "/tmp/$name.storm"
+  for f in "$name.storm" "$name.rss" "$name.prom" "$name.err"; do ot_artifact "$f" "/tmp/$f"; done
+  ot_artifact "$name.out" "/tmp/$name.jsonl"     # the daemon prints anomalies only, as text
+}
+
 for phase in $STORM_PHASES; do
   case $phase in
     storm-untraced) storm "$phase"; ot_artifact "$phase.storm" "/tmp/$phase.storm" ;;
@@ -77,6 +114,7 @@ for phase in $STORM_PHASES; do
         last=$gap
       done
       mod_param storm_gap_us "$STORM_GAP_US" ;;
+    storm-daemon) daemon_storms ;;
     *) ot_fail "phase-$phase" "unknown phase" ;;
   esac
 done

@@ -268,7 +268,7 @@ static void test_prometheus(void)
 	static struct ot_census_group gs[3];
 	static char out[1 << 16];
 	struct ot_session *p = synth_session();
-	struct ot_prom *m = ot_prom_new("/nonexistent/x.prom", 15, OT_HIST_BY_DRIVER);
+	struct ot_prom *m = ot_prom_new("/nonexistent/x.prom", 15, OT_HIST_BY_DRIVER, false);
 	struct ot_census c;
 
 	CHECK(p && m);

@@ -7,6 +7,7 @@
 #include "unit.h"
 #include "synth.h"
 #include "output/prometheus.h"
+#include "util/self_memory.h"
 
 static char buf[1 << 18];
 
@@ -44,7 +45,7 @@ static void test_escape(void)
 static void test_format_and_cumulative_histograms(void)
 {
 	struct ot_session *p = synth_session();
-	struct ot_prom *m = ot_prom_new("/nonexistent/x.prom", 15, OT_HIST_BY_DRIVER);
+	struct ot_prom *m = ot_prom_new("/nonexistent/x.prom", 15, OT_HIST_BY_DRIVER, false);
 	struct ot_sink sink = ot_prom_sink(m);
 	uint64_t now = 0;
 	const char *s;
@@ -66,6 +67,7 @@ static void test_format_and_cumulative_histograms(void)
 	CHECK_CONTAINS(s, "\nownertrace_forgotten_total{what=\"stack\"} 0\n");
 	CHECK(!strstr(s, "_bucket"));	/* no histogram series before the first duration */
 	CHECK_CONTAINS(s, "\nownertrace_kretprobe_misses_total 0\n");
+	CHECK(!strstr(s, "resident_memory"));	/* not live: the file depends only on what was fed */
 	p->run.stats.kretprobe_misses = -1;	/* fentry mode: not measurable, so no series rather than a false 0 */
 	CHECK(!strstr(render(m, p), "kretprobe"));
 
@@ -114,7 +116,7 @@ static void test_format_and_cumulative_histograms(void)
 static void test_label_cap(void)
 {
 	struct ot_session *p = synth_session();
-	struct ot_prom *m = ot_prom_new("/nonexistent/x.prom", 15, OT_HIST_BY_DRIVER);
+	struct ot_prom *m = ot_prom_new("/nonexistent/x.prom", 15, OT_HIST_BY_DRIVER, false);
 	struct ot_sink sink = ot_prom_sink(m);
 	uint64_t now = 0;
 	char drv[32];
@@ -161,7 +163,7 @@ static void test_atomic_write_and_interval(void)
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/ownertrace.prom", dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	m = ot_prom_new(path, 15, OT_HIST_BY_DRIVER);
+	m = ot_prom_new(path, 15, OT_HIST_BY_DRIVER, false);
 	sink = ot_prom_sink(m);
 	ot_session_add_sink(p, &sink);
 
@@ -189,11 +191,38 @@ static void test_atomic_write_and_interval(void)
 	synth_session_free(p);
 }
 
+/* A live run's file reports this process's own memory, as /proc/self/status counts it. */
+static void test_live_reports_own_memory(void)
+{
+	struct ot_session *p = synth_session();
+	struct ot_prom *m = ot_prom_new("/nonexistent/x.prom", 15, OT_HIST_BY_DRIVER, true);
+	struct ot_self_memory before, after;
+	long rss = -1, peak = -1;
+	const char *s, *at;
+
+	CHECK(p && m);
+	CHECK(ot_self_memory(&before));
+	s = render(m, p);
+	CHECK(ot_self_memory(&after));
+	CHECK_CONTAINS(s, "# TYPE ownertrace_resident_memory_bytes gauge\n");
+	CHECK_CONTAINS(s, "# TYPE ownertrace_peak_resident_memory_bytes gauge\n");
+	at = strstr(s, "\nownertrace_resident_memory_bytes ");
+	CHECK(at && sscanf(at, "\nownertrace_resident_memory_bytes %ld", &rss) == 1);
+	at = strstr(s, "\nownertrace_peak_resident_memory_bytes ");
+	CHECK(at && sscanf(at, "\nownertrace_peak_resident_memory_bytes %ld", &peak) == 1);
+	/* bytes, not KiB, and read between the two readings around the render */
+	CHECK(rss > 0 && rss % 1024 == 0 && rss <= peak);
+	CHECK(peak >= before.peak_kib * 1024 && peak <= after.peak_kib * 1024);
+	ot_prom_free(m);
+	synth_session_free(p);
+}
+
 int main(void)
 {
 	test_escape();
 	test_format_and_cumulative_histograms();
 	test_label_cap();
+	test_live_reports_own_memory();
 	test_atomic_write_and_interval();
 	return unit_report("test_prometheus");
 }

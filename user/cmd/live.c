@@ -33,6 +33,7 @@
 #include "session/gate.h"
 #include "session/session.h"
 #include "util/clock.h"
+#include "util/self_memory.h"
 #include "session/census.h"
 #include "kernel/census.h"
 #include "analysis/census.h"
@@ -466,16 +467,10 @@ static double process_age_s(void)
 /* VmHWM, the peak resident set so far, in KiB (0 if unreadable). */
 static long peak_rss_kb(void)
 {
-	char line[128];
-	long kb = 0;
-	FILE *f = fopen("/proc/self/status", "re");
+	struct ot_self_memory m;
 
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb;
+	ot_self_memory(&m);
+	return m.peak_kib;
 }
 
 /* Where start-up went, for --verbose: what someone chasing a slow start (or

@@ -14,6 +14,7 @@
 #include "analysis/shadow.h"
 #include "analysis/census.h"
 #include "util/atomic_file.h"
+#include "util/self_memory.h"
 #include "core/event.h"
 #include "util/grow.h"
 #include "core/points.h"
@@ -78,6 +79,7 @@ struct ot_prom {
 	uint64_t interval_ns;
 	uint64_t next_write_ns;
 	unsigned int hist_by;
+	bool live;		/* report this process's own memory (not a replay's: its file stays the same) */
 	bool failing;		/* the last write failed (and said so) */
 	struct label_table drivers;	/* struct driver_entry: events by driver */
 	struct label_table keys;	/* struct latency_entry: histograms by --hist-by key */
@@ -149,7 +151,7 @@ static void label_table_free(struct label_table *t)
 	free(t->entries);
 }
 
-struct ot_prom *ot_prom_new(const char *path, double interval_s, unsigned int hist_by)
+struct ot_prom *ot_prom_new(const char *path, double interval_s, unsigned int hist_by, bool live)
 {
 	struct ot_prom *m = calloc(1, sizeof(*m));
 
@@ -162,6 +164,7 @@ struct ot_prom *ot_prom_new(const char *path, double interval_s, unsigned int hi
 	}
 	m->interval_ns = (uint64_t)((interval_s > 0 ? interval_s : OT_PROM_DEFAULT_INTERVAL_S) * 1e9);
 	m->hist_by = hist_by;
+	m->live = live;
 	m->drivers.entry_size = sizeof(struct driver_entry);
 	m->keys.entry_size = sizeof(struct latency_entry);
 	return m;
@@ -406,6 +409,25 @@ static void render_histogram(struct ot_prom *m, FILE *f, const char *name, int l
 	}
 }
 
+/*
+ * Our own footprint, read at each write: a fleet alerts on a daemon that
+ * grows. Not process_resident_memory_bytes: node_exporter exports its own
+ * under that name, and the textfile collector refuses a duplicate.
+ */
+static void render_self(FILE *f)
+{
+	struct ot_self_memory mem;
+
+	if (!ot_self_memory(&mem))
+		return;
+	header(f, "ownertrace_resident_memory_bytes", "gauge",
+	       "Resident memory of this ownertrace process (VmRSS) when the file was written.");
+	fprintf(f, "ownertrace_resident_memory_bytes %ld\n", mem.rss_kib * 1024);
+	header(f, "ownertrace_peak_resident_memory_bytes", "gauge",
+	       "Most resident memory of this ownertrace process since it started (VmHWM).");
+	fprintf(f, "ownertrace_peak_resident_memory_bytes %ld\n", mem.peak_kib * 1024);
+}
+
 void ot_prom_render(struct ot_prom *m, const struct ot_run *p, FILE *f)
 {
 	render_events(m, f);
@@ -420,6 +442,8 @@ void ot_prom_render(struct ot_prom *m, const struct ot_run *p, FILE *f)
 	header(f, "ownertrace_remove_duration_seconds", "histogram",
 	       "Time in device_release_driver_internal (driver unbind), by --hist-by key (driver by default).");
 	render_histogram(m, f, "ownertrace_remove_duration_seconds", LAT_REMOVE, "");
+	if (m->live)
+		render_self(f);
 }
 
 /* ---- writing ----------------------------------------------------------- */

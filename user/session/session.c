@@ -296,7 +296,7 @@ static int add_outputs(struct ot_session *s, const struct ot_session_opts *o)
 		ot_session_add_sink(s, &sink);
 	}
 	if (o->prometheus_path) {
-		s->prom = ot_prom_new(o->prometheus_path, o->live ? o->metrics_interval_s : 0, o->hist_by);
+		s->prom = ot_prom_new(o->prometheus_path, o->live ? o->metrics_interval_s : 0, o->hist_by, o->live);
 		if (!s->prom)
 			goto oom;
 		sink = ot_prom_sink(s->prom);

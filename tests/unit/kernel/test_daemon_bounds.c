@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 	ot_session_add_sink(p, &leaks);	/* counting what the shadow reports */
 	ls = ot_live_stacks_new(p->run.stacks, NULL);
 	ot_live_stacks_set_limit(ls, OT_BOUND_STACKS);
-	prom = ot_prom_new("/nonexistent/bounds.prom", 15, OT_HIST_BY_DRIVER);
+	prom = ot_prom_new("/nonexistent/bounds.prom", 15, OT_HIST_BY_DRIVER, false);
 	sink = ot_prom_sink(prom);
 	ot_session_add_sink(p, &sink);
 
