@@ -91,12 +91,7 @@ else
   stty -F "$OT_RESULTS" raw -echo 2>/dev/null || setup_error "stty $OT_RESULTS failed"
   [ -c "$OT_STREAM" ] && stty -F "$OT_STREAM" raw -echo 2>/dev/null
 fi
-: > /tmp/ot_failed
-: > /tmp/ot_count
-echo "TAP version 13" > "$OT_RESULTS"
-echo "# ot-nonce: $OT_NONCE" > "$OT_RESULTS"
-echo "# kernel: $(uname -r)" > "$OT_RESULTS"
-
+ot_tap_begin
 # arm-smmu-v3 creates a device's IOMMU group at its first probe, so a device
 # no driver took at boot (edu) has none: bind it to pci-stub once and unbind,
 # so every scenario starts with every group in place (as under intel-iommu)
@@ -125,30 +120,8 @@ if [ ! -f /scenario.sh ]; then
   setup_error "/scenario.sh missing"
 fi
 
-echo "ot-init: running /scenario.sh (timeout ${OT_TIMEOUT}s)"
-t0=$(cut -d' ' -f1 /proc/uptime)
-timeout -s KILL "$OT_TIMEOUT" sh -c '. /lib/ot/guest-lib.sh; cd /tmp; . /scenario.sh'
-rc=$?
-t1=$(cut -d' ' -f1 /proc/uptime)
-echo "ot-init: scenario exited rc=$rc (uptime $t0 -> $t1)"
+ot_run_scenario ot-init /scenario.sh sh
 
-nfail=$(wc -l < /tmp/ot_failed)
-if [ "$rc" -eq 137 ] || [ "$rc" -eq 143 ] || [ "$rc" -eq 124 ]; then
-  ot_fail scenario "TIMEOUT after ${OT_TIMEOUT}s (rc $rc)"
-  verdict=fail
-elif [ "$rc" -ne 0 ]; then
-  ot_fail scenario "exit status $rc"
-  verdict=fail
-elif [ "$nfail" -ne 0 ]; then
-  ot_fail scenario "$nfail check(s) failed"
-  verdict=fail
-else
-  ot_ok scenario
-  verdict=pass
-fi
-echo "1..$(wc -l < /tmp/ot_count)" > "$OT_RESULTS"
-echo "# verdict: $verdict" > "$OT_RESULTS"
-echo "ot-init: verdict=$verdict nonce=$OT_NONCE"
 if [ -n "${RELAY_RESULTS:-}" ]; then
   # let the relays drain to the ports: they end when the last writer closes
   # (a scenario's leftover background writer: given up after 10 s)
@@ -159,5 +132,4 @@ if [ -n "${RELAY_RESULTS:-}" ]; then
   done
   [ $i -lt 100 ] || echo "ot-init: a writer still holds a channel open; the host may miss its last lines"
 fi
-sync
-if [ "$verdict" = pass ]; then _ot_exit_code 0x10; else _ot_exit_code 0x11; fi
+ot_finish

@@ -20,6 +20,8 @@
 #          (the driver/group/bind helpers also take a platform device's name)
 # Misc:    ot_wait_for FILE PATTERN TIMEOUT_S | ot_die REASON
 # Tracer:  ot_trace_start NAME ARGS | ot_trace_end NAME | ot_trace_stop NAME | ot_groups_run NAME ARGS
+# Runner:  ot_tap_begin | ot_run_scenario WHO FILE SHELL | ot_finish (the runners' own: /init,
+#          and the systemd guest's ot-test.service)
 # Never hard-code group numbers or BDFs: look them up with the PCI helpers.
 
 OT_RESULTS=${OT_RESULTS:-/dev/ttyS1}
@@ -205,6 +207,55 @@ _ot_exit_code() {
   sleep 2
   echo "ot-init: isa-debug-exit did not stop QEMU; powering off"
   poweroff -f
+}
+
+# ---- the runners: TAP header, the scenario and its verdict -------------------
+# /init (busybox sh) and the systemd guest's ot-test.service (bash) both run
+# one scenario this way, so a timeout or a failed check means the same in both.
+
+# ot_tap_begin  the check counters and the TAP header (nonce and kernel) on $OT_RESULTS
+ot_tap_begin() {
+  : > /tmp/ot_failed
+  : > /tmp/ot_count
+  echo "TAP version 13" > "$OT_RESULTS"
+  echo "# ot-nonce: $OT_NONCE" > "$OT_RESULTS"
+  echo "# kernel: $(uname -r)" > "$OT_RESULTS"
+}
+
+# ot_run_scenario WHO FILE SHELL  FILE under SHELL in /tmp with this library
+# sourced, killed after $OT_TIMEOUT s; then its own check (scenario: ok, or
+# fail with the timeout, the exit status or how many checks failed), the plan
+# line and "# verdict: pass|fail". Sets OT_VERDICT_RESULT to pass or fail.
+ot_run_scenario() {
+  local who=$1 file=$2 shell=$3 t0 t1 rc nfail
+  echo "$who: running $file (timeout ${OT_TIMEOUT}s)"
+  t0=$(cut -d' ' -f1 /proc/uptime)
+  timeout -s KILL "$OT_TIMEOUT" "$shell" -c ". /lib/ot/guest-lib.sh; cd /tmp; . $file"
+  rc=$?
+  t1=$(cut -d' ' -f1 /proc/uptime)
+  echo "$who: scenario exited rc=$rc (uptime $t0 -> $t1)"
+  nfail=$(wc -l < /tmp/ot_failed)
+  OT_VERDICT_RESULT=fail
+  # 137: killed at the timeout; 124, 143: a timeout (or TERM) inside the scenario's own commands
+  if [ "$rc" -eq 137 ] || [ "$rc" -eq 143 ] || [ "$rc" -eq 124 ]; then
+    ot_fail scenario "TIMEOUT after ${OT_TIMEOUT}s (rc $rc)"
+  elif [ "$rc" -ne 0 ]; then
+    ot_fail scenario "exit status $rc"
+  elif [ "$nfail" -ne 0 ]; then
+    ot_fail scenario "$nfail check(s) failed"
+  else
+    ot_ok scenario
+    OT_VERDICT_RESULT=pass
+  fi
+  echo "1..$(wc -l < /tmp/ot_count)" > "$OT_RESULTS"
+  echo "# verdict: $OT_VERDICT_RESULT" > "$OT_RESULTS"
+  echo "$who: verdict=$OT_VERDICT_RESULT nonce=$OT_NONCE"
+}
+
+# ot_finish  hand OT_VERDICT_RESULT to the harness (QEMU's exit code) and stop
+ot_finish() {
+  sync
+  if [ "$OT_VERDICT_RESULT" = pass ]; then _ot_exit_code 0x10; else _ot_exit_code 0x11; fi
 }
 
 # ---- the default topology's shared group, and ownertrace runs ----------------
