@@ -491,23 +491,30 @@ bool ot_ksyms_resolve(const struct ot_ksyms *ks, uint64_t addr, struct ot_ksym *
 	return true;
 }
 
-const char *ot_ksyms_format(const struct ot_ksyms *ks, uint64_t addr, char *buf, size_t len)
+const char *ot_ksym_format(const struct ot_ksym *sym, uint64_t addr, char *buf, size_t len)
 {
-	struct ot_ksym sym;
 	const char *module;
 
-	if (ot_ksyms_addresses_hidden(ks) || !ot_ksyms_resolve(ks, addr, &sym)) {
+	if (!sym) {
 		snprintf(buf, len, "0x%" PRIx64, addr);
 		return buf;
 	}
 	/* "func [mod]" prints as "func+0x10 [mod]" */
-	module = strchr(sym.name, ' ');
+	module = strchr(sym->name, ' ');
 	if (module)
-		snprintf(buf, len, "%.*s+0x%" PRIx64 "%s", (int)(module - sym.name), sym.name,
-			 addr - sym.addr, module);
+		snprintf(buf, len, "%.*s+0x%" PRIx64 "%s", (int)(module - sym->name), sym->name,
+			 addr - sym->addr, module);
 	else
-		snprintf(buf, len, "%s+0x%" PRIx64, sym.name, addr - sym.addr);
+		snprintf(buf, len, "%s+0x%" PRIx64, sym->name, addr - sym->addr);
 	return buf;
+}
+
+const char *ot_ksyms_format(const struct ot_ksyms *ks, uint64_t addr, char *buf, size_t len)
+{
+	struct ot_ksym sym;
+	bool known = !ot_ksyms_addresses_hidden(ks) && ot_ksyms_resolve(ks, addr, &sym);
+
+	return ot_ksym_format(known ? &sym : NULL, addr, buf, len);
 }
 
 /* /proc/modules: "name size refcount deps state address [taint]" */

@@ -46,7 +46,9 @@ bool ot_ksyms_is_text(const struct ot_ksyms *ks, uint64_t addr);
 
 /* The symbol containing addr (the closest one at or below it) into out; false if none. */
 bool ot_ksyms_resolve(const struct ot_ksyms *ks, uint64_t addr, struct ot_ksym *out);
-/* "func+0x1a/0x3c" style, or "0x..." when unknown; returns buf. */
+/* "func+0x1a [module]" style, or "0x..." when unknown or the addresses are hidden; returns buf. */
 const char *ot_ksyms_format(const struct ot_ksyms *ks, uint64_t addr, char *buf, size_t len);
+/* The same for a symbol already resolved (sym: what ot_ksyms_resolve() gave for addr, or NULL). */
+const char *ot_ksym_format(const struct ot_ksym *sym, uint64_t addr, char *buf, size_t len);
 
 #endif

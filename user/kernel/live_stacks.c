@@ -135,34 +135,34 @@ static void refresh_if_unknown(struct ot_live_stacks *ls, const uint64_t *ips, u
  */
 #define FENTRY_RET_MAX 16
 
-/* kept: the start of the symbol of the frame kept last (0: none), set to ip's */
-static bool trampoline_return(const struct ot_ksyms *ks, uint64_t ip, uint64_t *kept)
+/* sym resolves ip; kept: the start of the symbol of the frame kept last (0: none) */
+static bool trampoline_return(const struct ot_ksym *sym, uint64_t ip, uint64_t kept)
 {
-	uint64_t before = *kept;
-	struct ot_ksym sym;
-
-	*kept = 0;
-	if (!ks || ot_ksyms_addresses_hidden(ks) || !ot_ksyms_resolve(ks, ip, &sym))
-		return false;
-	*kept = sym.addr;
-	return sym.addr == before && ip - sym.addr > 0 && ip - sym.addr <= FENTRY_RET_MAX;
+	return sym && sym->addr == kept && ip - sym->addr > 0 && ip - sym->addr <= FENTRY_RET_MAX;
 }
 
 static int symbolize(struct ot_live_stacks *ls, int32_t id, const uint64_t *ips, uint32_t n)
 {
 	static char frames[OT_STACK_MAX_FRAMES][OT_FRAME_LEN];
 	const char *ptrs[OT_STACK_MAX_FRAMES];
+	bool named = ls->ksyms && !ot_ksyms_addresses_hidden(ls->ksyms);
 	uint64_t kept = 0;
 	int nf = 0;
 
 	load_pending(ls, NULL);
 	refresh_if_unknown(ls, ips, n);
 	for (uint32_t i = 0; i < n && nf < OT_STACK_MAX_FRAMES; i++) {
+		struct ot_ksym sym;
+		bool known;
+
 		if (ls->ksyms && !ot_ksyms_is_text(ls->ksyms, ips[i]))
 			continue;	/* BPF programs and trampolines */
-		if (trampoline_return(ls->ksyms, ips[i], &kept))
+		/* one lookup per frame: the name's block is inflated once */
+		known = named && ot_ksyms_resolve(ls->ksyms, ips[i], &sym);
+		if (trampoline_return(known ? &sym : NULL, ips[i], kept))
 			continue;
-		ot_ksyms_format(ls->ksyms, ips[i], frames[nf], OT_FRAME_LEN);
+		kept = known ? sym.addr : 0;
+		ot_ksym_format(known ? &sym : NULL, ips[i], frames[nf], OT_FRAME_LEN);
 		ptrs[nf] = frames[nf];
 		nf++;
 	}
