@@ -184,6 +184,9 @@ def analyse_storm(g: Path) -> dict:
         "mismatches": mismatches,
         "ringbuf_drops": summary["ringbuf_drops"], "inflight_full": summary["inflight_full"],
         "exit_without_entry": summary["exit_without_entry"],
+        # runs the kernel skipped (a preempted run of the same program): in the text summary only
+        "skipped_runs": int(m.group(1)) if (m := re.search(r"^  (\d+) program runs skipped by the kernel",
+                                                            (g / "storm.err").read_text(), re.M)) else 0,
         "anomalies": summary["anomalies_total"], "anomaly_kinds": {k: v for k, v in summary["anomalies"].items() if v},
         "duration_s": summary["duration_s"],
         "launch": read_launch(g / "storm.launch"),

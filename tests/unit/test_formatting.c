@@ -291,6 +291,14 @@ static void test_summary(void)
 	CHECK_CONTAINS(buf, "\"kretprobe_misses\":3");
 	CHECK_CONTAINS(human, "9 ring-buffer drops");
 	CHECK_CONTAINS(human, "3 kretprobe misses");
+	CHECK(!strstr(human, "skipped by the kernel"));	/* only when there were some: replays print as before */
+
+	/* runs the kernel skipped (a preempted run of the same program) are losses too */
+	s->bpf[OT_CNT_RINGBUF_DROPS] = 0;
+	s->skipped_runs = 2;
+	CAPTURE(human, sizeof(human), h2, write_summary_to(h2, &ot_text_writer, &run));
+	CHECK_CONTAINS(human, "\n  2 program runs skipped by the kernel: ");
+	CHECK_CONTAINS(human, "WARNING: events were lost");
 }
 
 int main(void)

@@ -67,7 +67,7 @@ static void test_format_and_cumulative_histograms(void)
 	CHECK_CONTAINS(s, "\nownertrace_forgotten_total{what=\"stack\"} 0\n");
 	CHECK(!strstr(s, "_bucket"));	/* no histogram series before the first duration */
 	CHECK_CONTAINS(s, "\nownertrace_kretprobe_misses_total 0\n");
-	CHECK(!strstr(s, "resident_memory"));	/* not live: the file depends only on what was fed */
+	CHECK(!strstr(s, "resident_memory") && !strstr(s, "skipped_runs"));	/* not live: only what was fed */
 	p->run.stats.kretprobe_misses = -1;	/* fentry mode: not measurable, so no series rather than a false 0 */
 	CHECK(!strstr(render(m, p), "kretprobe"));
 
@@ -191,7 +191,7 @@ static void test_atomic_write_and_interval(void)
 	synth_session_free(p);
 }
 
-/* A live run's file reports this process's own memory, as /proc/self/status counts it. */
+/* A live run's file reports the runs the kernel skipped and this process's own memory (/proc/self/status). */
 static void test_live_reports_own_memory(void)
 {
 	struct ot_session *p = synth_session();
@@ -201,8 +201,10 @@ static void test_live_reports_own_memory(void)
 	const char *s, *at;
 
 	CHECK(p && m);
+	p->run.stats.skipped_runs = 7;
 	CHECK(ot_self_memory(&before));
 	s = render(m, p);
+	CHECK_CONTAINS(s, "# TYPE ownertrace_skipped_runs_total counter\nownertrace_skipped_runs_total 7\n");
 	CHECK(ot_self_memory(&after));
 	CHECK_CONTAINS(s, "# TYPE ownertrace_resident_memory_bytes gauge\n");
 	CHECK_CONTAINS(s, "# TYPE ownertrace_peak_resident_memory_bytes gauge\n");

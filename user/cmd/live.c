@@ -357,6 +357,7 @@ static int trace_loop(struct live *lv, pid_t child, int *child_status, uint64_t 
 		if (now - last_check >= 1000000000ULL) {
 			last_check = now;
 			stats->kretprobe_misses = ot_tracer_kretprobe_misses(&lv->tracer);
+			stats->skipped_runs = ot_tracer_skipped_runs(&lv->tracer);
 			if (!ot_tracer_read_counters(&lv->tracer, stats->bpf) &&
 			    stats->bpf[OT_CNT_RINGBUF_DROPS] > reported_drops) {
 				reported_drops = stats->bpf[OT_CNT_RINGBUF_DROPS];
@@ -648,6 +649,7 @@ detach:
 	ot_tracer_stop(&lv.tracer);
 	end = ot_now_ns();
 	stats->kretprobe_misses = lv.tracer.final_misses;
+	stats->skipped_runs = lv.tracer.final_skipped;
 	stats->mode = ot_mode_name(lv.tracer.mode);
 	stats->duration_s = (double)(end - start) / 1e9;
 	ot_session_flush(lv.session);

@@ -25,6 +25,7 @@ struct ot_stats {
 	double duration_s;
 	uint64_t anomalies[OT_AN_KIND_COUNT];	/* shown (matching the filters) */
 	uint64_t stacks_dropped;		/* live: events whose stack a bounded run dropped */
+	uint64_t skipped_runs;			/* live: program runs the kernel skipped (ot_tracer_skipped_runs) */
 };
 
 static inline void ot_stats_count(struct ot_stats *s, const struct ot_event *ev)

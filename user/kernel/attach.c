@@ -245,6 +245,24 @@ static void remove_retprobes(struct ot_tracer *t)
 	}
 }
 
+uint64_t ot_tracer_skipped_runs(const struct ot_tracer *t)
+{
+	struct bpf_program *prog;
+	uint64_t total = 0;
+
+	if (!t->skel)
+		return 0;
+	bpf_object__for_each_program(prog, t->skel->obj) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			total += info.recursion_misses;
+	}
+	return total;
+}
+
 int64_t ot_tracer_kretprobe_misses(const struct ot_tracer *t)
 {
 	char path[128], line[512];
@@ -552,6 +570,7 @@ void ot_tracer_stop(struct ot_tracer *t)
 	if (!t->skel)
 		return;
 	t->final_misses = ot_tracer_kretprobe_misses(t);
+	t->final_skipped = ot_tracer_skipped_runs(t);
 	unload(t);
 }
 

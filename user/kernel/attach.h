@@ -46,6 +46,7 @@ struct ot_tracer {
 	char fentry_error[256];		/* why fentry/fexit was not used */
 	char kprobe_error[256];		/* first kprobe failure */
 	int64_t final_misses;		/* kretprobe misses read at stop, -1 unknown */
+	uint64_t final_skipped;		/* program runs the kernel skipped, read at stop */
 	struct ot_ksyms *ksyms;		/* read only to explain an untraceable function */
 	uint64_t load_ns, attach_ns;	/* the mode in use: open + verify, attach (--verbose) */
 	int programs;			/* programs loaded in that mode */
@@ -89,6 +90,14 @@ int ot_tracer_hist_counts(const struct ot_tracer *t, uint64_t counts[]);
 int ot_tracer_read_counters(const struct ot_tracer *t, uint64_t out[]);
 /* kretprobe misses so far; -1 when not measurable (fentry mode, no tracefs). */
 int64_t ot_tracer_kretprobe_misses(const struct ot_tracer *t);
+/*
+ * Runs of our programs the kernel skipped so far (bpf_prog_info's
+ * recursion_misses, summed): a program is not entered on a CPU where a run
+ * of it is already in progress. On a kernel that preempts BPF programs
+ * (PREEMPT_LAZY, 7.x's default, or full preemption) that run may be another
+ * task's, preempted mid-program, and the call it skipped goes untraced.
+ */
+uint64_t ot_tracer_skipped_runs(const struct ot_tracer *t);
 
 /* The attach-point table (what --dry-run prints, and start-up notes). */
 void ot_tracer_print_points(const struct ot_tracer *t, FILE *f);

@@ -410,14 +410,19 @@ static void render_histogram(struct ot_prom *m, FILE *f, const char *name, int l
 }
 
 /*
- * Our own footprint, read at each write: a fleet alerts on a daemon that
- * grows. Not process_resident_memory_bytes: node_exporter exports its own
+ * What only a live run knows about itself: the runs the kernel skipped, and
+ * our own footprint, read at each write (a fleet alerts on a daemon that
+ * grows). Not process_resident_memory_bytes: node_exporter exports its own
  * under that name, and the textfile collector refuses a duplicate.
  */
-static void render_self(FILE *f)
+static void render_self(FILE *f, const struct ot_run *p)
 {
 	struct ot_self_memory mem;
 
+	header(f, "ownertrace_skipped_runs_total", "counter",
+	       "Runs of ownertrace's programs the kernel skipped because a run of the same program was in progress "
+	       "on that CPU (a preempted one): their calls were not traced.");
+	fprintf(f, "ownertrace_skipped_runs_total %" PRIu64 "\n", p->stats.skipped_runs);
 	if (!ot_self_memory(&mem))
 		return;
 	header(f, "ownertrace_resident_memory_bytes", "gauge",
@@ -443,7 +448,7 @@ void ot_prom_render(struct ot_prom *m, const struct ot_run *p, FILE *f)
 	       "Time in device_release_driver_internal (driver unbind), by --hist-by key (driver by default).");
 	render_histogram(m, f, "ownertrace_remove_duration_seconds", LAT_REMOVE, "");
 	if (m->live)
-		render_self(f);
+		render_self(f, p);
 }
 
 /* ---- writing ----------------------------------------------------------- */

@@ -308,11 +308,15 @@ static void text_summary(struct ot_writer *w, const struct ot_analysis *shadow, 
 		ot_buf_printf(b, "kretprobe misses %s\n",
 			      s->mode && !strcmp(s->mode, "kprobe") ? "not measurable (no tracefs)" : "n/a");
 	if (s->bpf[OT_CNT_EXIT_WITHOUT_ENTRY])
-		ot_buf_printf(b, "  %" PRIu64 " returns without a traced entry (calls already running at start)\n",
-			      s->bpf[OT_CNT_EXIT_WITHOUT_ENTRY]);
+		ot_buf_printf(b, "  %" PRIu64 " returns without a traced entry (calls already running at start%s)\n",
+			      s->bpf[OT_CNT_EXIT_WITHOUT_ENTRY], s->skipped_runs ? ", or whose entry the kernel skipped" : "");
 	if (s->bpf[OT_CNT_STACK_FAILED])
 		ot_buf_printf(b, "  %" PRIu64 " kernel stacks could not be captured\n", s->bpf[OT_CNT_STACK_FAILED]);
-	if (s->bpf[OT_CNT_RINGBUF_DROPS] || s->bpf[OT_CNT_STASH_FULL])
+	if (s->skipped_runs)	/* live only: a recording does not keep it, so replays print as before */
+		ot_buf_printf(b, "  %" PRIu64 " program runs skipped by the kernel: a run of the same program was in "
+			      "progress on that CPU (another task's, preempted: this kernel preempts BPF programs); "
+			      "those calls were not traced\n", s->skipped_runs);
+	if (s->bpf[OT_CNT_RINGBUF_DROPS] || s->bpf[OT_CNT_STASH_FULL] || s->skipped_runs)
 		ot_buf_puts(b, "  WARNING: events were lost; the ownership analysis may be incomplete\n");
 	if (shadow) {
 		struct ot_analysis_footprint fp;
