@@ -268,8 +268,9 @@ def render(r, analysis, carried=None):
           "`make bench` regenerates everything else. Parameters: `BENCH_T` (storm seconds), `BENCH_N`",
           "(e1000s in the shared IOMMU group), `BENCH_VFIO`, `BENCH_REPEATS`, `BENCH_CYCLES`,",
           "`BENCH_TOOLS`, `BENCH_KERNELS` (e.g. `\"6.1 6.12 7.2\"`, one boot each), `BENCH_ICOUNT`",
-          "(QEMU `-icount` suboptions, `off` for plain TCG), `BENCH_SMP`, `BENCH_REPLAY_EVENTS`,",
-          "`BENCH_REPLAY_RUNS`, `BENCH_ONLY=vm|replay`.", ""]
+          "(QEMU `-icount` suboptions, `off` for plain TCG), `BENCH_SMP`, `BENCH_STORM_N`, `BENCH_TINY_KIB`,",
+          "`BENCH_DAEMON_ROUNDS` (the pressure storm's), `BENCH_REPLAY_EVENTS`, `BENCH_REPLAY_RUNS`,",
+          "`BENCH_ONLY=vm|pressure|replay`.", ""]
     L += ["## Machine", "",
           f"- Host: {h.get('uname', '?')}, {h.get('cpus', '?')} CPUs, run {h.get('date', '?')}; "
           f"load average {fmt(h.get('load_at_start'))} at start, {fmt(h.get('load_at_end'))} at end "
@@ -342,7 +343,8 @@ def render(r, analysis, carried=None):
               f"- events expected {s['events_expected']}, received {s['events_received']}, mismatching "
               f"counts {len(s['mismatches'])}",
               f"- ring-buffer drops {s['ringbuf_drops']}, in-flight table full {s['inflight_full']}, "
-              f"exits without entry {s['exit_without_entry']}",
+              f"exits without entry {s['exit_without_entry']}"
+              + (f", program runs skipped by the kernel {s['skipped_runs']}" if "skipped_runs" in s else ""),
               f"- anomalies {s['anomalies']} {s['anomaly_kinds'] or ''}",
               f"- loops: " + "; ".join(
                   f"{l['bdf']} {l['unbinds']}/{l['binds']} unbinds/binds" if "bdf" in l
@@ -350,6 +352,8 @@ def render(r, analysis, carried=None):
               + f"; failures {s['loop_failures']}", ""]
         for m in s["mismatches"]:
             L.append(f"  - {m['event']} {m['subject']}: expected {m['expected']}, received {m['received']}")
+        if s["mismatches"]:
+            L.append("")
     for heading, lines in carried["sections"] if carried else []:
         L += [heading] + lines
     if "pressure" in r:
