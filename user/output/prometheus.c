@@ -79,7 +79,7 @@ struct ot_prom {
 	uint64_t interval_ns;
 	uint64_t next_write_ns;
 	unsigned int hist_by;
-	bool live;		/* report this process's own memory (not a replay's: its file stays the same) */
+	bool live;		/* also what only a live run knows: skipped runs, our own memory */
 	bool failing;		/* the last write failed (and said so) */
 	struct label_table drivers;	/* struct driver_entry: events by driver */
 	struct label_table keys;	/* struct latency_entry: histograms by --hist-by key */
@@ -289,7 +289,7 @@ static void render_anomalies(const struct ot_run *p, FILE *f)
 			p->stats.anomalies[k]);
 }
 
-static void render_losses(const struct ot_run *p, FILE *f)
+static void render_losses(const struct ot_prom *m, const struct ot_run *p, FILE *f)
 {
 	static const struct {
 		int counter;
@@ -313,6 +313,12 @@ static void render_losses(const struct ot_run *p, FILE *f)
 		header(f, "ownertrace_kretprobe_misses_total", "counter",
 		       "Function returns missed because every kretprobe instance was busy (try a larger --maxactive).");
 		fprintf(f, "ownertrace_kretprobe_misses_total %" PRId64 "\n", p->stats.kretprobe_misses);
+	}
+	if (m->live) {	/* the kernel's count: a recording does not keep it */
+		header(f, "ownertrace_skipped_runs_total", "counter",
+		       "Runs of ownertrace's programs the kernel skipped because a run of the same program was in "
+		       "progress on that CPU (a preempted one): their calls were not traced.");
+		fprintf(f, "ownertrace_skipped_runs_total %" PRIu64 "\n", p->stats.skipped_runs);
 	}
 	header(f, "ownertrace_forgotten_total", "counter",
 	       "State the daemon forgot to keep its memory bounded, by what (see ownertrace(8), DAEMON).");
@@ -410,19 +416,14 @@ static void render_histogram(struct ot_prom *m, FILE *f, const char *name, int l
 }
 
 /*
- * What only a live run knows about itself: the runs the kernel skipped, and
- * our own footprint, read at each write (a fleet alerts on a daemon that
- * grows). Not process_resident_memory_bytes: node_exporter exports its own
+ * Our own footprint, read at each write: a fleet alerts on a daemon that
+ * grows. Not process_resident_memory_bytes: node_exporter exports its own
  * under that name, and the textfile collector refuses a duplicate.
  */
-static void render_self(FILE *f, const struct ot_run *p)
+static void render_self(FILE *f)
 {
 	struct ot_self_memory mem;
 
-	header(f, "ownertrace_skipped_runs_total", "counter",
-	       "Runs of ownertrace's programs the kernel skipped because a run of the same program was in progress "
-	       "on that CPU (a preempted one): their calls were not traced.");
-	fprintf(f, "ownertrace_skipped_runs_total %" PRIu64 "\n", p->stats.skipped_runs);
 	if (!ot_self_memory(&mem))
 		return;
 	header(f, "ownertrace_resident_memory_bytes", "gauge",
@@ -437,7 +438,7 @@ void ot_prom_render(struct ot_prom *m, const struct ot_run *p, FILE *f)
 {
 	render_events(m, f);
 	render_anomalies(p, f);
-	render_losses(p, f);
+	render_losses(m, p, f);
 	render_groups(p, f);
 	render_census(p, f);
 	header(f, "ownertrace_probe_duration_seconds", "histogram",
@@ -448,7 +449,7 @@ void ot_prom_render(struct ot_prom *m, const struct ot_run *p, FILE *f)
 	       "Time in device_release_driver_internal (driver unbind), by --hist-by key (driver by default).");
 	render_histogram(m, f, "ownertrace_remove_duration_seconds", LAT_REMOVE, "");
 	if (m->live)
-		render_self(f, p);
+		render_self(f);
 }
 
 /* ---- writing ----------------------------------------------------------- */

@@ -32,8 +32,8 @@ struct ot_prom;
  * path: the file to keep rewriting; interval_s > 0: seconds between
  * rewrites on tick; hist_by (enum ot_hist_by): the label of the latency
  * histograms, as for --hist; live: a live run, whose file also reports
- * this process's resident memory (a replay's depends only on the
- * recording). NULL when out of memory.
+ * the program runs the kernel skipped and this process's resident memory
+ * (a replay's depends only on the recording). NULL when out of memory.
  */
 struct ot_prom *ot_prom_new(const char *path, double interval_s, unsigned int hist_by, bool live);
 void ot_prom_free(struct ot_prom *m);
