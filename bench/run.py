@@ -27,7 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "vm"))
 import harness  # noqa: E402
-import vmrun  # noqa: E402
+import vmrun  # noqa: E402 (puts tests/ on the path too)
+import promtext  # noqa: E402
 
 BUILD = REPO / "build"
 OUT = Path(os.environ.get("BENCH_OUT", BUILD / "bench"))   # results, guest files, the VM run
@@ -299,26 +300,23 @@ def run_pressure(a) -> dict:
                       "received_per_s": sm["events_total"] / (counts["ns"] / 1e9)})
         phases[name] = p
     return {"kernel": res.release, "smp": a.pressure_smp, "storm_n": a.storm_n, "tiny_kib": a.tiny_kib,
-            "phases": phases, "daemon": analyse_daemon(res.artifacts)}
+            "phases": phases, "daemon": analyse_daemon(res.artifacts, phases.get("storm-daemon"))}
 
 
-def analyse_daemon(artifacts) -> dict:
-    """storm-daemon: the daemon's memory after each storm (drained), and what its metrics accounted for."""
-    if "storm-daemon.rss" not in artifacts:
+def analyse_daemon(artifacts, phase) -> dict:
+    """storm-daemon: the daemon's memory after each storm (drained), and what its metrics accounted for;
+    phase: its NAME.storm counts, as read for every phase."""
+    if phase is None or "storm-daemon.rss" not in artifacts:
         return None
     rounds = [{k: int(v) for k, v in (kv.split("=", 1) for kv in line.split())}
               for line in Path(artifacts["storm-daemon.rss"]).read_text().splitlines()]
-    prom = {}
-    for line in Path(artifacts["storm-daemon.prom"]).read_text().splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            prom[name] = float(value)
-    calls = int(dict(l.split("=", 1) for l in Path(artifacts["storm-daemon.storm"]).read_text().split())["calls"])
-    events = int(sum(v for k, v in prom.items() if k.startswith("ownertrace_events_total{")))
-    drops = int(prom["ownertrace_ringbuf_drops_total"])
+    prom = promtext.parse(Path(artifacts["storm-daemon.prom"]).read_text())
+    calls = phase["calls"]
+    events = int(promtext.total(prom, "ownertrace_events_total"))
+    drops = int(promtext.get(prom, "ownertrace_ringbuf_drops_total"))
     return {"rounds": rounds, "calls": calls, "events": events, "ringbuf_drops": drops,
             "accounted": events + drops == calls,
-            "anomalies": int(sum(v for k, v in prom.items() if k.startswith("ownertrace_anomalies_total{"))),
+            "anomalies": int(promtext.total(prom, "ownertrace_anomalies_total")),
             "printed": Path(artifacts["storm-daemon.out"]).read_text().count("\n"),
             "rss_kib": [r["vmrss_kib"] for r in rounds], "hwm_kib": rounds[-1]["vmhwm_kib"] if rounds else None}
 

@@ -25,3 +25,8 @@ def get(series, name, **labels):
     key = (name, tuple(sorted((k, v) for k, v in labels.items() if v)))
     assert key in series, f"{key} missing; have {sorted(k for k in series if k[0] == name)}"
     return series[key]
+
+
+def total(series, name):
+    """The sum of every series of one metric, whatever its labels."""
+    return sum(v for (n, _), v in series.items() if n == name)
